@@ -1,0 +1,27 @@
+// Command gregor is the Gregor broker, controller and command-line tools in one binary.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gregorhq/gregor/internal/cli"
+	"github.com/gregorhq/gregor/internal/cli/serve"
+)
+
+func main() {
+	root := &cobra.Command{
+		Use:           "gregor",
+		Short:         "Gregor: Kafka-compatible event streaming in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serve.NewCommand())
+	cli.AddCommands(root)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "gregor:", err)
+		os.Exit(1)
+	}
+}

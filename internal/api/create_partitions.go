@@ -1,0 +1,47 @@
+package api
+
+// CreatePartitions, versions 0-3.
+//
+//	v1: no change
+//	v2: flexible
+//	v3: no change
+//
+// Partitions can only be added, never removed (INVALID_PARTITIONS).
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/wire"
+)
+
+func (h *Handlers) registerCreatePartitions(reg *wire.Registry) {
+	reg.Register(wire.API{Key: kmsg.CreatePartitions, MinVersion: 0, MaxVersion: 3, Handle: h.createPartitions})
+}
+
+func (h *Handlers) createPartitions(ctx context.Context, r *wire.Request) (wire.Reply, error) {
+	req := r.Body.(*kmsg.CreatePartitionsRequest)
+	specs := make([]controller.PartitionsSpec, 0, len(req.Topics))
+	for _, rt := range req.Topics {
+		spec := controller.PartitionsSpec{Topic: rt.Topic, Count: rt.Count}
+		for _, a := range rt.Assignment {
+			spec.Assignments = append(spec.Assignments, a.Replicas)
+		}
+		specs = append(specs, spec)
+	}
+	results := h.Controller.CreatePartitions(ctx, specs, req.ValidateOnly)
+	if !req.ValidateOnly {
+		h.syncReplicas()
+	}
+	resp := kmsg.NewPtrCreatePartitionsResponse()
+	for _, res := range results {
+		rt := kmsg.NewCreatePartitionsResponseTopic()
+		rt.Topic = res.Topic
+		rt.ErrorCode = errorCode(res.Err)
+		rt.ErrorMessage = errorMessage(res.Err)
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return wire.Reply{Msg: resp}, nil
+}

@@ -1,0 +1,189 @@
+package api
+
+// Fetch, versions 4-12.
+//
+//	v4: isolation level, last stable offset, aborted transactions
+//	v5: log start offset
+//	v6: no change
+//	v7: fetch sessions (KIP-227): session id and epoch, forgotten topics
+//	v8-v10: no change
+//	v11: rack id; preferred read replica in the response
+//	v12: flexible; diverging epoch, current leader and snapshot id tags
+//
+// Fetch sessions are answered as sessionless: a request that asks for a new session gets
+// session id 0 (no session was made) and full responses; one that continues a session gets
+// FETCH_SESSION_ID_NOT_FOUND, after which clients fall back to full fetches.
+//
+// A fetch whose partitions hold fewer than min_bytes waits, up to max_wait_ms, for appends:
+// one Waiter is registered on its partitions and woken by appends; nothing polls.
+//
+// Record data is never copied: each partition's records are a region of a segment file that
+// the connection writer sends with sendfile; encodeFetch writes the rest of the response
+// around those regions.
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/metadata"
+	"github.com/gregorhq/gregor/internal/replica"
+	"github.com/gregorhq/gregor/internal/storage"
+	"github.com/gregorhq/gregor/internal/wire"
+)
+
+// maxFetchBytes is Kafka's fetch.max.bytes default: the most one response carries.
+const maxFetchBytes = 55 << 20
+
+func (h *Handlers) registerFetch(reg *wire.Registry) {
+	reg.Register(wire.API{Key: kmsg.Fetch, MinVersion: 4, MaxVersion: 12, Handle: h.fetch})
+}
+
+// fetchPartition is one requested partition and where its answer goes.
+type fetchPartition struct {
+	p        *replica.Partition // nil when resolving it failed; the error is in the response
+	offset   int64
+	maxBytes int64
+	resp     *kmsg.FetchResponseTopicPartition
+	region   *storage.Region
+}
+
+func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, error) {
+	req := r.Body.(*kmsg.FetchRequest)
+	resp := kmsg.NewPtrFetchResponse()
+	// The registry versions kmsg replies; this one is encoded here, so it is versioned here.
+	resp.Version = req.Version
+	if req.Version >= 7 && req.SessionEpoch > 0 {
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return wire.Reply{Msg: resp}, nil
+	}
+
+	img := h.Controller.Image()
+	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
+	regions := make([][]storage.Region, len(req.Topics))
+	var parts []fetchPartition
+	for i, rt := range req.Topics {
+		st := &resp.Topics[i]
+		*st = kmsg.NewFetchResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		name, topicErr := rt.Topic, error(nil)
+		if req.Version >= 13 {
+			if t := img.TopicsByID[metadata.UUID(rt.TopicID)]; t != nil {
+				name = t.Name
+			} else {
+				topicErr = kerr.UnknownTopicID
+			}
+		}
+		st.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		regions[i] = make([]storage.Region, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			sp := &st.Partitions[j]
+			*sp = kmsg.NewFetchResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			err := topicErr
+			var p *replica.Partition
+			if err == nil {
+				p, err = h.Replicas.Partition(name, rp.Partition)
+			}
+			if err == nil {
+				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
+			}
+			if err != nil {
+				sp.ErrorCode = errorCode(err)
+				p = nil
+			}
+			parts = append(parts, fetchPartition{p: p, offset: rp.FetchOffset, maxBytes: int64(rp.PartitionMaxBytes), resp: sp, region: &regions[i][j]})
+		}
+	}
+
+	maxBytes := int64(req.MaxBytes)
+	if maxBytes <= 0 || maxBytes > maxFetchBytes {
+		maxBytes = maxFetchBytes
+	}
+	var waiter *replica.Waiter
+	var timer *time.Timer
+	defer func() {
+		if waiter != nil {
+			waiter.Close()
+			timer.Stop()
+		}
+	}()
+	for {
+		got, failed := readFetch(parts, maxBytes)
+		if failed || got >= int64(req.MinBytes) || req.MaxWaitMillis <= 0 || ctx.Err() != nil {
+			break
+		}
+		if waiter == nil {
+			// Register, then read again: an append between the first read and the
+			// registration would otherwise go unnoticed until the timeout.
+			var hosted []*replica.Partition
+			for _, fp := range parts {
+				if fp.p != nil {
+					hosted = append(hosted, fp.p)
+				}
+			}
+			waiter = replica.NewWaiter(hosted)
+			timer = time.NewTimer(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+			continue
+		}
+		timedOut := false
+		select {
+		case <-waiter.C():
+		case <-timer.C:
+			timedOut = true
+		case <-ctx.Done():
+		}
+		if timedOut {
+			readFetch(parts, maxBytes)
+			break
+		}
+	}
+	return wire.Reply{Chunks: encodeFetch(resp, regions)}, nil
+}
+
+// readFetch reads every partition, Kafka's way: each gets at most its own max bytes and what
+// is left of the response's, and until some partition returns data the first batch is
+// returned whole even if it is larger than both. It returns the bytes read and whether a
+// partition failed (a failed fetch is answered at once).
+func readFetch(parts []fetchPartition, maxBytes int64) (total int64, failed bool) {
+	for _, fp := range parts {
+		if fp.p == nil {
+			failed = true
+			continue
+		}
+		limit := fp.maxBytes
+		if remaining := maxBytes - total; remaining < limit {
+			limit = max(remaining, 0)
+		}
+		res, err := fp.p.Read(fp.offset, limit, total == 0)
+		fp.resp.HighWatermark = res.HighWatermark
+		fp.resp.LastStableOffset = res.LastStableOffset
+		fp.resp.LogStartOffset = res.LogStartOffset
+		fp.resp.ErrorCode = errorCode(err)
+		if err != nil {
+			failed = true
+			*fp.region = storage.Region{}
+			continue
+		}
+		*fp.region = res.Region
+		total += res.Region.Size
+	}
+	return total, failed
+}
+
+// checkLeaderEpoch compares a client's idea of the leader epoch with ours (-1: no check).
+func checkLeaderEpoch(p *replica.Partition, clientEpoch int32) error {
+	if clientEpoch < 0 {
+		return nil
+	}
+	switch epoch := p.LeaderEpoch(); {
+	case clientEpoch < epoch:
+		return kerr.FencedLeaderEpoch
+	case clientEpoch > epoch:
+		return kerr.UnknownLeaderEpoch
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package api
+
+// Metadata, versions 0-12.
+//
+//	v0: brokers, topics with partitions (an empty topic list means all topics)
+//	v1: controller id, rack, internal flag; a null topic list means all, empty means none
+//	v2: cluster id
+//	v3: throttle time
+//	v4: allow_auto_topic_creation (before v4 the broker setting alone decides)
+//	v5: offline replicas
+//	v7: leader epoch
+//	v8: authorized operations (cluster ones dropped again in v11)
+//	v9: flexible
+//	v10: topic ids
+//	v11: no cluster authorized operations
+//	v12: topics may be named by id alone
+
+import (
+	"context"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/metadata"
+	"github.com/gregorhq/gregor/internal/wire"
+)
+
+func (h *Handlers) registerMetadata(reg *wire.Registry) {
+	reg.Register(wire.API{Key: kmsg.Metadata, MinVersion: 0, MaxVersion: 12, Handle: h.metadata})
+}
+
+func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, error) {
+	req := r.Body.(*kmsg.MetadataRequest)
+	resp := kmsg.NewPtrMetadataResponse()
+	img := h.Controller.Image()
+
+	allTopics := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
+	if !allTopics {
+		autoCreate := h.Config.AutoCreateTopicsEnable && (req.Version < 4 || req.AllowAutoTopicCreation)
+		img = h.autoCreate(ctx, img, req.Topics, autoCreate)
+	}
+
+	resp.ClusterID = &img.ClusterID
+	resp.ControllerID = img.ControllerID
+	for _, b := range h.brokers(img) {
+		mb := kmsg.NewMetadataResponseBroker()
+		mb.NodeID, mb.Host, mb.Port = b.NodeID, b.Host, b.Port
+		if b.Rack != nil {
+			mb.Rack = b.Rack
+		}
+		resp.Brokers = append(resp.Brokers, mb)
+	}
+
+	if allTopics {
+		for _, name := range img.TopicNames() {
+			resp.Topics = append(resp.Topics, topicMetadata(img.Topics[name]))
+		}
+		return wire.Reply{Msg: resp}, nil
+	}
+	for _, rt := range req.Topics {
+		var t *metadata.Topic
+		switch {
+		case rt.Topic != nil:
+			t = img.Topics[*rt.Topic]
+		case rt.TopicID != [16]byte{}:
+			t = img.TopicsByID[metadata.UUID(rt.TopicID)]
+		}
+		if t == nil {
+			mt := kmsg.NewMetadataResponseTopic()
+			mt.Topic = rt.Topic
+			mt.TopicID = rt.TopicID
+			mt.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			if rt.Topic == nil {
+				mt.ErrorCode = kerr.UnknownTopicID.Code
+			} else if err := controller.ValidateTopicName(*rt.Topic); err != nil {
+				mt.ErrorCode = kerr.InvalidTopicException.Code
+			}
+			resp.Topics = append(resp.Topics, mt)
+			continue
+		}
+		resp.Topics = append(resp.Topics, topicMetadata(t))
+	}
+	return wire.Reply{Msg: resp}, nil
+}
+
+// autoCreate creates the named topics that do not exist yet, with the broker defaults, and
+// returns the image that has them.
+func (h *Handlers) autoCreate(ctx context.Context, img *metadata.Image, topics []kmsg.MetadataRequestTopic, enabled bool) *metadata.Image {
+	if !enabled {
+		return img
+	}
+	var specs []controller.TopicSpec
+	for _, rt := range topics {
+		if rt.Topic == nil || img.Topics[*rt.Topic] != nil || controller.ValidateTopicName(*rt.Topic) != nil {
+			continue
+		}
+		specs = append(specs, controller.TopicSpec{Name: *rt.Topic, NumPartitions: -1, ReplicationFactor: -1})
+	}
+	if len(specs) == 0 {
+		return img
+	}
+	for _, res := range h.Controller.CreateTopics(ctx, specs, false) {
+		if res.Err != nil && !isCode(res.Err, kerr.TopicAlreadyExists) {
+			h.Logger.Warn("auto-creating topic failed", "topic", res.Name, "err", res.Err)
+		}
+	}
+	h.syncReplicas()
+	return h.Controller.Image()
+}
+
+func topicMetadata(t *metadata.Topic) kmsg.MetadataResponseTopic {
+	mt := kmsg.NewMetadataResponseTopic()
+	name := t.Name
+	mt.Topic = &name
+	mt.TopicID = t.ID
+	mt.IsInternal = isInternalTopic(t.Name)
+	for _, p := range t.Partitions {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition = p.ID
+		mp.Leader = p.Leader
+		mp.LeaderEpoch = p.LeaderEpoch
+		mp.Replicas = append([]int32(nil), p.Replicas...)
+		mp.ISR = append([]int32(nil), p.ISR...)
+		if p.Leader < 0 {
+			mp.ErrorCode = kerr.LeaderNotAvailable.Code
+		}
+		mt.Partitions = append(mt.Partitions, mp)
+	}
+	return mt
+}
+
+// isInternalTopic reports whether Kafka treats the topic as internal.
+func isInternalTopic(name string) bool {
+	return name == "__consumer_offsets" || name == "__transaction_state"
+}
+
+// advertisedBroker is a broker as clients should reach it.
+type advertisedBroker struct {
+	NodeID int32
+	Host   string
+	Port   int32
+	Rack   *string
+}
+
+// brokers lists the unfenced brokers with an endpoint on the client listener, by id.
+func (h *Handlers) brokers(img *metadata.Image) []advertisedBroker {
+	var out []advertisedBroker
+	for _, b := range img.Brokers {
+		if b.Fenced {
+			continue
+		}
+		for _, e := range b.Endpoints {
+			if e.Name != h.Listener {
+				continue
+			}
+			ab := advertisedBroker{NodeID: b.ID, Host: e.Host, Port: e.Port}
+			if b.Rack != "" {
+				rack := b.Rack
+				ab.Rack = &rack
+			}
+			out = append(out, ab)
+			break
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })
+	return out
+}
+
+func isCode(err error, want *kerr.Error) bool { return errorCode(err) == want.Code }

@@ -1,0 +1,31 @@
+// Package cli holds Gregor's client commands, built on franz-go's kgo and
+// kadm, with the flag names of Kafka's own tools. There is one package per
+// noun and one file per verb, as in Redpanda's rpk:
+//
+//	topic/      gregor topic create|list|describe|delete   (kafka-topics)
+//	produce/    gregor produce                             (kafka-console-producer)
+//	consume/    gregor consume                             (kafka-console-consumer)
+//	clientflags/ --bootstrap-server, shared by every command
+//	out/        tables for people, --format json for scripts
+//	property/   --property and --config key=value parsing
+//
+// Commands return errors from RunE and never exit; they write to the
+// command's configured output streams so tests can capture them.
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/gregorhq/gregor/internal/cli/consume"
+	"github.com/gregorhq/gregor/internal/cli/produce"
+	"github.com/gregorhq/gregor/internal/cli/topic"
+)
+
+// AddCommands adds every client command (topic, produce, consume) to root.
+func AddCommands(root *cobra.Command) {
+	root.AddCommand(
+		topic.NewCommand(),
+		produce.NewCommand(),
+		consume.NewCommand(),
+	)
+}

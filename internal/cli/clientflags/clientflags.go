@@ -1,0 +1,72 @@
+// Package clientflags holds the connection flags every client command shares,
+// with Kafka's names, and turns them into a franz-go client.
+package clientflags
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// DefaultBootstrapServer is where commands connect when --bootstrap-server is
+// not given, as in Kafka's tools.
+const DefaultBootstrapServer = "localhost:9092"
+
+// ClientID is the client.id the commands send, so broker logs show them.
+const ClientID = "gregor-cli"
+
+// Flags are the connection flags.
+type Flags struct {
+	// BootstrapServer is a comma-separated list of host:port to bootstrap
+	// from, as in Kafka's --bootstrap-server.
+	BootstrapServer string
+}
+
+// Register adds the flags to fs. Nouns with several verbs register them on
+// their persistent flag set so every verb accepts them.
+func (f *Flags) Register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.BootstrapServer, "bootstrap-server", DefaultBootstrapServer,
+		"comma-separated host:port list of brokers to bootstrap from")
+}
+
+// Brokers returns the bootstrap addresses, or an error if there are none.
+func (f *Flags) Brokers() ([]string, error) {
+	var brokers []string
+	for _, b := range strings.Split(f.BootstrapServer, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			brokers = append(brokers, b)
+		}
+	}
+	if len(brokers) == 0 {
+		return nil, fmt.Errorf("--bootstrap-server: no broker address given")
+	}
+	return brokers, nil
+}
+
+// NewClient returns a franz-go client for the flags plus extra options.
+// The caller closes it.
+func (f *Flags) NewClient(extra ...kgo.Opt) (*kgo.Client, error) {
+	brokers, err := f.Brokers()
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(ClientID)}, extra...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating client: %w", err)
+	}
+	return cl, nil
+}
+
+// NewAdmin returns an admin client for the flags. Closing it closes the
+// underlying client.
+func (f *Flags) NewAdmin() (*kadm.Client, error) {
+	cl, err := f.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	return kadm.NewClient(cl), nil
+}

@@ -1,0 +1,89 @@
+// Package out writes command output: aligned tables for people and indented
+// JSON for scripts, chosen by the --format flag.
+package out
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+)
+
+// Format is how a command prints its result. It implements pflag.Value, so an
+// unknown value is rejected when flags are parsed.
+type Format string
+
+// The formats a command may print.
+const (
+	Text Format = "text" // aligned columns for people
+	JSON Format = "json" // one indented JSON document for scripts
+)
+
+// String implements pflag.Value.
+func (f *Format) String() string { return string(*f) }
+
+// Set implements pflag.Value.
+func (f *Format) Set(s string) error {
+	switch Format(s) {
+	case Text, JSON:
+		*f = Format(s)
+		return nil
+	}
+	return fmt.Errorf("want %s or %s", Text, JSON)
+}
+
+// Type implements pflag.Value.
+func (f *Format) Type() string { return "text|json" }
+
+// AddFormatFlag registers --format on fs, storing into f, default text.
+func AddFormatFlag(fs *pflag.FlagSet, f *Format) {
+	*f = Text
+	fs.Var(f, "format", "output format: text or json")
+}
+
+// WriteJSON writes v to w as indented JSON followed by a newline.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// Table writes rows of cells in aligned columns separated by at least two
+// spaces. Cells are printed with fmt's %v. Call Flush when done.
+type Table struct {
+	tw *tabwriter.Writer
+}
+
+// NewTable returns a Table writing to w. If headers are given they are
+// written first, upper-cased, as rpk and kubectl do.
+func NewTable(w io.Writer, headers ...string) *Table {
+	t := &Table{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+	if len(headers) > 0 {
+		up := make([]any, len(headers))
+		for i, h := range headers {
+			up[i] = strings.ToUpper(h)
+		}
+		t.Row(up...)
+	}
+	return t
+}
+
+// Row writes one row.
+func (t *Table) Row(cells ...any) {
+	for i, c := range cells {
+		if i > 0 {
+			io.WriteString(t.tw, "\t")
+		}
+		fmt.Fprint(t.tw, c)
+	}
+	// The last cell is not tab-terminated, so it is not padded: no trailing
+	// spaces.
+	io.WriteString(t.tw, "\n")
+}
+
+// Flush writes the aligned rows.
+func (t *Table) Flush() error { return t.tw.Flush() }

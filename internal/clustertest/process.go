@@ -1,0 +1,157 @@
+package clustertest
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary builds cmd/gregor once per test process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gregor-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "gregor")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/gregorhq/gregor/cmd/gregor").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("clustertest: %v", buildErr)
+	}
+	return binPath
+}
+
+// Process is a `gregor serve` child process.
+type Process struct {
+	// Dir is the data directory, kept across restarts.
+	Dir  string
+	t    testing.TB
+	args []string
+	cmd  *exec.Cmd
+	addr string
+	// exited is closed when the process has been waited for.
+	exited chan struct{}
+	log    *strings.Builder
+	logMu  sync.Mutex
+}
+
+// StartProcess runs `gregor serve` on dir (a new temporary directory when empty) with free
+// loopback ports and the given --override key=value pairs, and waits until it serves.
+func StartProcess(t testing.TB, dir string, overrides ...string) *Process {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	args := []string{"serve",
+		"--override", "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0",
+		"--override", "advertised.listeners=PLAINTEXT://127.0.0.1:0",
+		"--override", "log.dirs=" + dir,
+	}
+	for _, o := range overrides {
+		args = append(args, "--override", o)
+	}
+	p := &Process{Dir: dir, t: t, args: args, log: &strings.Builder{}}
+	p.start()
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("gregor process log:\n%s", p.Log())
+		}
+	})
+	return p
+}
+
+func (p *Process) start() {
+	p.t.Helper()
+	cmd := exec.Command(Binary(p.t), p.args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.cmd, p.exited, p.addr = cmd, make(chan struct{}), ""
+	addrCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.logMu.Lock()
+			p.log.WriteString(line + "\n")
+			p.logMu.Unlock()
+			if strings.Contains(line, `msg="gregor started"`) {
+				for _, f := range strings.Fields(line) {
+					if a, ok := strings.CutPrefix(f, "addr="); ok {
+						addrCh <- a
+					}
+				}
+			}
+		}
+		cmd.Wait()
+		close(p.exited)
+	}()
+	select {
+	case p.addr = <-addrCh:
+	case <-p.exited:
+		p.t.Fatalf("clustertest: gregor exited before serving:\n%s", p.Log())
+	case <-time.After(60 * time.Second):
+		p.t.Fatalf("clustertest: gregor did not start in 60s:\n%s", p.Log())
+	}
+}
+
+// Addr is the process's client address.
+func (p *Process) Addr() string { return p.addr }
+
+// Log is what the process has written to stderr.
+func (p *Process) Log() string {
+	p.logMu.Lock()
+	defer p.logMu.Unlock()
+	return p.log.String()
+}
+
+// Kill sends SIGKILL and waits for the process to be gone: nothing is flushed or closed.
+func (p *Process) Kill() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// Stop sends SIGTERM and waits for a clean exit, returning the exit error, if any.
+func (p *Process) Stop() error {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.exited
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		return fmt.Errorf("gregor exited with status %d", code)
+	}
+	return nil
+}
+
+// Restart starts the process again on the same data directory (on new ports).
+func (p *Process) Restart() {
+	p.t.Helper()
+	p.start()
+}

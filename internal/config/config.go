@@ -1,0 +1,459 @@
+// Package config holds the broker's and topics' configuration by Kafka's own names, types,
+// defaults and validation rules, and reads server.properties.
+//
+// A broker's configuration is built in one way only: Default, then Load applies the
+// properties a user gave, then one validation step (Broker.Validate) checks the whole. A key
+// Gregor implements sets a field; a key Kafka knows but Gregor does not implement yet is kept
+// in Raw and named in Ignored, so that an existing server.properties loads with warnings
+// instead of failing; any other key is an error, as is any value Kafka would refuse.
+//
+// Topic configs (segment.bytes, retention.ms, ...) take their defaults from the broker's
+// log.* configs (Broker.TopicDefaults), and per-topic overrides are checked one by one
+// (ValidateTopicConfig) or applied together (TopicConfig).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Broker is a broker's static configuration. Each field names its Kafka key and default.
+type Broker struct {
+	NodeID                      int32             // node.id (or its old name broker.id), default 1
+	ProcessRoles                []string          // process.roles, default "broker,controller"
+	Listeners                   []Listener        // listeners, default "PLAINTEXT://:9092,CONTROLLER://:9093"
+	AdvertisedListeners         []Listener        // advertised.listeners, default: listeners minus controller listeners (see Load)
+	ControllerListenerNames     []string          // controller.listener.names, default "CONTROLLER"
+	ListenerSecurityProtocolMap map[string]string // listener.security.protocol.map, default Kafka's plus CONTROLLER:PLAINTEXT
+	InterBrokerListenerName     string            // inter.broker.listener.name (or security.inter.broker.protocol), default "PLAINTEXT"
+	ControllerQuorumVoters      string            // controller.quorum.voters, default "" (this node alone)
+	BrokerRack                  string            // broker.rack, default "" (none)
+
+	LogDirs        []string // log.dirs (or log.dir), default "./gregor-data"
+	MetadataLogDir string   // metadata.log.dir, default "" (the first log dir)
+
+	NumPartitions            int32 // num.partitions, default 1, >= 1
+	DefaultReplicationFactor int16 // default.replication.factor, default 1, >= 1
+	AutoCreateTopicsEnable   bool  // auto.create.topics.enable, default true
+	DeleteTopicEnable        bool  // delete.topic.enable, default true
+
+	MessageMaxBytes       int32 // message.max.bytes, default 1048588, >= 0
+	SocketRequestMaxBytes int32 // socket.request.max.bytes, default 104857600, >= 1
+
+	LogSegmentBytes         int64  // log.segment.bytes, default 1073741824, 14..2^31-1
+	LogIndexIntervalBytes   int32  // log.index.interval.bytes, default 4096, >= 0
+	LogIndexSizeMaxBytes    int32  // log.index.size.max.bytes, default 10485760, >= 4
+	LogMessageTimestampType string // log.message.timestamp.type, CreateTime (default) or LogAppendTime
+	LogRetentionMs          int64  // log.retention.ms, else .minutes, else .hours (default 168); -1 = forever
+	LogRetentionBytes       int64  // log.retention.bytes, default -1 (no limit)
+	LogCleanupPolicy        string // log.cleanup.policy, default "delete"; a list of delete, compact
+	CompressionType         string // compression.type, default "producer"
+	MinInsyncReplicas       int32  // min.insync.replicas, default 1, >= 1
+
+	ReplicaFetchWaitMaxMs int32 // replica.fetch.wait.max.ms, default 500, <= replica.lag.time.max.ms
+	ReplicaFetchMinBytes  int32 // replica.fetch.min.bytes, default 1
+	ReplicaFetchMaxBytes  int32 // replica.fetch.max.bytes, default 1048576, >= 0
+	ReplicaLagTimeMaxMs   int64 // replica.lag.time.max.ms, default 30000
+	NumReplicaFetchers    int32 // num.replica.fetchers, default 1, >= 1
+
+	// Raw is every key Load was given, with its value as given, for DescribeConfigs.
+	Raw map[string]string
+	// Ignored names, sorted, the keys Load was given that Kafka knows and Gregor does not
+	// implement yet; the caller logs them as warnings.
+	Ignored []string
+}
+
+// Defaults that are Kafka's.
+const (
+	DefaultMessageMaxBytes = 1024*1024 + 12 // 1 MiB plus the log overhead of a batch
+	defaultRetentionHours  = 168
+)
+
+// Default returns Gregor's defaults: Kafka's, except that one node is broker and controller
+// at once, and data lives in ./gregor-data.
+func Default() Broker {
+	return Broker{
+		NodeID:                  1,
+		ProcessRoles:            []string{"broker", "controller"},
+		Listeners:               []Listener{{Name: "PLAINTEXT", Port: 9092}, {Name: "CONTROLLER", Port: 9093}},
+		AdvertisedListeners:     []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}},
+		ControllerListenerNames: []string{"CONTROLLER"},
+		ListenerSecurityProtocolMap: map[string]string{
+			"PLAINTEXT": "PLAINTEXT", "SSL": "SSL", "SASL_PLAINTEXT": "SASL_PLAINTEXT", "SASL_SSL": "SASL_SSL",
+			"CONTROLLER": "PLAINTEXT",
+		},
+		InterBrokerListenerName:  "PLAINTEXT",
+		LogDirs:                  []string{"./gregor-data"},
+		NumPartitions:            1,
+		DefaultReplicationFactor: 1,
+		AutoCreateTopicsEnable:   true,
+		DeleteTopicEnable:        true,
+		MessageMaxBytes:          DefaultMessageMaxBytes,
+		SocketRequestMaxBytes:    100 * 1024 * 1024,
+		LogSegmentBytes:          1024 * 1024 * 1024,
+		LogIndexIntervalBytes:    4096,
+		LogIndexSizeMaxBytes:     10 * 1024 * 1024,
+		LogMessageTimestampType:  "CreateTime",
+		LogRetentionMs:           defaultRetentionHours * 3600 * 1000,
+		LogRetentionBytes:        -1,
+		LogCleanupPolicy:         "delete",
+		CompressionType:          "producer",
+		MinInsyncReplicas:        1,
+		ReplicaFetchWaitMaxMs:    500,
+		ReplicaFetchMinBytes:     1,
+		ReplicaFetchMaxBytes:     1024 * 1024,
+		ReplicaLagTimeMaxMs:      30000,
+		NumReplicaFetchers:       1,
+		Raw:                      map[string]string{},
+	}
+}
+
+// HasRole reports whether process.roles includes role ("broker" or "controller").
+func (b Broker) HasRole(role string) bool { return slices.Contains(b.ProcessRoles, role) }
+
+// IsControllerListener reports whether name is one of controller.listener.names.
+func (b Broker) IsControllerListener(name string) bool {
+	return slices.Contains(b.ControllerListenerNames, strings.ToUpper(name))
+}
+
+// Advertised returns the advertised listener named listenerName (in any case).
+func (b Broker) Advertised(listenerName string) (Listener, bool) {
+	name := strings.ToUpper(listenerName)
+	for _, l := range b.AdvertisedListeners {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return Listener{}, false
+}
+
+// QuorumVoters returns controller.quorum.voters parsed; an empty list means this node alone
+// (Validate has checked the string).
+func (b Broker) QuorumVoters() []Voter {
+	vs, _ := ParseVoters(b.ControllerQuorumVoters)
+	return vs
+}
+
+// MetadataDir is metadata.log.dir, or the first log dir when it is not set.
+func (b Broker) MetadataDir() string {
+	if b.MetadataLogDir != "" || len(b.LogDirs) == 0 {
+		return b.MetadataLogDir
+	}
+	return b.LogDirs[0]
+}
+
+// loader carries what Load needs besides the Broker it fills.
+type loader struct {
+	b     Broker
+	props map[string]string
+}
+
+func (l *loader) given(key string) bool { _, ok := l.props[key]; return ok }
+
+// brokerKeys are the keys Gregor implements, each with how it sets its field. Keys whose
+// meaning depends on others (synonyms, derived defaults) are resolved after all are set.
+var brokerKeys = map[string]func(l *loader, v string) error{
+	"node.id": func(l *loader, v string) (err error) { l.b.NodeID, err = parseInt32(v); return },
+	"broker.id": func(l *loader, v string) error {
+		id, err := parseInt32(v)
+		if err != nil {
+			return err
+		}
+		if !l.given("node.id") {
+			l.b.NodeID = id
+		} else if n, err := parseInt32(l.props["node.id"]); err == nil && n != id {
+			return fmt.Errorf("%d differs from node.id %d; set only node.id", id, n)
+		}
+		return nil
+	},
+	"process.roles": func(l *loader, v string) error { l.b.ProcessRoles = splitList(v); return nil },
+	"listeners": func(l *loader, v string) (err error) {
+		l.b.Listeners, err = ParseListeners(v)
+		return
+	},
+	"advertised.listeners": func(l *loader, v string) (err error) {
+		l.b.AdvertisedListeners, err = ParseListeners(v)
+		return
+	},
+	"controller.listener.names": func(l *loader, v string) error {
+		l.b.ControllerListenerNames = nil
+		for _, n := range splitList(v) {
+			l.b.ControllerListenerNames = append(l.b.ControllerListenerNames, strings.ToUpper(n))
+		}
+		return nil
+	},
+	"listener.security.protocol.map": func(l *loader, v string) (err error) {
+		l.b.ListenerSecurityProtocolMap, err = parseProtocolMap(v)
+		return
+	},
+	"inter.broker.listener.name": func(l *loader, v string) error {
+		if l.given("security.inter.broker.protocol") {
+			return errors.New("set only one of inter.broker.listener.name and security.inter.broker.protocol")
+		}
+		l.b.InterBrokerListenerName = strings.ToUpper(strings.TrimSpace(v))
+		return nil
+	},
+	"security.inter.broker.protocol": func(l *loader, v string) error {
+		p := strings.ToUpper(strings.TrimSpace(v))
+		if !securityProtocols[p] {
+			return fmt.Errorf("%q is not a security protocol", v)
+		}
+		if !l.given("inter.broker.listener.name") {
+			l.b.InterBrokerListenerName = p // the listener named after the protocol
+		}
+		return nil
+	},
+	"controller.quorum.voters": func(l *loader, v string) error {
+		l.b.ControllerQuorumVoters = strings.TrimSpace(v)
+		_, err := ParseVoters(v)
+		return err
+	},
+	"broker.rack": func(l *loader, v string) error { l.b.BrokerRack = strings.TrimSpace(v); return nil },
+	"log.dirs":    func(l *loader, v string) error { l.b.LogDirs = splitList(v); return nil },
+	"log.dir": func(l *loader, v string) error {
+		if !l.given("log.dirs") { // log.dirs wins
+			l.b.LogDirs = splitList(v)
+		}
+		return nil
+	},
+	"metadata.log.dir": func(l *loader, v string) error { l.b.MetadataLogDir = strings.TrimSpace(v); return nil },
+	"num.partitions":   func(l *loader, v string) (err error) { l.b.NumPartitions, err = parseInt32(v); return },
+	"default.replication.factor": func(l *loader, v string) (err error) {
+		l.b.DefaultReplicationFactor, err = parseInt16(v)
+		return
+	},
+	"auto.create.topics.enable": func(l *loader, v string) (err error) { l.b.AutoCreateTopicsEnable, err = parseBool(v); return },
+	"delete.topic.enable":       func(l *loader, v string) (err error) { l.b.DeleteTopicEnable, err = parseBool(v); return },
+	"message.max.bytes":         func(l *loader, v string) (err error) { l.b.MessageMaxBytes, err = parseInt32(v); return },
+	"socket.request.max.bytes":  func(l *loader, v string) (err error) { l.b.SocketRequestMaxBytes, err = parseInt32(v); return },
+	"log.segment.bytes": func(l *loader, v string) error {
+		n, err := parseInt32(v) // an INT in Kafka, though our field is wider
+		l.b.LogSegmentBytes = int64(n)
+		return err
+	},
+	"log.index.interval.bytes": func(l *loader, v string) (err error) { l.b.LogIndexIntervalBytes, err = parseInt32(v); return },
+	"log.index.size.max.bytes": func(l *loader, v string) (err error) { l.b.LogIndexSizeMaxBytes, err = parseInt32(v); return },
+	"log.message.timestamp.type": func(l *loader, v string) error {
+		l.b.LogMessageTimestampType = strings.TrimSpace(v)
+		return nil
+	},
+	"log.retention.ms": func(l *loader, v string) error {
+		n, err := parseInt64(v)
+		l.b.LogRetentionMs = n // wins over minutes and hours
+		return err
+	},
+	"log.retention.minutes": func(l *loader, v string) error {
+		n, err := parseInt32(v)
+		if err == nil && !l.given("log.retention.ms") {
+			l.b.LogRetentionMs = int64(n) * 60 * 1000
+		}
+		return err
+	},
+	"log.retention.hours": func(l *loader, v string) error {
+		n, err := parseInt32(v)
+		if err == nil && !l.given("log.retention.ms") && !l.given("log.retention.minutes") {
+			l.b.LogRetentionMs = int64(n) * 3600 * 1000
+		}
+		return err
+	},
+	"log.retention.bytes":       func(l *loader, v string) (err error) { l.b.LogRetentionBytes, err = parseInt64(v); return },
+	"log.cleanup.policy":        func(l *loader, v string) error { l.b.LogCleanupPolicy = strings.Join(splitList(v), ","); return nil },
+	"compression.type":          func(l *loader, v string) error { l.b.CompressionType = strings.TrimSpace(v); return nil },
+	"min.insync.replicas":       func(l *loader, v string) (err error) { l.b.MinInsyncReplicas, err = parseInt32(v); return },
+	"replica.fetch.wait.max.ms": func(l *loader, v string) (err error) { l.b.ReplicaFetchWaitMaxMs, err = parseInt32(v); return },
+	"replica.fetch.min.bytes":   func(l *loader, v string) (err error) { l.b.ReplicaFetchMinBytes, err = parseInt32(v); return },
+	"replica.fetch.max.bytes":   func(l *loader, v string) (err error) { l.b.ReplicaFetchMaxBytes, err = parseInt32(v); return },
+	"replica.lag.time.max.ms":   func(l *loader, v string) (err error) { l.b.ReplicaLagTimeMaxMs, err = parseInt64(v); return },
+	"num.replica.fetchers":      func(l *loader, v string) (err error) { l.b.NumReplicaFetchers, err = parseInt32(v); return },
+}
+
+// Load starts from Default, applies props (as ParseProperties returns them) and validates the
+// result. Every problem is reported, each naming its key: an unknown key
+// (`config: unknown key "foo.bar"`), a value of the wrong type
+// (`config: log.segment.bytes: "abc" is not a number`), a value out of Kafka's range, or
+// settings that disagree with each other. Keys Kafka knows but Gregor does not implement are
+// accepted and listed in Broker.Ignored.
+//
+// Derived defaults, as Kafka derives them: advertised.listeners, when not given, is listeners
+// without the controller listeners, an empty host advertised as "localhost" (Kafka advertises
+// the machine's canonical host name); listener.security.protocol.map, when not given, maps
+// each controller listener name to PLAINTEXT; log.dirs wins over log.dir, and log.retention.ms
+// over log.retention.minutes over log.retention.hours.
+func Load(props map[string]string) (Broker, error) {
+	l := &loader{b: Default(), props: props}
+	l.b.Raw = maps.Clone(props)
+	if l.b.Raw == nil {
+		l.b.Raw = map[string]string{}
+	}
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(props)) {
+		if set, ok := brokerKeys[key]; ok {
+			if err := set(l, props[key]); err != nil {
+				errs = append(errs, fmt.Errorf("config: %s: %w", key, err))
+			}
+			continue
+		}
+		if knownBrokerKey(key) {
+			l.b.Ignored = append(l.b.Ignored, key)
+			continue
+		}
+		errs = append(errs, fmt.Errorf("config: unknown key %q", key))
+	}
+	if len(errs) > 0 {
+		return Broker{}, errors.Join(errs...)
+	}
+
+	if !l.given("listener.security.protocol.map") {
+		for _, n := range l.b.ControllerListenerNames {
+			if _, ok := l.b.ListenerSecurityProtocolMap[n]; !ok {
+				l.b.ListenerSecurityProtocolMap[n] = "PLAINTEXT"
+			}
+		}
+	}
+	if !l.given("advertised.listeners") {
+		l.b.AdvertisedListeners = nil
+		for _, ln := range l.b.Listeners {
+			if !l.b.IsControllerListener(ln.Name) {
+				l.b.AdvertisedListeners = append(l.b.AdvertisedListeners, ln)
+			}
+		}
+	}
+	for i := range l.b.AdvertisedListeners {
+		if l.b.AdvertisedListeners[i].Host == "" {
+			l.b.AdvertisedListeners[i].Host = "localhost"
+		}
+	}
+	if l.b.LogRetentionMs < 0 {
+		l.b.LogRetentionMs = -1 // any negative retention is "forever", as in Kafka
+	}
+	if err := l.b.Validate(); err != nil {
+		return Broker{}, err
+	}
+	return l.b, nil
+}
+
+// Validate checks the whole configuration, as Kafka's KafkaConfig does after parsing: ranges,
+// and the rules that tie listeners, roles and voters together. It reports every problem.
+func (b Broker) Validate() error {
+	var errs []error
+	bad := func(key string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: %w", key, err))
+		}
+	}
+	badf := func(key, format string, args ...any) { bad(key, fmt.Errorf(format, args...)) }
+
+	bad("node.id", atLeast(b.NodeID, 0))
+
+	// Roles.
+	if len(b.ProcessRoles) == 0 {
+		badf("process.roles", "must name broker, controller or both")
+	}
+	for i, r := range b.ProcessRoles {
+		if r != "broker" && r != "controller" {
+			badf("process.roles", "%q is not broker or controller", r)
+		} else if slices.Contains(b.ProcessRoles[:i], r) {
+			badf("process.roles", "%q appears more than once", r)
+		}
+	}
+	broker, controller := b.HasRole("broker"), b.HasRole("controller")
+
+	// Listeners.
+	if len(b.Listeners) == 0 {
+		badf("listeners", "must not be empty")
+	}
+	listenerNames := make(map[string]bool)
+	for _, l := range b.Listeners {
+		listenerNames[l.Name] = true
+		if _, ok := b.ListenerSecurityProtocolMap[l.Name]; !ok {
+			badf("listener.security.protocol.map", "has no entry for listener %s", l.Name)
+		}
+	}
+	for _, l := range b.AdvertisedListeners {
+		if !listenerNames[l.Name] {
+			badf("advertised.listeners", "listener %s is not in listeners", l.Name)
+		}
+		if l.Host == "0.0.0.0" || l.Host == "::" {
+			badf("advertised.listeners", "listener %s advertises the non-routable address %s", l.Name, l.Host)
+		}
+		if b.IsControllerListener(l.Name) && !controller {
+			badf("advertised.listeners", "controller listener %s may not be advertised by a broker-only node", l.Name)
+		}
+	}
+	if len(b.ControllerListenerNames) == 0 {
+		badf("controller.listener.names", "must name at least one listener")
+	}
+	for _, n := range b.ControllerListenerNames {
+		switch {
+		case controller && !listenerNames[n]:
+			badf("controller.listener.names", "%s is not in listeners, and this node is a controller", n)
+		case !controller && listenerNames[n]:
+			badf("controller.listener.names", "%s is in listeners, and this node is not a controller", n)
+		}
+	}
+	if broker {
+		if _, ok := b.Advertised(b.InterBrokerListenerName); !ok {
+			badf("inter.broker.listener.name", "%s is not in advertised.listeners", b.InterBrokerListenerName)
+		}
+		if b.IsControllerListener(b.InterBrokerListenerName) {
+			badf("inter.broker.listener.name", "%s is a controller listener", b.InterBrokerListenerName)
+		}
+		if len(b.AdvertisedListeners) == 0 {
+			badf("advertised.listeners", "a broker must advertise at least one listener")
+		}
+	}
+
+	// Quorum.
+	if voters, err := ParseVoters(b.ControllerQuorumVoters); err != nil {
+		bad("controller.quorum.voters", err)
+	} else {
+		self := slices.ContainsFunc(voters, func(v Voter) bool { return v.ID == b.NodeID })
+		switch {
+		case controller && len(voters) > 0 && !self:
+			badf("controller.quorum.voters", "node %d is a controller but not a voter", b.NodeID)
+		case !controller && self:
+			badf("controller.quorum.voters", "node %d is a voter but not a controller", b.NodeID)
+		case !controller && len(voters) == 0 && b.Raw["controller.quorum.bootstrap.servers"] == "":
+			badf("controller.quorum.voters", "a broker-only node must be told its controllers")
+		}
+	}
+
+	// Storage.
+	if len(b.LogDirs) == 0 {
+		badf("log.dirs", "must name at least one directory")
+	}
+	for _, d := range b.LogDirs {
+		if d == "" {
+			badf("log.dirs", "has an empty directory name")
+		}
+	}
+
+	// Ranges, as Kafka's ConfigDef declares them.
+	bad("num.partitions", atLeast(b.NumPartitions, 1))
+	bad("default.replication.factor", atLeast(b.DefaultReplicationFactor, 1))
+	bad("message.max.bytes", atLeast(b.MessageMaxBytes, 0))
+	bad("socket.request.max.bytes", atLeast(b.SocketRequestMaxBytes, 1))
+	bad("log.segment.bytes", between(b.LogSegmentBytes, minSegmentBytes, math.MaxInt32))
+	bad("log.index.interval.bytes", atLeast(b.LogIndexIntervalBytes, 0))
+	bad("log.index.size.max.bytes", atLeast(b.LogIndexSizeMaxBytes, 4))
+	_, err := oneOf(b.LogMessageTimestampType, timestampTypes...)
+	bad("log.message.timestamp.type", err)
+	if b.LogRetentionMs != -1 && b.LogRetentionMs < 1 {
+		badf("log.retention.ms", "must be -1 (forever) or at least 1, not %d", b.LogRetentionMs)
+	}
+	_, err = listOf(b.LogCleanupPolicy, cleanupPolicies...)
+	bad("log.cleanup.policy", err)
+	_, err = oneOf(b.CompressionType, compressionTypes...)
+	bad("compression.type", err)
+	bad("min.insync.replicas", atLeast(b.MinInsyncReplicas, 1))
+	bad("replica.fetch.max.bytes", atLeast(b.ReplicaFetchMaxBytes, 0))
+	bad("num.replica.fetchers", atLeast(b.NumReplicaFetchers, 1))
+	if int64(b.ReplicaFetchWaitMaxMs) > b.ReplicaLagTimeMaxMs {
+		badf("replica.fetch.wait.max.ms", "%d is more than replica.lag.time.max.ms %d", b.ReplicaFetchWaitMaxMs, b.ReplicaLagTimeMaxMs)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,463 @@
+// Package controller runs the controller quorum (Raft, through hashicorp/raft) and makes the
+// controller's decisions: topic creation and deletion, partition placement, broker
+// registration.
+//
+// Every decision follows one pattern (Kafka's ControllerResult): a handler reads the current
+// metadata.Image, computes records plus a reply, commits the records through Raft, and answers
+// once the FSM has applied them. State changes only by applying committed records, on the
+// leader and on every follower alike; nothing here keeps metadata of its own.
+//
+// Decisions are serialized by one lock (decideCh), held from reading the image until the
+// records are applied, so that every decision sees the effects of the previous one: two creates
+// of one topic cannot both succeed.
+//
+// Lock order: decideCh, then subMu. The FSM goroutine takes only subMu, briefly, and never
+// waits on anything else, so nothing can block it.
+//
+// On disk, under Config.Dir:
+//
+//	raft.db      bbolt: the Raft log and Raft's stable store (term, vote)
+//	snapshots/   Raft snapshots: the whole Image, as records (metadata.Image.WriteSnapshot)
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/gregorhq/gregor/internal/metadata"
+)
+
+// Config configures a controller.
+type Config struct {
+	NodeID int32
+	// Dir is the metadata directory, e.g. <log.dir>/__cluster_metadata-0.
+	Dir string
+	// BindAddr is the controller listener, e.g. "127.0.0.1:9093" or ":9093". Port 0 picks a free
+	// port (then the host must be given, or AdvertisedAddr must be).
+	BindAddr string
+	// AdvertisedAddr is the address other voters dial. Default: the bound address, with
+	// 127.0.0.1 when BindAddr has no host (or an unspecified one).
+	AdvertisedAddr string
+	// DefaultPartitions is num.partitions (used when a create asks for -1). Default 1.
+	DefaultPartitions int32
+	// DefaultReplicationFactor is default.replication.factor. Default 1.
+	DefaultReplicationFactor int16
+	// ValidateTopicConfig checks one topic config; a non-nil error fails that topic's create
+	// with INVALID_CONFIG and the error's text. May be nil.
+	ValidateTopicConfig func(name string, value *string) error
+	// Logger receives the controller's and Raft's logs. Default: discard.
+	Logger *slog.Logger
+
+	// raftConfig, when set (by tests), adjusts the Raft configuration.
+	raftConfig func(*raft.Config)
+}
+
+func (cfg *Config) validate() error {
+	switch {
+	case cfg.NodeID < 0:
+		return fmt.Errorf("controller: invalid node id %d", cfg.NodeID)
+	case cfg.Dir == "":
+		return errors.New("controller: no metadata directory")
+	case cfg.BindAddr == "":
+		return errors.New("controller: no listener address")
+	}
+	if cfg.DefaultPartitions <= 0 {
+		cfg.DefaultPartitions = 1
+	}
+	if cfg.DefaultReplicationFactor <= 0 {
+		cfg.DefaultReplicationFactor = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// advertiseAddr is the address the transport advertises: nil means the listener's own address.
+func (cfg *Config) advertiseAddr() (net.Addr, error) {
+	if cfg.AdvertisedAddr != "" {
+		return net.ResolveTCPAddr("tcp", cfg.AdvertisedAddr)
+	}
+	host, port, err := net.SplitHostPort(cfg.BindAddr)
+	if err != nil {
+		return nil, fmt.Errorf("controller: listener address %q: %w", cfg.BindAddr, err)
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return nil, nil
+	}
+	if port == "0" {
+		return nil, fmt.Errorf("controller: listener address %q has neither host nor port; set an advertised address", cfg.BindAddr)
+	}
+	return net.ResolveTCPAddr("tcp", net.JoinHostPort("127.0.0.1", port))
+}
+
+// Controller is one member of the controller quorum.
+type Controller struct {
+	cfg    Config
+	log    *slog.Logger
+	raft   *raft.Raft
+	trans  *raft.NetworkTransport
+	store  *raftboltdb.BoltStore
+	fsm    *fsm
+	placer replicaPlacer
+
+	// decideCh is the decision lock: a channel of capacity 1, held (by sending) from reading
+	// the image for a decision until its records are applied or have failed. A channel rather
+	// than a mutex so that a caller can stop waiting for it when its context ends.
+	decideCh chan struct{}
+	// activeTerm is the Raft term in which this node became the active controller: leader, FSM
+	// caught up (Barrier), its LeaderChangeRecord applied. 0 when it is not active.
+	activeTerm atomic.Uint64
+
+	subMu sync.Mutex
+	subs  map[chan struct{}]struct{} // guarded by subMu
+
+	closeOnce sync.Once
+	closeErr  error
+	done      chan struct{} // closed by Close
+	wg        sync.WaitGroup
+}
+
+func serverID(id int32) raft.ServerID { return raft.ServerID(strconv.Itoa(int(id))) }
+
+// Start opens (or creates) the metadata directory, starts Raft, and returns once this node is
+// the active controller, or (with more voters) once it follows a leader and knows the cluster
+// id; or fails when ctx ends first.
+//
+// If the directory holds no Raft state, Start bootstraps a cluster whose only voter is this
+// node. More voters are an addition: bootstrap with all of them, or AddVoter later.
+// The first active controller of a new cluster commits a cluster record with a new random
+// cluster id.
+func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	advertise, err := cfg.advertiseAddr()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("controller: %w", err)
+	}
+	c := &Controller{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "controller", "node", cfg.NodeID),
+		placer:   roundRobinPlacer{},
+		decideCh: make(chan struct{}, 1),
+		subs:     map[chan struct{}]struct{}{},
+		done:     make(chan struct{}),
+	}
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				_ = closers[i]()
+			}
+		}
+	}()
+	hlog := newHCLogger(cfg.Logger)
+
+	c.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("controller: opening raft log: %w", err)
+	}
+	closers = append(closers, c.store.Close)
+	logs, err := raft.NewLogCache(512, c.store)
+	if err != nil {
+		return nil, err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, hlog)
+	if err != nil {
+		return nil, fmt.Errorf("controller: opening snapshot store: %w", err)
+	}
+	c.trans, err = raft.NewTCPTransportWithLogger(cfg.BindAddr, advertise, 3, 10*time.Second, hlog)
+	if err != nil {
+		return nil, fmt.Errorf("controller: listening on %s: %w", cfg.BindAddr, err)
+	}
+	closers = append(closers, c.trans.Close)
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = serverID(cfg.NodeID)
+	rc.Logger = hlog
+	if cfg.raftConfig != nil {
+		cfg.raftConfig(rc)
+	}
+	c.fsm = newFSM(c.log, c.notify)
+
+	existing, err := raft.HasExistingState(logs, c.store, snaps)
+	if err != nil {
+		return nil, fmt.Errorf("controller: reading raft state: %w", err)
+	}
+	if !existing {
+		c.log.Info("bootstrapping a new controller quorum", "voter", rc.LocalID, "addr", c.trans.LocalAddr())
+		err := raft.BootstrapCluster(rc, logs, c.store, snaps, c.trans, raft.Configuration{
+			Servers: []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: c.trans.LocalAddr()}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("controller: bootstrapping: %w", err)
+		}
+	}
+	c.raft, err = raft.NewRaft(rc, c.fsm, logs, c.store, snaps, c.trans)
+	if err != nil {
+		return nil, fmt.Errorf("controller: starting raft: %w", err)
+	}
+	closers = []func() error{c.Close} // Close now takes everything down
+	c.wg.Add(1)
+	go c.leaderLoop()
+
+	ch, cancel := c.Subscribe()
+	defer cancel()
+	for !c.ready() {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("controller: waiting for the quorum: %w", context.Cause(ctx))
+		}
+	}
+	c.log.Info("controller started", "leader", c.LeaderID(), "cluster", c.Image().ClusterID, "offset", c.Image().Offset)
+	return c, nil
+}
+
+// ready reports whether Start may return.
+func (c *Controller) ready() bool {
+	if c.isActive() {
+		return true
+	}
+	leader := c.LeaderID()
+	return leader != -1 && leader != c.cfg.NodeID && c.Image().ClusterID != ""
+}
+
+// isActive reports whether this node is the leader and has finished becoming the active
+// controller in the current term.
+func (c *Controller) isActive() bool {
+	t := c.activeTerm.Load()
+	return t != 0 && c.raft.State() == raft.Leader && c.raft.CurrentTerm() == t
+}
+
+// leaderLoop follows leadership changes. On becoming leader it makes this node the active
+// controller; on losing it, it stops deciding.
+func (c *Controller) leaderLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.done:
+			return
+		case leader := <-c.raft.LeaderCh():
+			if !leader {
+				c.activeTerm.Store(0)
+				c.log.Info("lost controller leadership")
+				c.notify()
+				continue
+			}
+			c.becomeActive()
+		}
+	}
+}
+
+// becomeActive runs as a new leader: wait for the FSM to apply everything earlier leaders
+// committed, then commit a LeaderChangeRecord (and the cluster id, on a new cluster) before
+// making any decision.
+func (c *Controller) becomeActive() {
+	term := c.raft.CurrentTerm()
+	select {
+	case c.decideCh <- struct{}{}:
+	case <-c.done:
+		return
+	}
+	defer func() { <-c.decideCh }()
+	if err := c.raft.Barrier(0).Error(); err != nil {
+		c.log.Warn("barrier failed on becoming leader", "err", err)
+		return
+	}
+	c.updateOwnAddress()
+	var recs []metadata.Record
+	if c.Image().ClusterID == "" {
+		id := metadata.RandomUUID().String()
+		c.log.Info("new cluster", "cluster.id", id)
+		recs = append(recs, metadata.ClusterRecord{ClusterID: id})
+	}
+	recs = append(recs, metadata.LeaderChangeRecord{LeaderID: c.cfg.NodeID})
+	if err := c.commitLocked(recs); err != nil {
+		c.log.Warn("could not become the active controller", "err", err)
+		return
+	}
+	c.activeTerm.Store(term)
+	c.log.Info("active controller", "term", term, "offset", c.Image().Offset)
+	c.notify()
+}
+
+// updateOwnAddress records this voter's current address in the Raft configuration if it moved
+// (a restart on another port), so that other voters can reach it.
+func (c *Controller) updateOwnAddress() {
+	f := c.raft.GetConfiguration()
+	if f.Error() != nil {
+		return
+	}
+	for _, s := range f.Configuration().Servers {
+		if s.ID == serverID(c.cfg.NodeID) && s.Address != c.trans.LocalAddr() {
+			if err := c.raft.AddVoter(s.ID, c.trans.LocalAddr(), 0, 0).Error(); err != nil {
+				c.log.Warn("could not update own address in the raft configuration", "err", err)
+			}
+		}
+	}
+}
+
+// commitLocked commits recs as one Raft entry and waits until the FSM has applied it.
+// The caller holds decideCh.
+func (c *Controller) commitLocked(recs []metadata.Record) error {
+	data, err := metadata.EncodeBatch(recs)
+	if err != nil {
+		return err
+	}
+	f := c.raft.Apply(data, 0)
+	if err := f.Error(); err != nil {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
+			errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrRaftShutdown):
+			return &codedError{kerr.NotController, err.Error()}
+		}
+		return err
+	}
+	if err, ok := f.Response().(error); ok && err != nil {
+		return err
+	}
+	return nil
+}
+
+// decide runs fn against the current image as the active controller and commits the records it
+// returns; it returns once they are applied (so Image() shows them), or with the error that
+// stopped them. fn runs at most once, before decide returns, with the decision lock held.
+//
+// If ctx ends while the records are being committed, decide returns at once, but the lock is
+// held until the commit resolves, and the records may still be applied.
+func (c *Controller) decide(ctx context.Context, fn func(img *metadata.Image) []metadata.Record) error {
+	select {
+	case c.decideCh <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return &codedError{kerr.NotController, "controller is shut down"}
+	}
+	if !c.isActive() {
+		<-c.decideCh
+		return &codedError{kerr.NotController, ""}
+	}
+	recs := fn(c.Image())
+	if len(recs) == 0 {
+		<-c.decideCh
+		return nil
+	}
+	done := make(chan error, 1)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		err := c.commitLocked(recs)
+		<-c.decideCh
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Image returns the current metadata image. It is immutable; keep it as long as you like.
+func (c *Controller) Image() *metadata.Image { return c.fsm.image.Load() }
+
+// Subscribe returns a channel that receives a value after the image changes, and a function
+// that ends the subscription.
+//
+// The channel has capacity 1 and is sent to without blocking: notifications coalesce, and the
+// subscriber reads Image() to learn the latest state (it may skip intermediate images, and may
+// wake with nothing new). So a slow subscriber never blocks the FSM. Compare Image().Offset to
+// see how far the image has moved.
+func (c *Controller) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	c.subMu.Lock()
+	c.subs[ch] = struct{}{}
+	c.subMu.Unlock()
+	return ch, func() {
+		c.subMu.Lock()
+		delete(c.subs, ch)
+		c.subMu.Unlock()
+	}
+}
+
+// notify wakes every subscriber without blocking.
+func (c *Controller) notify() {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for ch := range c.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// LeaderID returns the node id of the quorum's leader as Raft knows it now, -1 if none.
+func (c *Controller) LeaderID() int32 {
+	_, id := c.raft.LeaderWithID()
+	if id == "" {
+		return -1
+	}
+	n, err := strconv.ParseInt(string(id), 10, 32)
+	if err != nil {
+		return -1
+	}
+	return int32(n)
+}
+
+// RegisterBroker records a broker's registration (or its new registration, replacing the old).
+// It returns a *kerr.Error (NOT_CONTROLLER) or the context's error on failure.
+func (c *Controller) RegisterBroker(ctx context.Context, b metadata.Broker) error {
+	if b.ID < 0 {
+		return &codedError{kerr.InvalidRequest, fmt.Sprintf("invalid broker id %d", b.ID)}
+	}
+	return c.decide(ctx, func(img *metadata.Image) []metadata.Record {
+		if old, ok := img.Brokers[b.ID]; ok && brokersEqual(old, b) {
+			return nil
+		}
+		return []metadata.Record{metadata.BrokerRecord{ID: b.ID, Endpoints: b.Endpoints, Rack: b.Rack, Fenced: b.Fenced}}
+	})
+}
+
+func brokersEqual(a, b metadata.Broker) bool {
+	if a.ID != b.ID || a.Rack != b.Rack || a.Fenced != b.Fenced || len(a.Endpoints) != len(b.Endpoints) {
+		return false
+	}
+	for i := range a.Endpoints {
+		if a.Endpoints[i] != b.Endpoints[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Close shuts Raft down and closes the transport and the stores. It is safe to call more than
+// once.
+func (c *Controller) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		errs := []error{c.raft.Shutdown().Error()}
+		c.wg.Wait()
+		errs = append(errs, c.trans.Close(), c.store.Close())
+		c.closeErr = errors.Join(errs...)
+	})
+	return c.closeErr
+}

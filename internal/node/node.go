@@ -1,0 +1,224 @@
+// Package node assembles one Gregor process: the controller, the replica manager, the API
+// handlers and the client listener. A single node is a cluster of one, running the same code
+// path as every node of a larger cluster: it is the controller quorum's only voter and the
+// only broker.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/gregorhq/gregor/internal/api"
+	"github.com/gregorhq/gregor/internal/config"
+	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/metadata"
+	"github.com/gregorhq/gregor/internal/replica"
+	"github.com/gregorhq/gregor/internal/server"
+	"github.com/gregorhq/gregor/internal/storage"
+	"github.com/gregorhq/gregor/internal/wire"
+)
+
+// Node is a running Gregor process.
+type Node struct {
+	cfg        config.Broker
+	log        *slog.Logger
+	controller *controller.Controller
+	replicas   *replica.Manager
+	server     *server.Server
+	stopWatch  func()
+	watchDone  chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// Start brings a node up: it opens the client listener, starts (or recovers) the controller,
+// registers the broker with its advertised endpoints, opens the logs the metadata names and
+// starts serving. A listener port of 0 picks a free port, which is then what is advertised.
+func Start(ctx context.Context, cfg config.Broker, logger *slog.Logger) (*Node, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	n := &Node{cfg: cfg, log: logger}
+	if err := n.start(ctx); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) start(ctx context.Context) error {
+	cfg := n.cfg
+	client, ok := n.clientListener()
+	if !ok {
+		return errors.New("node: listeners has no client (non-controller) listener")
+	}
+	ctrl, ok := n.controllerListener()
+	if !ok {
+		return errors.New("node: listeners has no listener named in controller.listener.names")
+	}
+	logDir := cfg.LogDirs[0]
+	metaDir := cfg.MetadataLogDir
+	if metaDir == "" {
+		metaDir = logDir
+	}
+
+	reg := wire.NewRegistry()
+	srv, err := server.Listen(server.Config{
+		Addr:           net.JoinHostPort(client.Host, strconv.Itoa(client.Port)),
+		MaxRequestSize: cfg.SocketRequestMaxBytes,
+		Registry:       reg,
+		Logger:         n.log,
+	})
+	if err != nil {
+		return fmt.Errorf("node: client listener: %w", err)
+	}
+	n.server = srv
+
+	n.controller, err = controller.Start(ctx, controller.Config{
+		NodeID:                   cfg.NodeID,
+		Dir:                      filepath.Join(metaDir, replica.MetadataTopic+"-0"),
+		BindAddr:                 net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)),
+		DefaultPartitions:        cfg.NumPartitions,
+		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
+		ValidateTopicConfig:      config.ValidateTopicConfig,
+		Logger:                   n.log.With("component", "controller"),
+	})
+	if err != nil {
+		return fmt.Errorf("node: controller: %w", err)
+	}
+
+	if err := n.controller.RegisterBroker(ctx, n.brokerRegistration(client.Name)); err != nil {
+		return fmt.Errorf("node: registering broker: %w", err)
+	}
+
+	n.replicas, err = replica.NewManager(replica.Config{
+		NodeID:        cfg.NodeID,
+		LogDir:        logDir,
+		FS:            storage.OSFS(),
+		TopicDefaults: cfg.TopicDefaults(),
+		Logger:        n.log.With("component", "replicas"),
+	})
+	if err != nil {
+		return fmt.Errorf("node: replica manager: %w", err)
+	}
+	if err := n.replicas.Apply(n.controller.Image()); err != nil {
+		return fmt.Errorf("node: opening logs: %w", err)
+	}
+	n.watchMetadata()
+
+	(&api.Handlers{
+		NodeID:     cfg.NodeID,
+		Config:     cfg,
+		Listener:   client.Name,
+		Controller: n.controller,
+		Replicas:   n.replicas,
+		Logger:     n.log,
+	}).Register(reg)
+	srv.Serve()
+	n.log.Info("gregor started", "node.id", cfg.NodeID, "addr", srv.Addr().String(), "log.dir", logDir)
+	return nil
+}
+
+// watchMetadata applies every new metadata image to the replica manager.
+func (n *Node) watchMetadata() {
+	changed, unsubscribe := n.controller.Subscribe()
+	quit := make(chan struct{})
+	n.watchDone = make(chan struct{})
+	n.stopWatch = func() {
+		unsubscribe()
+		close(quit)
+	}
+	go func() {
+		defer close(n.watchDone)
+		for {
+			select {
+			case <-changed:
+				if err := n.replicas.Apply(n.controller.Image()); err != nil {
+					n.log.Error("applying metadata failed", "err", err)
+				}
+			case <-quit:
+				return
+			}
+		}
+	}()
+}
+
+// brokerRegistration is this broker's registration: its advertised endpoints, with a port of
+// 0 replaced by the port actually bound.
+func (n *Node) brokerRegistration(clientName string) metadata.Broker {
+	bound := n.server.Addr().(*net.TCPAddr)
+	b := metadata.Broker{ID: n.cfg.NodeID}
+	for _, l := range n.cfg.AdvertisedListeners {
+		e := metadata.Endpoint{Name: l.Name, Host: l.Host, Port: int32(l.Port)}
+		if l.Name == clientName && e.Port == 0 {
+			e.Port = int32(bound.Port)
+		}
+		if e.Host == "" {
+			e.Host = "localhost"
+		}
+		b.Endpoints = append(b.Endpoints, e)
+	}
+	if len(b.Endpoints) == 0 {
+		b.Endpoints = []metadata.Endpoint{{Name: clientName, Host: "localhost", Port: int32(bound.Port)}}
+	}
+	return b
+}
+
+func (n *Node) clientListener() (config.Listener, bool) {
+	for _, l := range n.cfg.Listeners {
+		if !n.isControllerListener(l.Name) {
+			return l, true
+		}
+	}
+	return config.Listener{}, false
+}
+
+func (n *Node) controllerListener() (config.Listener, bool) {
+	for _, l := range n.cfg.Listeners {
+		if n.isControllerListener(l.Name) {
+			return l, true
+		}
+	}
+	return config.Listener{}, false
+}
+
+func (n *Node) isControllerListener(name string) bool {
+	for _, c := range n.cfg.ControllerListenerNames {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Addr is the client listener's address.
+func (n *Node) Addr() net.Addr { return n.server.Addr() }
+
+// Close shuts the node down in order: stop serving (requests in flight finish and are
+// answered), stop following metadata, flush and close the logs, stop the controller.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		var errs []error
+		if n.server != nil {
+			errs = append(errs, n.server.Close())
+		}
+		if n.stopWatch != nil {
+			n.stopWatch()
+			<-n.watchDone
+		}
+		if n.replicas != nil {
+			errs = append(errs, n.replicas.Close())
+		}
+		if n.controller != nil {
+			errs = append(errs, n.controller.Close())
+		}
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}

@@ -1,0 +1,391 @@
+package node_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/clustertest"
+)
+
+func newClient(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func createTopic(t *testing.T, addr, topic string, partitions int32, configs map[string]*string) {
+	t.Helper()
+	adm := kadm.NewClient(newClient(t, addr))
+	resp, err := adm.CreateTopic(testContext(t), partitions, 1, configs, topic)
+	if err != nil || resp.Err != nil {
+		t.Fatalf("create topic %s: %v %v", topic, err, resp.Err)
+	}
+}
+
+// consumeN reads n records from the start of topic.
+func consumeN(t *testing.T, addr, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl := newClient(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx := testContext(t)
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("consumed %d of %d records: %v", len(out), n, err)
+		}
+		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s/%d: %v", topic, p, err) })
+		out = append(out, fs.Records()...)
+	}
+	return out
+}
+
+func TestProduceConsumeRoundTrip(t *testing.T) {
+	n := clustertest.StartNode(t)
+	createTopic(t, n.Addr(), "orders", 3, nil)
+
+	cl := newClient(t, n.Addr(), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	ctx := testContext(t)
+	const count = 300
+	ts := time.UnixMilli(1_700_000_000_000)
+	for i := 0; i < count; i++ {
+		r := &kgo.Record{
+			Topic:     "orders",
+			Partition: int32(i % 3),
+			Key:       []byte(fmt.Sprintf("k%d", i)),
+			Value:     []byte(fmt.Sprintf("v%d", i)),
+			Headers:   []kgo.RecordHeader{{Key: "h", Value: []byte(fmt.Sprint(i))}},
+			Timestamp: ts.Add(time.Duration(i) * time.Millisecond),
+		}
+		cl.Produce(ctx, r, func(r *kgo.Record, err error) {
+			if err != nil {
+				t.Errorf("produce: %v", err)
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	got := consumeN(t, n.Addr(), "orders", count)
+	if len(got) != count {
+		t.Fatalf("got %d records, want %d", len(got), count)
+	}
+	next := map[int32]int64{}
+	for _, r := range got {
+		var i int
+		fmt.Sscanf(string(r.Key), "k%d", &i)
+		if string(r.Value) != fmt.Sprintf("v%d", i) || r.Partition != int32(i%3) {
+			t.Fatalf("record %q=%q on partition %d", r.Key, r.Value, r.Partition)
+		}
+		if len(r.Headers) != 1 || string(r.Headers[0].Value) != fmt.Sprint(i) {
+			t.Fatalf("record %d headers %v", i, r.Headers)
+		}
+		if !r.Timestamp.Equal(ts.Add(time.Duration(i) * time.Millisecond)) {
+			t.Fatalf("record %d timestamp %v", i, r.Timestamp)
+		}
+		if r.Offset != next[r.Partition] {
+			t.Fatalf("partition %d: offset %d, want %d", r.Partition, r.Offset, next[r.Partition])
+		}
+		next[r.Partition]++
+	}
+}
+
+func TestRecordsSurviveCleanRestart(t *testing.T) {
+	n := clustertest.StartNode(t)
+	createTopic(t, n.Addr(), "durable", 1, nil)
+	cl := newClient(t, n.Addr())
+	ctx := testContext(t)
+	for i := 0; i < 50; i++ {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "durable", Value: []byte(fmt.Sprintf("r%d", i))}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.Close()
+	n.Restart()
+
+	got := consumeN(t, n.Addr(), "durable", 50)
+	for i, r := range got {
+		if string(r.Value) != fmt.Sprintf("r%d", i) || r.Offset != int64(i) {
+			t.Fatalf("after restart record %d = %q at %d", i, r.Value, r.Offset)
+		}
+	}
+	// The topic keeps its id and the log keeps growing from where it was.
+	cl2 := newClient(t, n.Addr())
+	res := cl2.ProduceSync(ctx, &kgo.Record{Topic: "durable", Value: []byte("after")})
+	if r, err := res.First(); err != nil || r.Offset != 50 {
+		t.Fatalf("produce after restart: offset %v err %v", r, err)
+	}
+}
+
+func TestAutoCreateTopic(t *testing.T) {
+	n := clustertest.StartNode(t, "num.partitions", "2")
+	cl := newClient(t, n.Addr(), kgo.DefaultProduceTopic("auto"), kgo.AllowAutoTopicCreation())
+	ctx := testContext(t)
+	if err := cl.ProduceSync(ctx, kgo.StringRecord("x")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	adm := kadm.NewClient(cl)
+	td, err := adm.ListTopics(ctx, "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := td["auto"]; d.Err != nil || len(d.Partitions) != 2 || d.ID == [16]byte{} {
+		t.Fatalf("auto-created topic: %+v", d)
+	}
+}
+
+func TestAutoCreateDisabled(t *testing.T) {
+	n := clustertest.StartNode(t, "auto.create.topics.enable", "false")
+	cl := newClient(t, n.Addr())
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr("missing")
+	req.Topics = append(req.Topics, rt)
+	req.AllowAutoTopicCreation = true
+	resp, err := req.RequestWith(testContext(t), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("metadata for a missing topic: %+v", resp.Topics)
+	}
+}
+
+func TestTopicAdmin(t *testing.T) {
+	n := clustertest.StartNode(t)
+	adm := kadm.NewClient(newClient(t, n.Addr()))
+	ctx := testContext(t)
+
+	if r, err := adm.CreateTopic(ctx, 2, 1, nil, "admin"); err != nil || r.Err != nil {
+		t.Fatalf("create: %v %v", err, r.Err)
+	}
+	if r, _ := adm.CreateTopic(ctx, 2, 1, nil, "admin"); !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+		t.Fatalf("duplicate create: %v", r.Err)
+	}
+	if r, _ := adm.CreateTopic(ctx, 1, 1, nil, "bad/name"); !errors.Is(r.Err, kerr.InvalidTopicException) {
+		t.Fatalf("invalid name: %v", r.Err)
+	}
+	if r, _ := adm.CreateTopic(ctx, 1, 3, nil, "toomany"); !errors.Is(r.Err, kerr.InvalidReplicationFactor) {
+		t.Fatalf("replication factor 3 on one broker: %v", r.Err)
+	}
+	if r, _ := adm.ValidateCreateTopics(ctx, 1, 1, nil, "dryrun"); r.Error() != nil {
+		t.Fatalf("validate only: %v", r.Error())
+	}
+	if td, _ := adm.ListTopics(ctx); td.Has("dryrun") {
+		t.Fatal("validate_only created the topic")
+	}
+
+	if r, err := adm.CreatePartitions(ctx, 2, "admin"); err != nil || r["admin"].Err != nil {
+		t.Fatalf("add partitions: %v %v", err, r["admin"].Err)
+	}
+	if r, _ := adm.UpdatePartitions(ctx, 1, "admin"); !errors.Is(r["admin"].Err, kerr.InvalidPartitions) {
+		t.Fatalf("shrinking partitions: %v", r["admin"].Err)
+	}
+	td, err := kadm.NewClient(newClient(t, n.Addr())).ListTopics(ctx, "admin")
+	if err != nil || len(td["admin"].Partitions) != 4 {
+		t.Fatalf("after adding partitions: %v %+v", err, td["admin"])
+	}
+	// The new partitions take writes.
+	cl := newClient(t, n.Addr(), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "admin", Partition: 3, Value: []byte("p3")}).FirstErr(); err != nil {
+		t.Fatalf("produce to a new partition: %v", err)
+	}
+
+	if r, err := adm.DeleteTopics(ctx, "admin"); err != nil || r["admin"].Err != nil {
+		t.Fatalf("delete: %v %v", err, r["admin"].Err)
+	}
+	if r, _ := adm.DeleteTopics(ctx, "admin"); !errors.Is(r["admin"].Err, kerr.UnknownTopicOrPartition) {
+		t.Fatalf("second delete: %v", r["admin"].Err)
+	}
+	// A new client: kgo answers metadata requests from a short-lived cache.
+	if td, _ := kadm.NewClient(newClient(t, n.Addr())).ListTopics(ctx); td.Has("admin") {
+		t.Fatal("deleted topic still listed")
+	}
+}
+
+func TestListOffsets(t *testing.T) {
+	n := clustertest.StartNode(t)
+	createTopic(t, n.Addr(), "offsets", 1, nil)
+	cl := newClient(t, n.Addr())
+	ctx := testContext(t)
+	base := time.UnixMilli(1_700_000_000_000)
+	for i := 0; i < 10; i++ {
+		r := &kgo.Record{Topic: "offsets", Value: []byte("x"), Timestamp: base.Add(time.Duration(i) * time.Second)}
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	adm := kadm.NewClient(cl)
+	start, err := adm.ListStartOffsets(ctx, "offsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := adm.ListEndOffsets(ctx, "offsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := start.Lookup("offsets", 0); o.Offset != 0 {
+		t.Fatalf("start offset %d", o.Offset)
+	}
+	if o, _ := end.Lookup("offsets", 0); o.Offset != 10 {
+		t.Fatalf("end offset %d", o.Offset)
+	}
+	at, err := adm.ListOffsetsAfterMilli(ctx, base.Add(4500*time.Millisecond).UnixMilli(), "offsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := at.Lookup("offsets", 0); o.Offset != 5 {
+		t.Fatalf("offset after 4.5s: %d, want 5", o.Offset)
+	}
+	max, err := adm.ListMaxTimestampOffsets(ctx, "offsets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := max.Lookup("offsets", 0); o.Offset != 9 || o.Timestamp != base.Add(9*time.Second).UnixMilli() {
+		t.Fatalf("max timestamp offset %d ts %d", o.Offset, o.Timestamp)
+	}
+}
+
+// TestFetchWaitsForData checks the long poll: a fetch with min_bytes waits until a produce
+// brings data, and answers with it.
+func TestFetchWaitsForData(t *testing.T) {
+	n := clustertest.StartNode(t)
+	createTopic(t, n.Addr(), "poll", 1, nil)
+	consumer := newClient(t, n.Addr(), kgo.ConsumeTopics("poll"), kgo.FetchMaxWait(30*time.Second))
+	ctx := testContext(t)
+
+	got := make(chan *kgo.Record, 1)
+	go func() {
+		fs := consumer.PollFetches(ctx)
+		if rs := fs.Records(); len(rs) > 0 {
+			got <- rs[0]
+		}
+		close(got)
+	}()
+	producer := newClient(t, n.Addr())
+	if err := producer.ProduceSync(ctx, &kgo.Record{Topic: "poll", Value: []byte("wake")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	r, ok := <-got
+	if !ok || string(r.Value) != "wake" {
+		t.Fatalf("long poll got %v", r)
+	}
+}
+
+func TestUnknownTopicOrPartition(t *testing.T) {
+	n := clustertest.StartNode(t, "auto.create.topics.enable", "false")
+	cl := newClient(t, n.Addr())
+	req := kmsg.NewPtrListOffsetsRequest()
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = "nope"
+	rp := kmsg.NewListOffsetsRequestTopicPartition()
+	rp.Timestamp = -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	// Straight to the broker: the client would refuse a topic it knows nothing of.
+	resp, err := req.RequestWith(testContext(t), cl.Broker(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("error code %d", code)
+	}
+}
+
+// rawRequest sends one request frame on a fresh connection and returns the response body
+// after the correlation id, or an error if the broker closed the connection.
+func rawRequest(addr string, frame []byte) ([]byte, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(frame); err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(c)
+	var size int32
+	if err := binary.Read(r, binary.BigEndian, &size); err != nil {
+		return nil, err
+	}
+	body := make([]byte, size)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil, err
+	}
+	return body[4:], nil
+}
+
+func frameOf(key, version int16, body []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, 0)
+	b = binary.BigEndian.AppendUint16(b, uint16(key))
+	b = binary.BigEndian.AppendUint16(b, uint16(version))
+	b = binary.BigEndian.AppendUint32(b, 42)     // correlation id
+	b = binary.BigEndian.AppendUint16(b, 0xffff) // null client id
+	b = append(b, body...)
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	return b
+}
+
+func TestApiVersionsUnsupportedVersion(t *testing.T) {
+	n := clustertest.StartNode(t)
+	// Version 99 with a body no version has: answered with v0 and UNSUPPORTED_VERSION.
+	body, err := rawRequest(n.Addr(), frameOf(18, 99, []byte{0, 0, 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := kmsg.NewPtrApiVersionsResponse()
+	resp.Version = 0
+	if err := resp.ReadFrom(body); err != nil {
+		t.Fatal(err)
+	}
+	if resp.ErrorCode != kerr.UnsupportedVersion.Code || len(resp.ApiKeys) == 0 {
+		t.Fatalf("error %d, %d api keys", resp.ErrorCode, len(resp.ApiKeys))
+	}
+}
+
+// TestBadFramesCloseOnlyTheirConnection sends broken frames; each closes its own connection,
+// and a client on another connection keeps working throughout.
+func TestBadFramesCloseOnlyTheirConnection(t *testing.T) {
+	n := clustertest.StartNode(t, "socket.request.max.bytes", "1048576")
+	createTopic(t, n.Addr(), "steady", 1, nil)
+	cl := newClient(t, n.Addr())
+	ctx := testContext(t)
+
+	huge := binary.BigEndian.AppendUint32(nil, 1<<30) // over socket.request.max.bytes
+	negative := binary.BigEndian.AppendUint32(nil, 0xfffffff0)
+	unknownKey := frameOf(9999, 0, nil)
+	// A Produce whose topic array claims 2^31-1 entries in a 20-byte body.
+	lyingCount := frameOf(0, 7, []byte{0xff, 0xff, 0, 0, 0, 1, 0, 0, 0x75, 0x30, 0x7f, 0xff, 0xff, 0xff})
+	shortHeader := []byte{0, 0, 0, 3, 0, 1, 0}
+	for name, frame := range map[string][]byte{"huge": huge, "negative": negative, "unknown key": unknownKey, "lying count": lyingCount, "short header": shortHeader} {
+		if _, err := rawRequest(n.Addr(), frame); err == nil {
+			t.Errorf("%s: got a response, want the connection closed", name)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "steady", Value: []byte(name)}).FirstErr(); err != nil {
+			t.Fatalf("after %s frame: %v", name, err)
+		}
+	}
+}

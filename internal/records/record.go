@@ -1,0 +1,251 @@
+package records
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// A record inside an uncompressed v2 batch, after the 61-byte header, is:
+//
+//	length          varint   bytes that follow, up to the end of the headers
+//	attributes      int8     unused, 0
+//	timestampDelta  varlong  from the batch's baseTimestamp
+//	offsetDelta     varint   from the batch's baseOffset; record i has delta i
+//	keyLength       varint   -1 = null key
+//	key             bytes
+//	valueLength     varint   -1 = null value
+//	value           bytes
+//	headerCount     varint
+//	headers         headerCount × (keyLength varint >= 0, key, valueLength varint (-1 = null), value)
+//
+// varint and varlong are zigzag-encoded base-128, as in protobuf; a varint fits in 5 bytes.
+
+// ErrCompressed is returned by ForEachRecord for a batch whose records are compressed.
+var ErrCompressed = errors.New("records: batch is compressed")
+
+// RecordHeader is one header of a record. A nil Value is a null value.
+type RecordHeader struct {
+	Key   string
+	Value []byte
+}
+
+// Record is one record of a v2 batch. Key and Value alias the batch's bytes; nil means null
+// (an empty, non-null key or value is a zero-length non-nil slice).
+type Record struct {
+	Attributes     int8
+	TimestampDelta int64
+	OffsetDelta    int32
+	Key, Value     []byte
+	Headers        []RecordHeader
+}
+
+// ForEachRecord calls fn for each record of the uncompressed batch at the start of batch, in
+// order, until fn returns false. It returns ErrCompressed for a compressed batch, and an error
+// wrapping kerr.CorruptMessage for a truncated header or wrong magic, or kerr.InvalidRecord for
+// a malformed record. It does not check the CRC (ValidateProduce does). The Key, Value and
+// header values of the Record passed to fn alias batch; the Headers slice is fn's to keep.
+func ForEachRecord(batch []byte, fn func(Record) bool) error {
+	h, err := ParseHeader(batch)
+	if err != nil {
+		return kafkaErr(kerr.CorruptMessage, "batch of %d bytes is shorter than the %d-byte v2 header", len(batch), HeaderSize)
+	}
+	if h.Magic != Magic {
+		return kafkaErr(kerr.CorruptMessage, "batch magic %d is not 2", h.Magic)
+	}
+	if h.Size() < HeaderSize || h.Size() > int64(len(batch)) {
+		return kafkaErr(kerr.CorruptMessage, "batch length %d does not fit the %d bytes given", h.Length, len(batch))
+	}
+	if h.Codec() != CodecNone {
+		return ErrCompressed
+	}
+	it := recordIter{b: batch[HeaderSize:h.Size()], n: h.NumRecords}
+	var r rawRecord
+	for {
+		ok, err := it.next(&r)
+		if !ok {
+			return err
+		}
+		rec := Record{
+			Attributes:     r.attributes,
+			TimestampDelta: r.timestampDelta,
+			OffsetDelta:    r.offsetDelta,
+			Key:            r.key,
+			Value:          r.value,
+		}
+		if r.numHeaders > 0 {
+			rec.Headers = r.decodeHeaders()
+		}
+		if !fn(rec) {
+			return nil
+		}
+	}
+}
+
+// rawRecord is a record whose structure has been checked; headers are left undecoded.
+type rawRecord struct {
+	attributes     int8
+	timestampDelta int64
+	offsetDelta    int32
+	key, value     []byte
+	numHeaders     int32
+	headers        []byte // Invariant: numHeaders well-formed headers, exactly.
+}
+
+// decodeHeaders decodes r.headers, which parseRecord has already checked.
+func (r *rawRecord) decodeHeaders() []RecordHeader {
+	hs := make([]RecordHeader, 0, r.numHeaders) // numHeaders <= len(headers)/2, checked
+	d := decoder{b: r.headers}
+	for range r.numHeaders {
+		k := d.bytes()
+		v := d.bytes()
+		hs = append(hs, RecordHeader{Key: string(k), Value: v})
+	}
+	return hs
+}
+
+// recordIter reads the n records that must fill b exactly. Every error it returns wraps
+// kerr.InvalidRecord, as Kafka's record reader throws InvalidRecordException. It is a value the
+// caller keeps on its stack, so that walking a batch does not allocate.
+type recordIter struct {
+	b []byte
+	n int32 // records declared
+	i int32 // records read
+}
+
+// next fills r with the next record and reports whether there was one. After the last record
+// it checks that no bytes are left.
+func (it *recordIter) next(r *rawRecord) (bool, error) {
+	if it.n < 0 {
+		return false, kafkaErr(kerr.InvalidRecord, "invalid record count %d", it.n)
+	}
+	if it.i >= it.n {
+		if len(it.b) != 0 {
+			return false, kafkaErr(kerr.InvalidRecord, "%d bytes left in the batch after its %d records", len(it.b), it.n)
+		}
+		return false, nil
+	}
+	i := it.i
+	if len(it.b) == 0 {
+		return false, kafkaErr(kerr.InvalidRecord, "batch ends after %d of %d records", i, it.n)
+	}
+	d := decoder{b: it.b}
+	length := d.varint()
+	if d.bad {
+		return false, kafkaErr(kerr.InvalidRecord, "record %d: bad length varint", i)
+	}
+	if length < 0 || int64(length) > int64(len(d.b)) {
+		return false, kafkaErr(kerr.InvalidRecord, "record %d: length %d does not fit the %d bytes left in the batch", i, length, len(d.b))
+	}
+	if err := parseRecord(d.b[:length], r); err != nil {
+		return false, kafkaErr(kerr.InvalidRecord, "record %d: %s", i, err)
+	}
+	it.b = d.b[length:]
+	it.i++
+	return true, nil
+}
+
+// parseRecord checks one record body (everything after its length) and fills r.
+func parseRecord(body []byte, r *rawRecord) error {
+	d := decoder{b: body}
+	r.attributes = int8(d.byte())
+	r.timestampDelta = d.varlong()
+	r.offsetDelta = d.varint()
+	r.key = d.bytes()
+	r.value = d.bytes()
+	r.numHeaders = d.varint()
+	if d.bad {
+		return errMalformed
+	}
+	if r.numHeaders < 0 || int64(r.numHeaders) > int64(len(d.b)) {
+		return errHeaderCount
+	}
+	start := d.b
+	for range r.numHeaders {
+		if k := d.bytes(); k == nil {
+			d.bad = true // a header key may not be null
+		}
+		d.bytes()
+		if d.bad {
+			return errMalformed
+		}
+	}
+	r.headers = start[:len(start)-len(d.b)]
+	if len(d.b) != 0 {
+		return errTrailing
+	}
+	return nil
+}
+
+var (
+	errMalformed   = errors.New("malformed field runs past the record's length")
+	errHeaderCount = errors.New("invalid header count")
+	errTrailing    = errors.New("bytes left over after the headers")
+)
+
+// decoder reads Kafka's record fields from b. Once a read fails, bad is set and every later
+// read returns zero values, so a caller checks bad once after a run of reads.
+type decoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *decoder) byte() byte {
+	if d.bad || len(d.b) < 1 {
+		d.bad = true
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+// varint reads a zigzag varint of at most 5 bytes whose value fits 32 bits.
+func (d *decoder) varint() int32 {
+	if d.bad {
+		return 0
+	}
+	u, n := binary.Uvarint(d.b)
+	if n <= 0 || n > binary.MaxVarintLen32 || u > math.MaxUint32 {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[n:]
+	u32 := uint32(u)
+	return int32(u32>>1) ^ -int32(u32&1)
+}
+
+// varlong reads a zigzag varint of at most 10 bytes.
+func (d *decoder) varlong() int64 {
+	if d.bad {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// bytes reads a varint length and that many bytes; length -1 is null (nil), any other negative
+// length or one past the end is bad. A zero length gives a non-nil empty slice.
+func (d *decoder) bytes() []byte {
+	n := d.varint()
+	if d.bad {
+		return nil
+	}
+	if n == -1 {
+		return nil
+	}
+	if n < 0 || int64(n) > int64(len(d.b)) {
+		d.bad = true
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}

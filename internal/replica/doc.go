@@ -1,0 +1,11 @@
+// Package replica manages the partitions this broker hosts: their logs on disk, the leader's
+// high watermark, appends from producers, reads for consumers, and the waiting of fetches
+// that cannot be answered yet.
+//
+// The Manager follows the metadata Image: when an image names this broker as a replica of a
+// partition, the partition's log is opened (or created); when a topic disappears, its logs are
+// deleted. A single node is a cluster of one: it leads every partition and its in-sync replica
+// set is itself, so the high watermark follows the log end offset as soon as an append returns.
+//
+// Lock order: Manager.mu before Partition.appendMu before Partition.mu.
+package replica

@@ -1,0 +1,292 @@
+package replica
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/gregorhq/gregor/internal/config"
+	"github.com/gregorhq/gregor/internal/metadata"
+	"github.com/gregorhq/gregor/internal/storage"
+)
+
+// recoveryCheckpointFile is Kafka's name for the per-log-dir file of recovery points: the
+// offsets below which each log was flushed at a clean shutdown and needs no scan on start.
+const recoveryCheckpointFile = "recovery-point-offset-checkpoint"
+
+// partitionMetadataFile records the topic id in a partition directory, as Kafka does, so a
+// topic deleted and re-created under the same name while the broker was down is told apart.
+const partitionMetadataFile = "partition.metadata"
+
+// MetadataTopic is the name of the metadata log's directory (MetadataTopic-0) in the log
+// dir, as in Kafka; the replica manager never touches it.
+const MetadataTopic = "__cluster_metadata"
+
+// Config configures a Manager.
+type Config struct {
+	NodeID int32
+	// LogDir is the directory holding the partition directories.
+	LogDir string
+	FS     storage.FS
+	// TopicDefaults are the broker-level defaults of topic configs.
+	TopicDefaults config.Topic
+	Logger        *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Manager owns the partitions this broker hosts.
+type Manager struct {
+	cfg Config
+	log *slog.Logger
+
+	mu sync.RWMutex
+	// Fields guarded by mu.
+	partitions     map[storage.TopicPartition]*Partition
+	recoveryPoints map[storage.TopicPartition]int64 // read at start, for logs not opened yet
+	closed         bool
+}
+
+// NewManager prepares the log directory and reads its recovery checkpoint. Logs are opened by
+// Apply, once the metadata image says which partitions this broker hosts.
+func NewManager(cfg Config) (*Manager, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := cfg.FS.MkdirAll(cfg.LogDir, 0o755); err != nil {
+		return nil, err
+	}
+	rp, err := storage.ReadCheckpoint(cfg.FS, filepath.Join(cfg.LogDir, recoveryCheckpointFile))
+	if err != nil {
+		cfg.Logger.Warn("unreadable recovery checkpoint; every log will be scanned", "err", err)
+		rp = map[storage.TopicPartition]int64{}
+	}
+	// The checkpoint holds only for the shutdown that wrote it: remove it, so that a crash
+	// before the next clean shutdown makes the next start scan again.
+	if err := cfg.FS.Remove(filepath.Join(cfg.LogDir, recoveryCheckpointFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return &Manager{
+		cfg:            cfg,
+		log:            cfg.Logger,
+		partitions:     map[storage.TopicPartition]*Partition{},
+		recoveryPoints: rp,
+	}, nil
+}
+
+// Partition returns a hosted partition, or UNKNOWN_TOPIC_OR_PARTITION.
+func (m *Manager) Partition(topic string, partition int32) (*Partition, error) {
+	m.mu.RLock()
+	p, ok := m.partitions[storage.TopicPartition{Topic: topic, Partition: partition}]
+	m.mu.RUnlock()
+	if !ok {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	return p, nil
+}
+
+// Apply makes the hosted partitions match img: it opens or creates the logs of partitions that
+// name this broker as a replica, and deletes the logs of partitions that are gone. On the first
+// call it also removes partition directories the image does not know (topics deleted while the
+// broker was down).
+func (m *Manager) Apply(img *metadata.Image) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	want := map[storage.TopicPartition]bool{}
+	var errs []error
+	for _, t := range img.Topics {
+		cfg, err := config.TopicConfig(m.cfg.TopicDefaults, t.Configs)
+		if err != nil {
+			// The controller validated these; fall back to defaults rather than stop serving.
+			m.log.Error("invalid topic config in metadata", "topic", t.Name, "err", err)
+			cfg = m.cfg.TopicDefaults
+		}
+		for _, part := range t.Partitions {
+			if !contains(part.Replicas, m.cfg.NodeID) {
+				continue
+			}
+			tp := storage.TopicPartition{Topic: t.Name, Partition: part.ID}
+			want[tp] = true
+			p := m.partitions[tp]
+			if p != nil && p.TopicID != t.ID {
+				// Same name, new topic: the old log goes.
+				m.deleteLocked(p)
+				p = nil
+			}
+			if p == nil {
+				p, err = m.openLocked(tp, t.ID, cfg)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("open %s-%d: %w", tp.Topic, tp.Partition, err))
+					continue
+				}
+				m.partitions[tp] = p
+			}
+			p.update(cfg, part)
+		}
+	}
+	for tp, p := range m.partitions {
+		if !want[tp] {
+			m.deleteLocked(p)
+		}
+	}
+	if m.recoveryPoints != nil {
+		// First image: remove directories of partitions that no longer exist.
+		m.removeStrayLocked(want)
+		m.recoveryPoints = nil
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg config.Topic) (*Partition, error) {
+	dir := filepath.Join(m.cfg.LogDir, storage.DirName(tp.Topic, tp.Partition))
+	if old, ok := m.readTopicID(dir); ok && old != id {
+		m.log.Info("removing log of an older topic with the same name", "topic", tp.Topic, "partition", tp.Partition)
+		if err := m.cfg.FS.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+	}
+	lcfg := storage.LogConfig{
+		SegmentBytes:       cfg.SegmentBytes,
+		IndexIntervalBytes: int64(cfg.IndexIntervalBytes),
+		SegmentIndexBytes:  int64(cfg.SegmentIndexBytes),
+	}
+	l, err := storage.Open(m.cfg.FS, dir, lcfg, m.recoveryPoints[tp], m.log.With("topic", tp.Topic, "partition", tp.Partition))
+	if err != nil {
+		return nil, err
+	}
+	if err := m.writeTopicID(dir, id); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return &Partition{
+		TP:            tp,
+		TopicID:       id,
+		log:           l,
+		now:           m.cfg.Now,
+		cfg:           cfg,
+		highWatermark: l.LogEndOffset(),
+	}, nil
+}
+
+func (m *Manager) deleteLocked(p *Partition) {
+	delete(m.partitions, p.TP)
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	if err := p.log.Delete(); err != nil {
+		m.log.Error("deleting log failed", "topic", p.TP.Topic, "partition", p.TP.Partition, "err", err)
+	}
+}
+
+// removeStrayLocked deletes partition directories that no partition of the image owns.
+func (m *Manager) removeStrayLocked(want map[storage.TopicPartition]bool) {
+	entries, err := m.cfg.FS.ReadDir(m.cfg.LogDir)
+	if err != nil {
+		m.log.Error("listing log dir failed", "err", err)
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		topic, part, ok := storage.ParseDirName(e.Name())
+		if !ok || topic == MetadataTopic || want[storage.TopicPartition{Topic: topic, Partition: part}] {
+			continue
+		}
+		m.log.Info("removing log of a deleted partition", "dir", e.Name())
+		if err := m.cfg.FS.RemoveAll(filepath.Join(m.cfg.LogDir, e.Name())); err != nil {
+			m.log.Error("removing log failed", "dir", e.Name(), "err", err)
+		}
+	}
+}
+
+// Close flushes every log, writes the recovery checkpoint and closes the logs.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	points := map[storage.TopicPartition]int64{}
+	var errs []error
+	for tp, p := range m.partitions {
+		p.appendMu.Lock()
+		if err := p.log.Close(); err != nil {
+			errs = append(errs, err)
+		} else {
+			points[tp] = p.log.RecoveryPoint()
+		}
+		p.appendMu.Unlock()
+	}
+	if err := storage.WriteCheckpoint(m.cfg.FS, filepath.Join(m.cfg.LogDir, recoveryCheckpointFile), points); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// readTopicID reads the topic id of a partition directory's partition.metadata file.
+func (m *Manager) readTopicID(dir string) (metadata.UUID, bool) {
+	f, err := m.cfg.FS.OpenFile(filepath.Join(dir, partitionMetadataFile), os.O_RDONLY, 0)
+	if err != nil {
+		return metadata.UUID{}, false
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<12))
+	if err != nil {
+		return metadata.UUID{}, false
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("topic_id: ")); ok {
+			raw, err := base64.RawURLEncoding.DecodeString(string(bytes.TrimSpace(v)))
+			if err != nil || len(raw) != 16 {
+				return metadata.UUID{}, false
+			}
+			return metadata.UUID(raw), true
+		}
+	}
+	return metadata.UUID{}, false
+}
+
+// writeTopicID writes partition.metadata in Kafka's format.
+func (m *Manager) writeTopicID(dir string, id metadata.UUID) error {
+	name := filepath.Join(dir, partitionMetadataFile)
+	f, err := m.cfg.FS.OpenFile(name+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "version: 0\ntopic_id: %s\n", base64.RawURLEncoding.EncodeToString(id[:]))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return m.cfg.FS.Rename(name+".tmp", name)
+}
+
+func contains(s []int32, v int32) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

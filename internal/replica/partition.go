@@ -1,0 +1,151 @@
+package replica
+
+import (
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/gregorhq/gregor/internal/config"
+	"github.com/gregorhq/gregor/internal/metadata"
+	"github.com/gregorhq/gregor/internal/records"
+	"github.com/gregorhq/gregor/internal/storage"
+)
+
+// Partition is one partition hosted by this broker.
+type Partition struct {
+	TP      storage.TopicPartition
+	TopicID metadata.UUID
+	log     *storage.Log
+	now     func() time.Time
+
+	// appendMu serializes appends, so offsets are assigned in the order appends arrive.
+	appendMu sync.Mutex
+
+	mu sync.Mutex
+	// Fields guarded by mu.
+	cfg         config.Topic
+	leaderEpoch int32
+	// Invariant: log start offset <= highWatermark <= log end offset.
+	highWatermark int64
+	waiters       map[*Waiter]struct{}
+}
+
+// AppendResult describes a successful append.
+type AppendResult struct {
+	BaseOffset     int64
+	LogAppendTime  int64 // -1 unless the topic uses LogAppendTime
+	LogStartOffset int64
+}
+
+// Append writes one validated batch (h is its header) and returns where it went. The batch
+// bytes are modified in place (base offset, leader epoch, and the timestamp for
+// LogAppendTime topics) and written as they are.
+func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error) {
+	p.mu.Lock()
+	cfg, epoch := p.cfg, p.leaderEpoch
+	p.mu.Unlock()
+	if int64(len(batch)) > int64(cfg.MaxMessageBytes) {
+		return AppendResult{}, kerr.MessageTooLarge
+	}
+
+	p.appendMu.Lock()
+	res := AppendResult{LogAppendTime: -1}
+	records.SetPartitionLeaderEpoch(batch, epoch)
+	if cfg.MessageTimestampType == "LogAppendTime" {
+		res.LogAppendTime = p.now().UnixMilli()
+		records.SetLogAppendTime(batch, res.LogAppendTime)
+		h.MaxTimestamp = res.LogAppendTime
+	}
+	base, err := p.log.Append(batch, h)
+	if err != nil {
+		p.appendMu.Unlock()
+		return AppendResult{}, kerr.KafkaStorageError
+	}
+	res.BaseOffset = base
+	res.LogStartOffset = p.log.LogStartOffset()
+	leo := p.log.LogEndOffset()
+	p.appendMu.Unlock()
+
+	// The ISR of a single node is the leader alone, so the high watermark follows the log end.
+	p.mu.Lock()
+	if leo > p.highWatermark {
+		p.highWatermark = leo
+	}
+	p.wakeWaitersLocked()
+	p.mu.Unlock()
+	return res, nil
+}
+
+// ReadResult is what a fetch gets from one partition.
+type ReadResult struct {
+	HighWatermark    int64
+	LastStableOffset int64
+	LogStartOffset   int64
+	Region           storage.Region
+}
+
+// Read returns up to maxBytes of whole batches starting at the batch that holds offset, never
+// past the high watermark; minOneBatch returns the first batch even if it is larger than
+// maxBytes, so a consumer can always make progress.
+func (p *Partition) Read(offset, maxBytes int64, minOneBatch bool) (ReadResult, error) {
+	hw := p.HighWatermark()
+	res := ReadResult{HighWatermark: hw, LastStableOffset: hw, LogStartOffset: p.log.LogStartOffset()}
+	region, err := p.log.Read(offset, maxBytes, hw, minOneBatch)
+	if err == storage.ErrOffsetOutOfRange {
+		return res, kerr.OffsetOutOfRange
+	}
+	if err != nil {
+		return res, kerr.KafkaStorageError
+	}
+	res.Region = region
+	return res, nil
+}
+
+// HighWatermark is the offset below which records are committed and visible to consumers.
+func (p *Partition) HighWatermark() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.highWatermark
+}
+
+// LogStartOffset is the first offset still in the log.
+func (p *Partition) LogStartOffset() int64 { return p.log.LogStartOffset() }
+
+// LogEndOffset is the offset the next append gets.
+func (p *Partition) LogEndOffset() int64 { return p.log.LogEndOffset() }
+
+// LeaderEpoch is the current leader epoch of the partition.
+func (p *Partition) LeaderEpoch() int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leaderEpoch
+}
+
+// OffsetForTimestamp finds the first batch whose max timestamp is at or after ts, among
+// committed records.
+func (p *Partition) OffsetForTimestamp(ts int64) (offset, timestamp int64, found bool) {
+	off, t, ok := p.log.OffsetForTimestamp(ts)
+	if !ok || off >= p.HighWatermark() {
+		return -1, -1, false
+	}
+	return off, t, true
+}
+
+// MaxTimestamp returns the offset and timestamp of the record with the largest timestamp.
+func (p *Partition) MaxTimestamp() (offset, timestamp int64) { return p.log.MaxTimestamp() }
+
+// update applies what a new metadata image says about this partition.
+func (p *Partition) update(cfg config.Topic, part metadata.Partition) {
+	p.mu.Lock()
+	p.cfg = cfg
+	p.leaderEpoch = part.LeaderEpoch
+	p.mu.Unlock()
+}
+
+// Config is the partition's topic configuration.
+func (p *Partition) Config() config.Topic {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg
+}

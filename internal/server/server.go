@@ -1,0 +1,141 @@
+// Package server accepts Kafka client connections and runs each one with a read goroutine and a
+// write goroutine.
+//
+// The read goroutine reads a frame, parses its header, runs the handler and queues the reply;
+// it handles one request at a time, so a connection's requests take effect in the order they
+// were sent (a producer's pipelined batches to one partition stay in order) and their
+// responses leave in that order too. The write goroutine writes queued replies, gathering
+// small ones into one system call and sending log-file regions with sendfile.
+//
+// Every goroutine is started through Server.goroutine so that Close can wait for all of them.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/gregorhq/gregor/internal/wire"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the address to listen on, "host:port"; port 0 picks a free one.
+	Addr string
+	// MaxRequestSize is socket.request.max.bytes: a larger frame closes the connection.
+	MaxRequestSize int32
+	// Registry holds the APIs served.
+	Registry *wire.Registry
+	Logger   *slog.Logger
+}
+
+// Server is one listener and its connections.
+type Server struct {
+	cfg    Config
+	ln     net.Listener
+	log    *slog.Logger
+	ctx    context.Context // cancelled by Close: in-flight handlers stop waiting
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	conns  map[*conn]struct{} // guarded by mu
+	closed bool               // guarded by mu
+}
+
+// Listen opens the listener. Serve must be called to accept connections.
+func Listen(cfg Config) (*Server, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		cfg:    cfg,
+		ln:     ln,
+		log:    cfg.Logger.With("listener", ln.Addr().String()),
+		ctx:    ctx,
+		cancel: cancel,
+		conns:  map[*conn]struct{}{},
+	}, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts connections until Close; it returns at once, the accept loop runs in a tracked
+// goroutine.
+func (s *Server) Serve() {
+	s.goroutine(func() {
+		for {
+			nc, err := s.ln.Accept()
+			if err != nil {
+				if !errors.Is(err, net.ErrClosed) {
+					s.log.Error("accept failed", "err", err)
+				}
+				return
+			}
+			s.startConn(nc)
+		}
+	})
+}
+
+// goroutine starts fn in a goroutine that Close waits for.
+func (s *Server) goroutine(fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn()
+	}()
+}
+
+func (s *Server) startConn(nc net.Conn) {
+	c := newConn(s, nc)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	s.goroutine(c.readLoop)
+	s.goroutine(c.writeLoop)
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Close stops accepting, stops reading new requests, lets the requests in flight finish
+// (handlers see their context cancelled, so waiting fetches answer at once), flushes their
+// responses and closes every connection. It returns when all goroutines have exited.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	err := s.ln.Close()
+	s.cancel()
+	for _, c := range conns {
+		c.stopReading()
+	}
+	s.wg.Wait()
+	return err
+}

@@ -1,0 +1,69 @@
+// Package storage is the partition log on disk: segments of record batches with sparse
+// offset and time indexes, recovery after a crash, and offset checkpoint files. Every file
+// operation goes through FS, so tests can crash the disk (MemFS) or fail I/O (ErrorFS).
+//
+// # On-disk format (Kafka's, byte for byte)
+//
+// A log dir holds one directory per partition, named "<topic>-<partition>" (DirName), and
+// the checkpoint files (ReadCheckpoint, WriteCheckpoint). A partition directory holds
+// segments; each is three files named by its base offset, zero-padded to 20 digits:
+//
+//	orders-0/
+//	  00000000000000000000.log        batches with offsets [0, 1200)
+//	  00000000000000000000.index
+//	  00000000000000000000.timeindex
+//	  00000000000000001200.log        the active segment: appends go here
+//	  00000000000000001200.index
+//	  00000000000000001200.timeindex
+//
+// The .log file is RecordBatch v2 batches back to back, exactly as producers sent them
+// except for the base offset the log assigned (see package records for the header):
+//
+//	+--------------------+---------------------+-----------------+----------------
+//	| batch 1200..1204   | batch 1205..1205    | batch 1206..1299| ...
+//	| baseOffset  int64  |                     |                 |
+//	| batchLength int32  |                     |                 |
+//	| ... 61-byte header |                     |                 |
+//	| records            |                     |                 |
+//	+--------------------+---------------------+-----------------+----------------
+//	position 0           4210                  4800              (int32 positions)
+//
+// The .index file maps offsets to positions, sparsely: after each index.interval.bytes
+// of appended data the next batch gets an entry (its last offset, its position). Entries
+// are 8 bytes, big-endian, sorted; offsets are relative to the segment's base offset:
+//
+//	+------------------------+------------------------+----
+//	| relativeOffset int32   | position int32         | ...
+//	| 1299-1200 = 99         | 4800                   |
+//	+------------------------+------------------------+----
+//
+// A lookup takes the last entry at or below the wanted offset and scans batch headers
+// forward from its position (or from 0 when there is none).
+//
+// The .timeindex file maps timestamps to offsets: each entry is the largest batch max
+// timestamp seen so far in the segment and the last offset of the batch that had it,
+// appended with the offset index entry when that timestamp grew, and once more when the
+// segment stops being active. Entries are 12 bytes, big-endian, increasing in both fields:
+//
+//	+-----------------------------+------------------------+----
+//	| timestamp int64 (ms)        | relativeOffset int32   | ...
+//	+-----------------------------+------------------------+----
+//
+// Index files hold exactly their entries (Kafka preallocates and trims them on close; we
+// never preallocate). The active segment keeps its indexes in memory and writes them out
+// on roll, Flush and Close; inactive segments' indexes are searched in the files.
+//
+// # Recovery
+//
+// Whatever was fsynced below the recovery point is trusted. Open scans every segment from
+// the one holding the recovery point (and from any segment with a missing or insane index
+// file), checks each batch (length, magic 2, CRC-32C, offsets), truncates at the first bad
+// one, deletes later segments and rebuilds the scanned segments' indexes.
+//
+// # Concurrency
+//
+// A Log has one appender and many readers. Appends write outside the reader lock, then
+// publish the segment's new committed size; readers only read below committed sizes, which
+// never change, so a reader never sees part of a batch being written. The lock order and
+// what each lock guards are written on Log.
+package storage

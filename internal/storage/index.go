@@ -1,0 +1,248 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+)
+
+// indexKind describes one of Kafka's two sparse index formats: fixed-size big-endian entries
+// sorted by a key.
+type indexKind struct {
+	name      string
+	entrySize int64
+	key       func(entry []byte) int64
+}
+
+var be = binary.BigEndian
+
+var (
+	// offsetIndexKind is the .index file: relative offset (int32) -> position (int32).
+	offsetIndexKind = indexKind{"offset index", 8, func(e []byte) int64 { return int64(int32(be.Uint32(e))) }}
+	// timeIndexKind is the .timeindex file: timestamp (int64) -> relative offset (int32).
+	timeIndexKind = indexKind{"time index", 12, func(e []byte) int64 { return int64(be.Uint64(e)) }}
+)
+
+// index is one segment's .index or .timeindex file.
+//
+// While its segment is active the index keeps every entry in mem and writes the entries
+// to the file lazily (on roll, Flush and Close); the file is then a prefix of mem. Once the
+// segment is inactive, mem is nil and lookups binary-search the file itself, so that only
+// active segments cost memory.
+type index struct {
+	kind       indexKind
+	file       File
+	maxEntries int64
+
+	// Written with both Log.appendMu and Log.mu held; read with either held.
+	mem  []byte // all entries while active; nil once inactive
+	n    int64  // number of entries; Invariant: mem == nil || len(mem) == n*entrySize
+	last []byte // the last entry, nil when n == 0
+
+	// Guarded by Log.appendMu.
+	written int64 // bytes of the file; Invariant: written <= n*entrySize
+}
+
+// indexView is a snapshot of an index that may be searched without locks: entries are only
+// ever appended, so the first n stay as they are.
+type indexView struct {
+	kind indexKind
+	file File
+	mem  []byte
+	n    int64
+}
+
+// viewLocked snapshots ix; the caller holds Log.mu or Log.appendMu.
+func (ix *index) viewLocked() indexView {
+	return indexView{kind: ix.kind, file: ix.file, mem: ix.mem, n: ix.n}
+}
+
+func (ix *index) full() bool { return ix.n >= ix.maxEntries }
+
+// appendLocked adds an entry; the caller holds Log.appendMu and Log.mu, and the segment is
+// active.
+func (ix *index) appendLocked(e []byte) {
+	ix.mem = append(ix.mem, e...)
+	ix.n++
+	ix.last = append([]byte(nil), e...)
+}
+
+// writePending appends the entries not yet in the file. On error the file is cut back to
+// what it held before, so written stays the truth. The caller holds Log.appendMu.
+func (ix *index) writePending() error {
+	if ix.mem == nil || ix.written == int64(len(ix.mem)) {
+		return nil
+	}
+	n, err := ix.file.Write(ix.mem[ix.written:])
+	if err == nil && n != len(ix.mem)-int(ix.written) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		if n > 0 {
+			if terr := ix.file.Truncate(ix.written); terr != nil {
+				return fmt.Errorf("%s: write: %w (and truncate: %v)", ix.kind.name, err, terr)
+			}
+		}
+		return fmt.Errorf("%s: write: %w", ix.kind.name, err)
+	}
+	ix.written = int64(len(ix.mem))
+	return nil
+}
+
+// rewrite replaces the file's contents by entries (after recovery rebuilt them) and keeps
+// them in memory if keep. The caller has exclusive access (Open).
+func (ix *index) rewrite(entries []byte, keep bool) error {
+	if err := ix.file.Truncate(0); err != nil {
+		return err
+	}
+	if len(entries) > 0 {
+		if _, err := ix.file.Write(entries); err != nil {
+			return err
+		}
+	}
+	ix.n = int64(len(entries)) / ix.kind.entrySize
+	ix.written = int64(len(entries))
+	ix.last = nil
+	if ix.n > 0 {
+		ix.last = append([]byte(nil), entries[len(entries)-int(ix.kind.entrySize):]...)
+	}
+	ix.mem = nil
+	if keep {
+		ix.mem = append(make([]byte, 0, len(entries)+1024), entries...)
+	}
+	return nil
+}
+
+// entry reads entry i into buf.
+func (v indexView) entry(i int64, buf []byte) ([]byte, error) {
+	es := v.kind.entrySize
+	if v.mem != nil {
+		return v.mem[i*es : (i+1)*es], nil
+	}
+	if _, err := v.file.ReadAt(buf[:es], i*es); err != nil {
+		return nil, fmt.Errorf("%s: read entry %d: %w", v.kind.name, i, err)
+	}
+	return buf[:es], nil
+}
+
+// floor finds the last entry whose key is <= key. ok is false when there is none.
+func (v indexView) floor(key int64) (e []byte, ok bool, err error) {
+	var buf [12]byte
+	lo, hi := int64(0), v.n // Invariant: entries [0, lo) have keys <= key, [hi, n) > key.
+	for lo < hi {
+		mid := int64(uint64(lo+hi) >> 1)
+		e, err := v.entry(mid, buf[:])
+		if err != nil {
+			return nil, false, err
+		}
+		if v.kind.key(e) <= key {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo == 0 {
+		return nil, false, nil
+	}
+	e, err = v.entry(lo-1, buf[:])
+	if err != nil {
+		return nil, false, err
+	}
+	return append([]byte(nil), e...), true, nil
+}
+
+// relativeOffset is offset - base clamped to int32, for searching the offset index.
+func relativeOffset(offset, base int64) int64 {
+	rel := offset - base
+	if rel > math.MaxInt32 {
+		rel = math.MaxInt32
+	}
+	return rel
+}
+
+// offsetEntry builds an offset index entry.
+func offsetEntry(base, offset, position int64) []byte {
+	var e [8]byte
+	be.PutUint32(e[0:], uint32(offset-base))
+	be.PutUint32(e[4:], uint32(position))
+	return e[:]
+}
+
+// timeEntry builds a time index entry.
+func timeEntry(base, timestamp, offset int64) []byte {
+	var e [12]byte
+	be.PutUint64(e[0:], uint64(timestamp))
+	be.PutUint32(e[8:], uint32(offset-base))
+	return e[:]
+}
+
+// parseOffsetEntry returns an offset index entry's absolute offset and position.
+func parseOffsetEntry(base int64, e []byte) (offset, position int64) {
+	return base + int64(int32(be.Uint32(e))), int64(int32(be.Uint32(e[4:])))
+}
+
+// parseTimeEntry returns a time index entry's timestamp and absolute offset.
+func parseTimeEntry(base int64, e []byte) (timestamp, offset int64) {
+	return int64(be.Uint64(e)), base + int64(int32(be.Uint32(e[8:])))
+}
+
+// lookupPosition returns the position of a batch at or before the one holding offset.
+func lookupPosition(v indexView, base, offset int64) (int64, error) {
+	if offset < base {
+		return 0, nil
+	}
+	e, ok, err := v.floor(relativeOffset(offset, base))
+	if err != nil || !ok {
+		return 0, err
+	}
+	_, pos := parseOffsetEntry(base, e)
+	return pos, nil
+}
+
+// loadIndex opens an existing index file of an inactive or about-to-be-scanned segment and
+// checks it the way Kafka's sanityCheck does: whole entries, and first and last entries in
+// range. A failed check means the segment must be recovered.
+func loadIndex(kind indexKind, f File, base, logSize, maxEntries int64) (*index, error) {
+	ix := &index{kind: kind, file: f, maxEntries: maxEntries}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := fi.Size()
+	if size%kind.entrySize != 0 {
+		return ix, fmt.Errorf("%s: size %d is not a multiple of %d", kind.name, size, kind.entrySize)
+	}
+	ix.n, ix.written = size/kind.entrySize, size
+	if ix.n == 0 {
+		return ix, nil
+	}
+	v := ix.viewLocked()
+	var buf [12]byte
+	first, err := v.entry(0, buf[:])
+	if err != nil {
+		return ix, err
+	}
+	first = append([]byte(nil), first...)
+	last, err := v.entry(ix.n-1, buf[:])
+	if err != nil {
+		return ix, err
+	}
+	ix.last = append([]byte(nil), last...)
+	switch kind.entrySize {
+	case offsetIndexKind.entrySize:
+		fo, _ := parseOffsetEntry(base, first)
+		lo, lp := parseOffsetEntry(base, ix.last)
+		if fo < base || lo < fo || lp < 0 || lp >= logSize {
+			return ix, fmt.Errorf("%s: entries out of range (first offset %d, last offset %d at %d, log size %d)",
+				kind.name, fo, lo, lp, logSize)
+		}
+	default:
+		ft, fo := parseTimeEntry(base, first)
+		lt, lo := parseTimeEntry(base, ix.last)
+		if fo < base || lo < fo || lt < ft {
+			return ix, fmt.Errorf("%s: entries out of order (first %d@%d, last %d@%d)", kind.name, ft, fo, lt, lo)
+		}
+	}
+	return ix, nil
+}

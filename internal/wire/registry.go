@@ -1,0 +1,142 @@
+package wire
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Request is one decoded request as a handler sees it.
+type Request struct {
+	Header Header
+	Body   kmsg.Request
+	// Remote is the client's address.
+	Remote net.Addr
+}
+
+// Chunk is one piece of a pre-encoded response body: bytes, or a region of a file that the
+// connection writer sends with sendfile when it can.
+type Chunk struct {
+	Bytes []byte
+	// File, Pos and Size name a file region; used when Bytes is nil.
+	File io.ReaderAt
+	Pos  int64
+	Size int64
+}
+
+// Len is the number of bytes the chunk puts on the wire.
+func (c Chunk) Len() int64 {
+	if c.File != nil {
+		return c.Size
+	}
+	return int64(len(c.Bytes))
+}
+
+// Reply is a handler's answer. Exactly one of Msg and Chunks is set, or neither when the
+// request gets no response at all (a Produce with acks=0).
+type Reply struct {
+	Msg kmsg.Response
+	// Chunks is a body already encoded for the request's version; Fetch uses it to send log
+	// segments without copying them.
+	Chunks []Chunk
+}
+
+// NoReply is the Reply of a request that gets no response.
+var NoReply = Reply{}
+
+// Handler serves one API. It returns an error only when the connection must be closed;
+// everything a client can be told is an error code inside the reply.
+type Handler func(ctx context.Context, req *Request) (Reply, error)
+
+// API is one registered Kafka API: the versions Gregor serves and its handler.
+type API struct {
+	Key        kmsg.Key
+	MinVersion int16
+	MaxVersion int16
+	Handle     Handler
+}
+
+// Registry maps API keys to their handlers. It is filled at startup and read-only after.
+type Registry struct {
+	apis map[int16]API
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{apis: map[int16]API{}} }
+
+// Register adds an API. Registering a key twice, or a version kmsg cannot encode, is a
+// programming error and panics at startup.
+func (r *Registry) Register(api API) {
+	if _, dup := r.apis[api.Key.Int16()]; dup {
+		panic(fmt.Sprintf("wire: api %v registered twice", api.Key))
+	}
+	req := kmsg.RequestForKey(api.Key.Int16())
+	if req == nil || api.MaxVersion > req.MaxVersion() || api.MinVersion < 0 || api.MinVersion > api.MaxVersion {
+		panic(fmt.Sprintf("wire: api %v: bad version range %d-%d", api.Key, api.MinVersion, api.MaxVersion))
+	}
+	r.apis[api.Key.Int16()] = api
+}
+
+// Versions lists the registered APIs in key order, as ApiVersions answers them.
+func (r *Registry) Versions() []kmsg.ApiVersionsResponseApiKey {
+	out := make([]kmsg.ApiVersionsResponseApiKey, 0, len(r.apis))
+	for _, api := range r.apis {
+		k := kmsg.NewApiVersionsResponseApiKey()
+		k.ApiKey = api.Key.Int16()
+		k.MinVersion = api.MinVersion
+		k.MaxVersion = api.MaxVersion
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ApiKey < out[j].ApiKey })
+	return out
+}
+
+// Dispatch decodes the body of a request with header h and runs its handler. An unknown API,
+// an unsupported version or an undecodable body is an error (close the connection), except for
+// ApiVersions at a version above ours: Kafka answers that with a v0 response carrying
+// UNSUPPORTED_VERSION and its version list, so the client can retry at a version it shares.
+func (r *Registry) Dispatch(ctx context.Context, h Header, body []byte, remote net.Addr) (Reply, error) {
+	api, ok := r.apis[h.APIKey]
+	if !ok {
+		return Reply{}, fmt.Errorf("%w: api key %d is not served", ErrMalformed, h.APIKey)
+	}
+	if h.APIVersion < api.MinVersion || h.APIVersion > api.MaxVersion {
+		if api.Key == kmsg.ApiVersions && h.APIVersion > api.MaxVersion {
+			resp := kmsg.NewPtrApiVersionsResponse()
+			resp.Version = 0
+			resp.ErrorCode = kerr.UnsupportedVersion.Code
+			resp.ApiKeys = r.Versions()
+			return Reply{Msg: resp}, nil
+		}
+		return Reply{}, fmt.Errorf("%w: %v v%d is not supported (%d-%d)", ErrMalformed, api.Key, h.APIVersion, api.MinVersion, api.MaxVersion)
+	}
+	req := kmsg.RequestForKey(h.APIKey)
+	req.SetVersion(h.APIVersion)
+	if err := req.ReadFrom(body); err != nil {
+		return Reply{}, fmt.Errorf("%w: %v v%d body: %v", ErrMalformed, api.Key, h.APIVersion, err)
+	}
+	reply, err := api.Handle(ctx, &Request{Header: h, Body: req, Remote: remote})
+	if reply.Msg != nil {
+		reply.Msg.SetVersion(h.APIVersion)
+	}
+	return reply, err
+}
+
+// AppendResponse appends a whole response frame (size, header, body) for a kmsg response to dst.
+func AppendResponse(dst []byte, h Header, resp kmsg.Response) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	dst = AppendResponseHeader(dst, h)
+	dst = resp.AppendTo(dst)
+	putSize(dst[start:], len(dst)-start-4)
+	return dst
+}
+
+func putSize(b []byte, n int) {
+	b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+}

@@ -1,0 +1,180 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func frame(payload []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(payload))), payload...)
+}
+
+func TestReadFrame(t *testing.T) {
+	big := bytes.Repeat([]byte{7}, 3*frameChunk+5)
+	for _, tc := range []struct {
+		name    string
+		in      []byte
+		max     int32
+		want    []byte
+		wantErr error
+	}{
+		{"empty frame", frame(nil), 100, []byte{}, nil},
+		{"small", frame([]byte("abc")), 100, []byte("abc"), nil},
+		{"larger than one chunk", frame(big), 1 << 20, big, nil},
+		{"over max", frame([]byte("abcdef")), 5, nil, ErrFrameTooLarge},
+		{"negative size", []byte{0xff, 0xff, 0xff, 0xfe}, 100, nil, ErrFrameTooLarge},
+		{"truncated body", frame([]byte("abcdef"))[:7], 100, nil, io.ErrUnexpectedEOF},
+		{"truncated big body", frame(big)[:2*frameChunk], 1 << 20, nil, io.ErrUnexpectedEOF},
+		{"truncated size", []byte{0, 0}, 100, nil, io.ErrUnexpectedEOF},
+		{"nothing", nil, 100, nil, io.EOF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ReadFrame(bufio.NewReader(bytes.NewReader(tc.in)), tc.max)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, tc.want) {
+				t.Fatalf("got %d bytes, err %v", len(got), err)
+			}
+		})
+	}
+}
+
+// request encodes a request as a client would, without the size prefix.
+func request(req kmsg.Request, version int16, clientID string) []byte {
+	req.SetVersion(version)
+	f := kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID))
+	return f.AppendRequest(nil, req, 99)[4:]
+}
+
+func TestParseHeader(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		req      kmsg.Request
+		version  int16
+		flexible bool
+	}{
+		{"metadata v1 (header v1)", kmsg.NewPtrMetadataRequest(), 1, false},
+		{"metadata v9 (header v2)", kmsg.NewPtrMetadataRequest(), 9, true},
+		{"api versions v3", kmsg.NewPtrApiVersionsRequest(), 3, true},
+		{"produce v7", kmsg.NewPtrProduceRequest(), 7, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, body, err := ParseHeader(request(tc.req, tc.version, "cli"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.APIKey != tc.req.Key() || h.APIVersion != tc.version || h.CorrelationID != 99 ||
+				h.ClientID == nil || *h.ClientID != "cli" || h.Flexible != tc.flexible {
+				t.Fatalf("header %+v", h)
+			}
+			back := kmsg.RequestForKey(h.APIKey)
+			back.SetVersion(h.APIVersion)
+			if err := back.ReadFrom(body); err != nil {
+				t.Fatalf("body does not decode: %v", err)
+			}
+		})
+	}
+	for name, in := range map[string][]byte{
+		"empty":              nil,
+		"short":              {0, 3, 0},
+		"unknown key":        {0x7f, 0x00, 0, 0, 0, 0, 0, 1, 0xff, 0xff},
+		"client id past end": {0, 3, 0, 1, 0, 0, 0, 1, 0, 9, 'a'},
+	} {
+		if _, _, err := ParseHeader(in); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+func TestResponseHeader(t *testing.T) {
+	h := Header{APIKey: kmsg.Metadata.Int16(), CorrelationID: 5, Flexible: true}
+	if got := AppendResponseHeader(nil, h); !bytes.Equal(got, []byte{0, 0, 0, 5, 0}) {
+		t.Fatalf("flexible header %x", got)
+	}
+	h.APIKey = kmsg.ApiVersions.Int16()
+	if got := AppendResponseHeader(nil, h); !bytes.Equal(got, []byte{0, 0, 0, 5}) {
+		t.Fatalf("ApiVersions header must stay v0: %x", got)
+	}
+}
+
+func TestDispatch(t *testing.T) {
+	reg := NewRegistry()
+	var served int
+	reg.Register(API{Key: kmsg.ApiVersions, MinVersion: 0, MaxVersion: 3, Handle: func(_ context.Context, r *Request) (Reply, error) {
+		served++
+		return Reply{Msg: kmsg.NewPtrApiVersionsResponse()}, nil
+	}})
+	reg.Register(API{Key: kmsg.Metadata, MinVersion: 1, MaxVersion: 12, Handle: func(context.Context, *Request) (Reply, error) {
+		served++
+		return Reply{Msg: kmsg.NewPtrMetadataResponse()}, nil
+	}})
+
+	dispatch := func(req kmsg.Request, v int16) (Reply, error) {
+		h, body, err := ParseHeader(request(req, v, "c"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reg.Dispatch(context.Background(), h, body, nil)
+	}
+	if r, err := dispatch(kmsg.NewPtrMetadataRequest(), 7); err != nil || r.Msg.GetVersion() != 7 {
+		t.Fatalf("metadata v7: %v, %+v", err, r)
+	}
+	if _, err := dispatch(kmsg.NewPtrMetadataRequest(), 0); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("metadata v0 (below range): %v", err)
+	}
+	if _, err := dispatch(kmsg.NewPtrProduceRequest(), 3); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("unregistered api: %v", err)
+	}
+	r, err := dispatch(kmsg.NewPtrApiVersionsRequest(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	av := r.Msg.(*kmsg.ApiVersionsResponse)
+	if av.Version != 0 || av.ErrorCode != kerr.UnsupportedVersion.Code || len(av.ApiKeys) != 2 {
+		t.Fatalf("ApiVersions above range: %+v", av)
+	}
+	if served != 1 {
+		t.Fatalf("handlers ran %d times, want 1", served)
+	}
+}
+
+// FuzzParseRequest feeds arbitrary frames to the header parser, which must not panic and must
+// hand back a body that is a suffix of the frame. (Bodies are kmsg's to decode; see the note
+// on forged tag counts in registry.go.)
+func FuzzParseRequest(f *testing.F) {
+	f.Add(request(kmsg.NewPtrMetadataRequest(), 9, "seed"))
+	f.Add(request(kmsg.NewPtrApiVersionsRequest(), 3, "seed"))
+	f.Add(request(kmsg.NewPtrProduceRequest(), 9, ""))
+	f.Add(request(kmsg.NewPtrFetchRequest(), 12, "x"))
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		_, body, err := ParseHeader(in)
+		if err == nil && !bytes.HasSuffix(in, body) {
+			t.Fatalf("body %x is not a suffix of the frame %x", body, in)
+		}
+	})
+}
+
+// FuzzReadFrame feeds arbitrary bytes to the framer.
+func FuzzReadFrame(f *testing.F) {
+	f.Add(frame([]byte("abc")), int32(10))
+	f.Add([]byte{0x7f, 0xff, 0xff, 0xff, 1}, int32(1<<20))
+	f.Fuzz(func(t *testing.T, in []byte, max int32) {
+		got, err := ReadFrame(bufio.NewReader(bytes.NewReader(in)), max)
+		if err == nil && (len(in) < 4 || len(got) != int(binary.BigEndian.Uint32(in))) {
+			t.Fatalf("frame of %d bytes from %d input bytes", len(got), len(in))
+		}
+	})
+}
