@@ -87,7 +87,7 @@ func (n *Node) start(ctx context.Context) error {
 		DefaultPartitions:        cfg.NumPartitions,
 		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
 		ValidateTopicConfig:      config.ValidateTopicConfig,
-		Logger:                   n.log.With("component", "controller"),
+		Logger:                   n.log,
 	})
 	if err != nil {
 		return fmt.Errorf("node: controller: %w", err)

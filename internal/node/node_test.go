@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"testing"
@@ -386,6 +387,69 @@ func TestBadFramesCloseOnlyTheirConnection(t *testing.T) {
 		}
 		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "steady", Value: []byte(name)}).FirstErr(); err != nil {
 			t.Fatalf("after %s frame: %v", name, err)
+		}
+	}
+}
+
+// batchBytes encodes a one-record RecordBatch v2 as a producer would.
+func batchBytes(value string) []byte {
+	rec := kmsg.NewRecord()
+	rec.Value = []byte(value)
+	rec.Length = int32(len(rec.AppendTo(nil)) - 1) // the length varint of 0 is one byte
+	recBytes := rec.AppendTo(nil)
+	b := kmsg.NewRecordBatch()
+	b.Magic = 2
+	b.NumRecords = 1
+	b.ProducerID, b.ProducerEpoch, b.FirstSequence = -1, -1, -1
+	b.FirstTimestamp, b.MaxTimestamp = 1_700_000_000_000, 1_700_000_000_000
+	b.Records = recBytes
+	raw := b.AppendTo(nil)
+	b.Length = int32(len(raw) - 12)
+	raw = b.AppendTo(nil)
+	b.CRC = int32(crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return b.AppendTo(nil)
+}
+
+// TestBadBatchFailsOnlyItsPartition produces to two partitions in one request, one batch
+// corrupted: that partition gets CORRUPT_MESSAGE, the other is written.
+func TestBadBatchFailsOnlyItsPartition(t *testing.T) {
+	n := clustertest.StartNode(t, "message.max.bytes", "2000")
+	createTopic(t, n.Addr(), "mixed", 3, nil)
+	cl := newClient(t, n.Addr())
+	ctx := testContext(t)
+
+	corrupt := batchBytes("bad")
+	corrupt[len(corrupt)-1] ^= 0xff
+	tooLarge := batchBytes(string(make([]byte, 4000)))
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks = -1
+	req.TimeoutMillis = 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "mixed"
+	for i, recs := range [][]byte{corrupt, batchBytes("good"), tooLarge} {
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition = int32(i)
+		rp.Records = recs
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl.Broker(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int16{kerr.CorruptMessage.Code, 0, kerr.MessageTooLarge.Code}
+	for i, p := range resp.Topics[0].Partitions {
+		if p.ErrorCode != want[p.Partition] {
+			t.Errorf("partition %d: error %d, want %d", i, p.ErrorCode, want[p.Partition])
+		}
+	}
+	end, err := kadm.NewClient(cl).ListEndOffsets(ctx, "mixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range []int64{0, 1, 0} {
+		if o, _ := end.Lookup("mixed", int32(p)); o.Offset != want {
+			t.Errorf("partition %d end offset %d, want %d", p, o.Offset, want)
 		}
 	}
 }
