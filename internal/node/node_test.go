@@ -453,3 +453,20 @@ func TestBadBatchFailsOnlyItsPartition(t *testing.T) {
 		}
 	}
 }
+
+// TestLogAppendTime checks a LogAppendTime topic stamps batches with the broker's clock.
+func TestLogAppendTime(t *testing.T) {
+	n := clustertest.StartNode(t)
+	createTopic(t, n.Addr(), "stamped", 1, map[string]*string{"message.timestamp.type": kmsg.StringPtr("LogAppendTime")})
+	cl := newClient(t, n.Addr())
+	ctx := testContext(t)
+	before := time.Now().Add(-time.Second)
+	old := time.UnixMilli(1_000_000_000_000)
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "stamped", Value: []byte("x"), Timestamp: old}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	r := consumeN(t, n.Addr(), "stamped", 1)[0]
+	if r.Attrs.TimestampType() != 1 || r.Timestamp.Before(before) || r.Timestamp.After(time.Now().Add(time.Second)) {
+		t.Fatalf("timestamp type %d, timestamp %v (produced with %v)", r.Attrs.TimestampType(), r.Timestamp, old)
+	}
+}
