@@ -38,16 +38,14 @@ type AppendResult struct {
 	LogStartOffset int64
 }
 
-// Append writes one validated batch (h is its header) and returns where it went. The batch
-// bytes are modified in place (base offset, leader epoch, and the timestamp for
+// Append writes one batch that records.ValidateProduce accepted against this partition's
+// max.message.bytes (h is its header) and returns where it went. The batch bytes are modified
+// in place (base offset, leader epoch, and the timestamp for
 // LogAppendTime topics) and written as they are.
 func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error) {
 	p.mu.Lock()
 	cfg, epoch := p.cfg, p.leaderEpoch
 	p.mu.Unlock()
-	if int64(len(batch)) > int64(cfg.MaxMessageBytes) {
-		return AppendResult{}, kerr.MessageTooLarge
-	}
 
 	p.appendMu.Lock()
 	res := AppendResult{LogAppendTime: -1}
