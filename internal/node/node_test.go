@@ -269,29 +269,51 @@ func TestListOffsets(t *testing.T) {
 	}
 }
 
-// TestFetchWaitsForData checks the long poll: a fetch with min_bytes waits until a produce
-// brings data, and answers with it.
+// TestFetchWaitsForData checks the long poll: a Fetch with min_bytes 1 and a max wait far
+// longer than the test's deadline is answered with the record a later produce brings, so an
+// append must have woken it. (If the produce happens to land first, the fetch is answered at
+// once, which is correct too.)
 func TestFetchWaitsForData(t *testing.T) {
 	n := clustertest.StartNode(t)
 	createTopic(t, n.Addr(), "poll", 1, nil)
-	consumer := newClient(t, n.Addr(), kgo.ConsumeTopics("poll"), kgo.FetchMaxWait(30*time.Second))
-	ctx := testContext(t)
+	consumer := newClient(t, n.Addr())
+	ctx := testContext(t) // 60s, half of the fetch's max wait
 
-	got := make(chan *kgo.Record, 1)
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 11
+	req.ReplicaID = -1
+	req.MaxWaitMillis = 120_000
+	req.MinBytes = 1
+	req.MaxBytes = 1 << 20
+	req.SessionEpoch = -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "poll"
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes = 1 << 20
+	rp.CurrentLeaderEpoch = -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+
+	type result struct {
+		resp *kmsg.FetchResponse
+		err  error
+	}
+	done := make(chan result, 1)
 	go func() {
-		fs := consumer.PollFetches(ctx)
-		if rs := fs.Records(); len(rs) > 0 {
-			got <- rs[0]
-		}
-		close(got)
+		resp, err := req.RequestWith(ctx, consumer.Broker(1))
+		done <- result{resp, err}
 	}()
 	producer := newClient(t, n.Addr())
 	if err := producer.ProduceSync(ctx, &kgo.Record{Topic: "poll", Value: []byte("wake")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	r, ok := <-got
-	if !ok || string(r.Value) != "wake" {
-		t.Fatalf("long poll got %v", r)
+	res := <-done
+	if res.err != nil {
+		t.Fatalf("fetch was not woken by the append: %v", res.err)
+	}
+	p := res.resp.Topics[0].Partitions[0]
+	if p.ErrorCode != 0 || p.HighWatermark != 1 || len(p.RecordBatches) == 0 {
+		t.Fatalf("fetch answered error %d, high watermark %d, %d record bytes", p.ErrorCode, p.HighWatermark, len(p.RecordBatches))
 	}
 }
 
