@@ -54,6 +54,21 @@ type Broker struct {
 	CompressionType         string // compression.type, default "producer"
 	MinInsyncReplicas       int32  // min.insync.replicas, default 1, >= 1
 
+	LogRollMs                      int64   // log.roll.ms, else log.roll.hours (default 168)
+	LogRollJitterMs                int64   // log.roll.jitter.ms, else log.roll.jitter.hours (default 0)
+	LogRetentionCheckIntervalMs    int64   // log.retention.check.interval.ms, default 300000, >= 1
+	LogSegmentDeleteDelayMs        int64   // log.segment.delete.delay.ms, default 60000, >= 0
+	LogCleanerEnable               bool    // log.cleaner.enable, default true
+	LogCleanerBackoffMs            int64   // log.cleaner.backoff.ms, default 15000, >= 0
+	LogCleanerDeleteRetentionMs    int64   // log.cleaner.delete.retention.ms, default 86400000
+	LogCleanerMinCompactionLagMs   int64   // log.cleaner.min.compaction.lag.ms, default 0
+	LogCleanerMaxCompactionLagMs   int64   // log.cleaner.max.compaction.lag.ms, default 2^63-1
+	LogCleanerMinCleanableRatio    float64 // log.cleaner.min.cleanable.ratio, default 0.5, 0..1
+	LogCleanerIoMaxBytesPerSecond  float64 // log.cleaner.io.max.bytes.per.second, default unlimited
+	LogMessageTimestampBeforeMaxMs int64   // log.message.timestamp.before.max.ms, default 2^63-1
+	LogMessageTimestampAfterMaxMs  int64   // log.message.timestamp.after.max.ms, default 3600000 (Kafka 4)
+	UncleanLeaderElectionEnable    bool    // unclean.leader.election.enable, default false
+
 	ReplicaFetchWaitMaxMs int32 // replica.fetch.wait.max.ms, default 500, <= replica.lag.time.max.ms
 	ReplicaFetchMinBytes  int32 // replica.fetch.min.bytes, default 1
 	ReplicaFetchMaxBytes  int32 // replica.fetch.max.bytes, default 1048576, >= 0
@@ -103,12 +118,24 @@ func Default() Broker {
 		LogCleanupPolicy:         "delete",
 		CompressionType:          "producer",
 		MinInsyncReplicas:        1,
-		ReplicaFetchWaitMaxMs:    500,
-		ReplicaFetchMinBytes:     1,
-		ReplicaFetchMaxBytes:     1024 * 1024,
-		ReplicaLagTimeMaxMs:      30000,
-		NumReplicaFetchers:       1,
-		Raw:                      map[string]string{},
+
+		LogRollMs:                      defaultRetentionHours * 3600 * 1000,
+		LogRetentionCheckIntervalMs:    5 * 60 * 1000,
+		LogSegmentDeleteDelayMs:        60 * 1000,
+		LogCleanerEnable:               true,
+		LogCleanerBackoffMs:            15 * 1000,
+		LogCleanerDeleteRetentionMs:    24 * 3600 * 1000,
+		LogCleanerMaxCompactionLagMs:   math.MaxInt64,
+		LogCleanerMinCleanableRatio:    0.5,
+		LogCleanerIoMaxBytesPerSecond:  math.MaxFloat64,
+		LogMessageTimestampBeforeMaxMs: math.MaxInt64,
+		LogMessageTimestampAfterMaxMs:  3600 * 1000,
+		ReplicaFetchWaitMaxMs:          500,
+		ReplicaFetchMinBytes:           1,
+		ReplicaFetchMaxBytes:           1024 * 1024,
+		ReplicaLagTimeMaxMs:            30000,
+		NumReplicaFetchers:             1,
+		Raw:                            map[string]string{},
 	}
 }
 
@@ -260,10 +287,65 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 		}
 		return err
 	},
-	"log.retention.bytes":       func(l *loader, v string) (err error) { l.b.LogRetentionBytes, err = parseInt64(v); return },
-	"log.cleanup.policy":        func(l *loader, v string) error { l.b.LogCleanupPolicy = strings.Join(splitList(v), ","); return nil },
-	"compression.type":          func(l *loader, v string) error { l.b.CompressionType = strings.TrimSpace(v); return nil },
-	"min.insync.replicas":       func(l *loader, v string) (err error) { l.b.MinInsyncReplicas, err = parseInt32(v); return },
+	"log.retention.bytes": func(l *loader, v string) (err error) { l.b.LogRetentionBytes, err = parseInt64(v); return },
+	"log.cleanup.policy":  func(l *loader, v string) error { l.b.LogCleanupPolicy = strings.Join(splitList(v), ","); return nil },
+	"compression.type":    func(l *loader, v string) error { l.b.CompressionType = strings.TrimSpace(v); return nil },
+	"min.insync.replicas": func(l *loader, v string) (err error) { l.b.MinInsyncReplicas, err = parseInt32(v); return },
+	"log.roll.ms":         func(l *loader, v string) (err error) { l.b.LogRollMs, err = parseInt64(v); return },
+	"log.roll.hours": func(l *loader, v string) error {
+		n, err := parseInt32(v)
+		if err == nil && !l.given("log.roll.ms") {
+			l.b.LogRollMs = int64(n) * 3600 * 1000
+		}
+		return err
+	},
+	"log.roll.jitter.ms": func(l *loader, v string) (err error) { l.b.LogRollJitterMs, err = parseInt64(v); return },
+	"log.roll.jitter.hours": func(l *loader, v string) error {
+		n, err := parseInt32(v)
+		if err == nil && !l.given("log.roll.jitter.ms") {
+			l.b.LogRollJitterMs = int64(n) * 3600 * 1000
+		}
+		return err
+	},
+	"log.retention.check.interval.ms": func(l *loader, v string) (err error) {
+		l.b.LogRetentionCheckIntervalMs, err = parseInt64(v)
+		return
+	},
+	"log.segment.delete.delay.ms": func(l *loader, v string) (err error) { l.b.LogSegmentDeleteDelayMs, err = parseInt64(v); return },
+	"log.cleaner.enable":          func(l *loader, v string) (err error) { l.b.LogCleanerEnable, err = parseBool(v); return },
+	"log.cleaner.backoff.ms":      func(l *loader, v string) (err error) { l.b.LogCleanerBackoffMs, err = parseInt64(v); return },
+	"log.cleaner.delete.retention.ms": func(l *loader, v string) (err error) {
+		l.b.LogCleanerDeleteRetentionMs, err = parseInt64(v)
+		return
+	},
+	"log.cleaner.min.compaction.lag.ms": func(l *loader, v string) (err error) {
+		l.b.LogCleanerMinCompactionLagMs, err = parseInt64(v)
+		return
+	},
+	"log.cleaner.max.compaction.lag.ms": func(l *loader, v string) (err error) {
+		l.b.LogCleanerMaxCompactionLagMs, err = parseInt64(v)
+		return
+	},
+	"log.cleaner.min.cleanable.ratio": func(l *loader, v string) (err error) {
+		l.b.LogCleanerMinCleanableRatio, err = parseDouble(v)
+		return
+	},
+	"log.cleaner.io.max.bytes.per.second": func(l *loader, v string) (err error) {
+		l.b.LogCleanerIoMaxBytesPerSecond, err = parseDouble(v)
+		return
+	},
+	"log.message.timestamp.before.max.ms": func(l *loader, v string) (err error) {
+		l.b.LogMessageTimestampBeforeMaxMs, err = parseInt64(v)
+		return
+	},
+	"log.message.timestamp.after.max.ms": func(l *loader, v string) (err error) {
+		l.b.LogMessageTimestampAfterMaxMs, err = parseInt64(v)
+		return
+	},
+	"unclean.leader.election.enable": func(l *loader, v string) (err error) {
+		l.b.UncleanLeaderElectionEnable, err = parseBool(v)
+		return
+	},
 	"replica.fetch.wait.max.ms": func(l *loader, v string) (err error) { l.b.ReplicaFetchWaitMaxMs, err = parseInt32(v); return },
 	"replica.fetch.min.bytes":   func(l *loader, v string) (err error) { l.b.ReplicaFetchMinBytes, err = parseInt32(v); return },
 	"replica.fetch.max.bytes":   func(l *loader, v string) (err error) { l.b.ReplicaFetchMaxBytes, err = parseInt32(v); return },
@@ -450,6 +532,18 @@ func (b Broker) Validate() error {
 	_, err = oneOf(b.CompressionType, compressionTypes...)
 	bad("compression.type", err)
 	bad("min.insync.replicas", atLeast(b.MinInsyncReplicas, 1))
+	bad("log.roll.ms", atLeast(b.LogRollMs, 1))
+	bad("log.roll.jitter.ms", atLeast(b.LogRollJitterMs, 0))
+	bad("log.retention.check.interval.ms", atLeast(b.LogRetentionCheckIntervalMs, 1))
+	bad("log.segment.delete.delay.ms", atLeast(b.LogSegmentDeleteDelayMs, 0))
+	bad("log.cleaner.backoff.ms", atLeast(b.LogCleanerBackoffMs, 0))
+	bad("log.cleaner.delete.retention.ms", atLeast(b.LogCleanerDeleteRetentionMs, 0))
+	bad("log.cleaner.min.compaction.lag.ms", atLeast(b.LogCleanerMinCompactionLagMs, 0))
+	bad("log.cleaner.max.compaction.lag.ms", atLeast(b.LogCleanerMaxCompactionLagMs, 1))
+	bad("log.cleaner.min.cleanable.ratio", between(b.LogCleanerMinCleanableRatio, 0, 1))
+	bad("log.cleaner.io.max.bytes.per.second", atLeast(b.LogCleanerIoMaxBytesPerSecond, 0))
+	bad("log.message.timestamp.before.max.ms", atLeast(b.LogMessageTimestampBeforeMaxMs, 0))
+	bad("log.message.timestamp.after.max.ms", atLeast(b.LogMessageTimestampAfterMaxMs, 0))
 	bad("replica.fetch.max.bytes", atLeast(b.ReplicaFetchMaxBytes, 0))
 	bad("num.replica.fetchers", atLeast(b.NumReplicaFetchers, 1))
 	if int64(b.ReplicaFetchWaitMaxMs) > b.ReplicaLagTimeMaxMs {

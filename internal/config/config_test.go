@@ -57,7 +57,7 @@ func TestLoadKRaftSample(t *testing.T) {
 	want.AdvertisedListeners = []Listener{{"PLAINTEXT", "localhost", 9092}, {"CONTROLLER", "localhost", 9093}}
 	want.LogDirs = []string{"/tmp/kraft-combined-logs"}
 	want.Ignored = []string{
-		"log.retention.check.interval.ms", "num.io.threads", "num.network.threads",
+		"num.io.threads", "num.network.threads",
 		"num.recovery.threads.per.data.dir", "offsets.topic.replication.factor",
 		"share.coordinator.state.topic.min.isr", "share.coordinator.state.topic.replication.factor",
 		"socket.receive.buffer.bytes", "socket.send.buffer.bytes",

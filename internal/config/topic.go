@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Topic is the configuration of one topic: the broker's log.* defaults with the topic's
@@ -20,6 +21,27 @@ type Topic struct {
 	RetentionBytes       int64  // retention.bytes, -1 = no limit
 	CompressionType      string // compression.type: uncompressed, zstd, lz4, snappy, gzip or producer
 	MinInsyncReplicas    int32  // min.insync.replicas, >= 1
+
+	SegmentMs                   int64   // segment.ms, >= 1: roll a segment this old
+	SegmentJitterMs             int64   // segment.jitter.ms, >= 0: roll up to this much earlier, per segment
+	FileDeleteDelayMs           int64   // file.delete.delay.ms, >= 0: keep a deleted segment's files this long
+	DeleteRetentionMs           int64   // delete.retention.ms, >= 0: keep tombstones this long once cleaned
+	MinCompactionLagMs          int64   // min.compaction.lag.ms, >= 0: never compact records younger than this
+	MaxCompactionLagMs          int64   // max.compaction.lag.ms, >= 1: compact records older than this whatever the dirty ratio
+	MinCleanableDirtyRatio      float64 // min.cleanable.dirty.ratio, 0..1
+	MessageTimestampBeforeMaxMs int64   // message.timestamp.before.max.ms, >= 0
+	MessageTimestampAfterMaxMs  int64   // message.timestamp.after.max.ms, >= 0
+	UncleanLeaderElectionEnable bool    // unclean.leader.election.enable
+}
+
+// CompactEnabled reports whether cleanup.policy includes compact.
+func (t Topic) CompactEnabled() bool {
+	return slices.Contains(strings.Split(t.CleanupPolicy, ","), "compact")
+}
+
+// DeleteEnabled reports whether cleanup.policy includes delete (retention by time and size).
+func (t Topic) DeleteEnabled() bool {
+	return slices.Contains(strings.Split(t.CleanupPolicy, ","), "delete")
 }
 
 // Values some configs are limited to, as Kafka spells them.
@@ -46,6 +68,17 @@ func (b Broker) TopicDefaults() Topic {
 		RetentionBytes:       b.LogRetentionBytes,
 		CompressionType:      b.CompressionType,
 		MinInsyncReplicas:    b.MinInsyncReplicas,
+
+		SegmentMs:                   b.LogRollMs,
+		SegmentJitterMs:             b.LogRollJitterMs,
+		FileDeleteDelayMs:           b.LogSegmentDeleteDelayMs,
+		DeleteRetentionMs:           b.LogCleanerDeleteRetentionMs,
+		MinCompactionLagMs:          b.LogCleanerMinCompactionLagMs,
+		MaxCompactionLagMs:          b.LogCleanerMaxCompactionLagMs,
+		MinCleanableDirtyRatio:      b.LogCleanerMinCleanableRatio,
+		MessageTimestampBeforeMaxMs: b.LogMessageTimestampBeforeMaxMs,
+		MessageTimestampAfterMaxMs:  b.LogMessageTimestampAfterMaxMs,
+		UncleanLeaderElectionEnable: b.UncleanLeaderElectionEnable,
 	}
 }
 
@@ -119,25 +152,32 @@ var topicKeys = map[string]topicKey{
 	"compression.type":    stringKey(compressionTypes, func(t *Topic, s string) { t.CompressionType = s }),
 	"min.insync.replicas": int32Key(1, maxInt32, func(t *Topic, n int32) { t.MinInsyncReplicas = n }),
 
+	"segment.ms":                      int64Key(1, maxInt64, func(t *Topic, n int64) { t.SegmentMs = n }),
+	"segment.jitter.ms":               int64Key(0, maxInt64, func(t *Topic, n int64) { t.SegmentJitterMs = n }),
+	"file.delete.delay.ms":            int64Key(0, maxInt64, func(t *Topic, n int64) { t.FileDeleteDelayMs = n }),
+	"delete.retention.ms":             int64Key(0, maxInt64, func(t *Topic, n int64) { t.DeleteRetentionMs = n }),
+	"min.compaction.lag.ms":           int64Key(0, maxInt64, func(t *Topic, n int64) { t.MinCompactionLagMs = n }),
+	"max.compaction.lag.ms":           int64Key(1, maxInt64, func(t *Topic, n int64) { t.MaxCompactionLagMs = n }),
+	"message.timestamp.before.max.ms": int64Key(0, maxInt64, func(t *Topic, n int64) { t.MessageTimestampBeforeMaxMs = n }),
+	"message.timestamp.after.max.ms":  int64Key(0, maxInt64, func(t *Topic, n int64) { t.MessageTimestampAfterMaxMs = n }),
+	"min.cleanable.dirty.ratio": {check: checkRatio, apply: func(t *Topic, v string) error {
+		t.MinCleanableDirtyRatio, _ = parseDouble(v)
+		return nil
+	}},
+	"unclean.leader.election.enable": {
+		check: func(v string) error { _, err := parseBool(v); return err },
+		apply: func(t *Topic, v string) error { t.UncleanLeaderElectionEnable, _ = parseBool(v); return nil },
+	},
+
 	// Known to Kafka, checked, not used by Gregor yet.
-	"segment.ms":                              int64Key(1, maxInt64, nil),
-	"segment.jitter.ms":                       int64Key(0, maxInt64, nil),
 	"flush.messages":                          int64Key(1, maxInt64, nil),
 	"flush.ms":                                int64Key(0, maxInt64, nil),
-	"delete.retention.ms":                     int64Key(0, maxInt64, nil),
-	"min.compaction.lag.ms":                   int64Key(0, maxInt64, nil),
-	"max.compaction.lag.ms":                   int64Key(1, maxInt64, nil),
-	"file.delete.delay.ms":                    int64Key(0, maxInt64, nil),
-	"min.cleanable.dirty.ratio":               {check: checkRatio},
-	"unclean.leader.election.enable":          boolKey(),
 	"compression.gzip.level":                  {check: checkLevel(1, 9, -1)},
 	"compression.lz4.level":                   {check: checkLevel(1, 17)},
 	"compression.zstd.level":                  {check: checkLevel(-131072, 22)},
 	"preallocate":                             boolKey(),
 	"message.format.version":                  {check: func(string) error { return nil }}, // deprecated; any value
 	"message.timestamp.difference.max.ms":     int64Key(0, maxInt64, nil),
-	"message.timestamp.before.max.ms":         int64Key(0, maxInt64, nil),
-	"message.timestamp.after.max.ms":          int64Key(0, maxInt64, nil),
 	"leader.replication.throttled.replicas":   {check: func(string) error { return nil }},
 	"follower.replication.throttled.replicas": {check: func(string) error { return nil }},
 	"message.downconversion.enable":           boolKey(),

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -72,6 +73,9 @@ func TestTopicConfig(t *testing.T) {
 		SegmentBytes: 1 << 30, IndexIntervalBytes: 4096, SegmentIndexBytes: 10 << 20,
 		MaxMessageBytes: 1048588, MessageTimestampType: "CreateTime", CleanupPolicy: "delete",
 		RetentionMs: 604800000, RetentionBytes: -1, CompressionType: "producer", MinInsyncReplicas: 1,
+		SegmentMs: 604800000, FileDeleteDelayMs: 60000, DeleteRetentionMs: 86400000,
+		MaxCompactionLagMs: math.MaxInt64, MinCleanableDirtyRatio: 0.5,
+		MessageTimestampBeforeMaxMs: math.MaxInt64, MessageTimestampAfterMaxMs: 3600000,
 	}
 	if defaults != want {
 		t.Fatalf("defaults %+v", defaults)
@@ -85,7 +89,8 @@ func TestTopicConfig(t *testing.T) {
 		"compression.type": "lz4", "min.insync.replicas": "2", "max.message.bytes": "100",
 		"message.timestamp.type": "LogAppendTime", "retention.bytes": "1000",
 		"index.interval.bytes": "100", "segment.index.bytes": "1024",
-		"segment.ms": "3600000", // known, not used yet
+		"segment.ms": "3600000", "min.cleanable.dirty.ratio": "0.25", "unclean.leader.election.enable": "true",
+		"preallocate": "true", // known, not used yet
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +99,10 @@ func TestTopicConfig(t *testing.T) {
 		SegmentBytes: 1048576, IndexIntervalBytes: 100, SegmentIndexBytes: 1024, MaxMessageBytes: 100,
 		MessageTimestampType: "LogAppendTime", CleanupPolicy: "compact,delete", RetentionMs: 60000,
 		RetentionBytes: 1000, CompressionType: "lz4", MinInsyncReplicas: 2,
+		SegmentMs: 3600000, FileDeleteDelayMs: 60000, DeleteRetentionMs: 86400000,
+		MaxCompactionLagMs: math.MaxInt64, MinCleanableDirtyRatio: 0.25,
+		MessageTimestampBeforeMaxMs: math.MaxInt64, MessageTimestampAfterMaxMs: 3600000,
+		UncleanLeaderElectionEnable: true,
 	}
 	if got != want {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
