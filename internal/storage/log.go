@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/gregorhq/gregor/internal/records"
 )
@@ -27,6 +28,16 @@ type LogConfig struct {
 	// SegmentIndexBytes is segment.index.bytes (default 10 MiB): the most bytes of each index
 	// file; a full index rolls the segment.
 	SegmentIndexBytes int64
+	// FileDeleteDelayMs is file.delete.delay.ms: how long a deleted segment's files stay
+	// (renamed *.deleted) before they are closed and removed, so that reads in flight finish.
+	// Zero means at once; the replica manager passes Kafka's default (60000) when the topic
+	// sets nothing.
+	FileDeleteDelayMs int64
+
+	// Now is the clock (time.Now when nil); AfterFunc schedules delayed deletions
+	// (time.AfterFunc when nil). Tests inject fakes.
+	Now       func() time.Time
+	AfterFunc func(d time.Duration, f func()) Timer
 }
 
 // Kafka's defaults.
@@ -47,6 +58,12 @@ func (c LogConfig) withDefaults() (LogConfig, error) {
 	if c.SegmentIndexBytes == 0 {
 		c.SegmentIndexBytes = DefaultSegmentIndexBytes
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.AfterFunc == nil {
+		c.AfterFunc = realAfterFunc
+	}
 	switch {
 	case c.SegmentBytes < 0 || c.SegmentBytes > math.MaxInt32:
 		return c, fmt.Errorf("storage: segment.bytes %d not in [1, %d]", c.SegmentBytes, math.MaxInt32)
@@ -54,6 +71,8 @@ func (c LogConfig) withDefaults() (LogConfig, error) {
 		return c, fmt.Errorf("storage: index.interval.bytes %d is negative", c.IndexIntervalBytes)
 	case c.SegmentIndexBytes < 0 || c.SegmentIndexBytes > math.MaxInt32:
 		return c, fmt.Errorf("storage: segment.index.bytes %d not in [1, %d]", c.SegmentIndexBytes, math.MaxInt32)
+	case c.FileDeleteDelayMs < 0:
+		return c, fmt.Errorf("storage: file.delete.delay.ms %d is negative", c.FileDeleteDelayMs)
 	}
 	return c, nil
 }
@@ -98,11 +117,10 @@ func (r Region) ReadBytes() ([]byte, error) {
 // Log is one partition's log: an ordered list of segments in one directory. It is safe for
 // one appender (appends are serialized anyway) and any number of concurrent readers.
 //
-// Lock order: flushMu, then appendMu, then mu.
+// Lock order: flushMu, then appendMu, then mu, then retireMu.
 type Log struct {
 	fs     FS
 	dir    string
-	cfg    LogConfig
 	logger *slog.Logger
 
 	// flushMu serializes Flush, Close and Delete, so that files are not closed under an fsync.
@@ -111,8 +129,9 @@ type Log struct {
 	// appendMu serializes everything that writes the files: Append, roll, index writes.
 	appendMu sync.Mutex
 	// Guarded by appendMu.
-	failed        error // sticky: the files may disagree with memory; no more writes
-	dirSyncNeeded bool  // segments were created or removed since the last directory fsync
+	cfg           LogConfig // with defaults filled in
+	failed        error     // sticky: the files may disagree with memory; no more writes
+	dirSyncNeeded bool      // segments were created or removed since the last directory fsync
 
 	// mu guards the log's shape. Readers hold it (shared) only to take snapshots; they do
 	// their I/O unlocked, below the committed sizes they saw.
@@ -134,6 +153,9 @@ type Log struct {
 	// Invariant: logStartOffset <= recoveryPoint <= logEndOffset; everything below it is on
 	// disk (fsynced), so Open need not check it again.
 	recoveryPoint int64
+
+	// Segments taken out of the log whose files wait for file.delete.delay.ms (retire.go).
+	retireState
 }
 
 // Dir is the partition directory.
@@ -513,6 +535,8 @@ func (l *Log) Close() error {
 	if cerr := l.closeFiles(); err == nil {
 		err = cerr
 	}
+	// Pending deletions finish now rather than leave timers behind.
+	l.finishRetirements(true)
 	return err
 }
 
@@ -546,6 +570,7 @@ func (l *Log) Delete() error {
 	if err := l.closeFiles(); err != nil {
 		l.logger.Warn("delete: closing files", "err", err)
 	}
+	l.finishRetirements(false)
 	var id [16]byte
 	rand.Read(id[:])
 	gone := filepath.Join(filepath.Dir(l.dir), filepath.Base(l.dir)+"."+hex.EncodeToString(id[:])+deleteDirSuffix)
