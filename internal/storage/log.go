@@ -28,6 +28,21 @@ type LogConfig struct {
 	// SegmentIndexBytes is segment.index.bytes (default 10 MiB): the most bytes of each index
 	// file; a full index rolls the segment.
 	SegmentIndexBytes int64
+	// SegmentMs is segment.ms (default 7 days): roll the active segment once it spans this
+	// long, less its jitter (see Log.Append).
+	SegmentMs int64
+	// SegmentJitterMs is segment.jitter.ms (default 0): each segment rolls up to a random
+	// amount in [0, min(SegmentJitterMs, SegmentMs)) earlier, so that many partitions
+	// created together do not all roll at once.
+	SegmentJitterMs int64
+	// RetentionMs is retention.ms: DeleteOldSegments deletes segments whose newest record is
+	// older than this. Negative means forever. Zero is a real value (keep nothing inactive);
+	// the replica manager passes Kafka's default (7 days) when the topic sets nothing.
+	RetentionMs int64
+	// RetentionBytes is retention.bytes: DeleteOldSegments deletes the oldest segments while
+	// the log would still hold at least this much. Negative means no limit; zero is a real
+	// value, as for RetentionMs.
+	RetentionBytes int64
 	// FileDeleteDelayMs is file.delete.delay.ms: how long a deleted segment's files stay
 	// (renamed *.deleted) before they are closed and removed, so that reads in flight finish.
 	// Zero means at once; the replica manager passes Kafka's default (60000) when the topic
@@ -45,6 +60,7 @@ const (
 	DefaultSegmentBytes       = 1 << 30
 	DefaultIndexIntervalBytes = 4096
 	DefaultSegmentIndexBytes  = 10 << 20
+	DefaultSegmentMs          = 7 * 24 * 60 * 60 * 1000
 )
 
 // withDefaults fills zero fields and validates the rest.
@@ -57,6 +73,9 @@ func (c LogConfig) withDefaults() (LogConfig, error) {
 	}
 	if c.SegmentIndexBytes == 0 {
 		c.SegmentIndexBytes = DefaultSegmentIndexBytes
+	}
+	if c.SegmentMs == 0 {
+		c.SegmentMs = DefaultSegmentMs
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -71,6 +90,10 @@ func (c LogConfig) withDefaults() (LogConfig, error) {
 		return c, fmt.Errorf("storage: index.interval.bytes %d is negative", c.IndexIntervalBytes)
 	case c.SegmentIndexBytes < 0 || c.SegmentIndexBytes > math.MaxInt32:
 		return c, fmt.Errorf("storage: segment.index.bytes %d not in [1, %d]", c.SegmentIndexBytes, math.MaxInt32)
+	case c.SegmentMs < 0:
+		return c, fmt.Errorf("storage: segment.ms %d is negative", c.SegmentMs)
+	case c.SegmentJitterMs < 0:
+		return c, fmt.Errorf("storage: segment.jitter.ms %d is negative", c.SegmentJitterMs)
 	case c.FileDeleteDelayMs < 0:
 		return c, fmt.Errorf("storage: file.delete.delay.ms %d is negative", c.FileDeleteDelayMs)
 	}
@@ -250,8 +273,8 @@ func (l *Log) Append(batch []byte, h records.Header) (baseOffset int64, err erro
 	size := int64(len(batch))
 
 	seg := l.activeLocked()
-	if seg.size > 0 && (seg.size+size > l.cfg.SegmentBytes || seg.offsetIdx.full() ||
-		seg.timeIdx.full() || !seg.canHoldOffset(last)) {
+	if seg.size > 0 && (seg.size+size > l.cfg.SegmentBytes || l.reachedRollMsLocked(seg, h.MaxTimestamp) ||
+		seg.offsetIdx.full() || seg.timeIdx.full() || !seg.canHoldOffset(last)) {
 		if seg, err = l.rollLocked(base); err != nil {
 			return -1, err
 		}
@@ -273,6 +296,10 @@ func (l *Log) Append(batch []byte, h records.Header) (baseOffset int64, err erro
 		return -1, err
 	}
 	seg.dirty = true
+	if pos == 0 {
+		seg.firstBatchTimestamp = h.MaxTimestamp
+	}
+	seg.lastModifiedMs = l.cfg.Now().UnixMilli()
 	addIndexEntry := seg.bytesSinceLastIndexEntry > l.cfg.IndexIntervalBytes
 
 	l.mu.Lock()
@@ -297,6 +324,21 @@ func (l *Log) Append(batch []byte, h records.Header) (baseOffset int64, err erro
 	}
 	seg.bytesSinceLastIndexEntry += size
 	return base, nil
+}
+
+// reachedRollMsLocked is Kafka's time rule for rolling (LogSegment.timeWaitedForRoll): the
+// active segment has waited long enough when the new batch's max timestamp is more than
+// segment.ms, less the segment's jitter, after its first batch's; when the first batch has no
+// timestamp (-1), the wall clock since the segment was created counts instead. The caller holds
+// appendMu.
+func (l *Log) reachedRollMsLocked(s *segment, batchMaxTimestamp int64) bool {
+	var waited int64
+	if s.firstBatchTimestamp >= 0 {
+		waited = batchMaxTimestamp - s.firstBatchTimestamp
+	} else {
+		waited = l.cfg.Now().UnixMilli() - s.createdMs
+	}
+	return waited > l.cfg.SegmentMs-s.rollJitterMs
 }
 
 // rollLocked makes a new active segment starting at base. The caller holds appendMu.
