@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gregorhq/gregor/internal/api"
 	"github.com/gregorhq/gregor/internal/config"
@@ -103,6 +104,8 @@ func (n *Node) start(ctx context.Context) error {
 		FS:            storage.OSFS(),
 		TopicDefaults: cfg.TopicDefaults(),
 		Logger:        n.log.With("component", "replicas"),
+
+		RetentionCheckInterval: time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond,
 	})
 	if err != nil {
 		return fmt.Errorf("node: replica manager: %w", err)

@@ -7,5 +7,9 @@
 // deleted. A single node is a cluster of one: it leads every partition and its in-sync replica
 // set is itself, so the high watermark follows the log end offset as soon as an append returns.
 //
-// Lock order: Manager.mu before Partition.appendMu before Partition.mu.
+// Retention runs on one goroutine of the Manager, every log.retention.check.interval.ms; the
+// log start offsets it and DeleteRecords move are kept in log-start-offset-checkpoint.
+//
+// Lock order: Manager.checkpointMu before Manager.mu before Partition.appendMu before
+// Partition.mu; the storage.Log's own locks come after all of them.
 package replica

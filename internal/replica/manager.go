@@ -23,6 +23,11 @@ import (
 // offsets below which each log was flushed at a clean shutdown and needs no scan on start.
 const recoveryCheckpointFile = "recovery-point-offset-checkpoint"
 
+// logStartCheckpointFile is Kafka's name for the per-log-dir file of log start offsets, so
+// that records removed by DeleteRecords stay removed across restarts. Unlike the recovery
+// checkpoint it holds at any time, so it is rewritten whenever a log start offset moves.
+const logStartCheckpointFile = "log-start-offset-checkpoint"
+
 // partitionMetadataFile records the topic id in a partition directory, as Kafka does, so a
 // topic deleted and re-created under the same name while the broker was down is told apart.
 const partitionMetadataFile = "partition.metadata"
@@ -42,18 +47,33 @@ type Config struct {
 	Logger        *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// RetentionCheckInterval is log.retention.check.interval.ms: how often the Manager
+	// deletes old segments of every partition. Zero or less runs no retention in the
+	// background (RunRetention still does one pass).
+	RetentionCheckInterval time.Duration
 }
 
 // Manager owns the partitions this broker hosts.
+//
+// Lock order: checkpointMu, then mu (then the partitions' locks, see the package comment).
 type Manager struct {
 	cfg Config
 	log *slog.Logger
 
+	// checkpointMu serializes writes of the log start offset checkpoint, so that a write
+	// of older offsets never lands after a write of newer ones.
+	checkpointMu sync.Mutex
+
 	mu sync.RWMutex
 	// Fields guarded by mu.
-	partitions     map[storage.TopicPartition]*Partition
-	recoveryPoints map[storage.TopicPartition]int64 // read at start, for logs not opened yet
-	closed         bool
+	partitions      map[storage.TopicPartition]*Partition
+	recoveryPoints  map[storage.TopicPartition]int64 // read at start, for logs not opened yet
+	logStartOffsets map[storage.TopicPartition]int64 // likewise
+	closed          bool
+
+	// The retention goroutine: closed stopRetention asks it to stop; it closes
+	// retentionDone when it has. Both nil when it does not run.
+	stopRetention, retentionDone chan struct{}
 }
 
 // NewManager prepares the log directory and reads its recovery checkpoint. Logs are opened by
@@ -78,12 +98,23 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := cfg.FS.Remove(filepath.Join(cfg.LogDir, recoveryCheckpointFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	return &Manager{
-		cfg:            cfg,
-		log:            cfg.Logger,
-		partitions:     map[storage.TopicPartition]*Partition{},
-		recoveryPoints: rp,
-	}, nil
+	lso, err := storage.ReadCheckpoint(cfg.FS, filepath.Join(cfg.LogDir, logStartCheckpointFile))
+	if err != nil {
+		cfg.Logger.Warn("unreadable log start offset checkpoint; logs start at their first segment", "err", err)
+		lso = map[storage.TopicPartition]int64{}
+	}
+	m := &Manager{
+		cfg:             cfg,
+		log:             cfg.Logger,
+		partitions:      map[storage.TopicPartition]*Partition{},
+		recoveryPoints:  rp,
+		logStartOffsets: lso,
+	}
+	if cfg.RetentionCheckInterval > 0 {
+		m.stopRetention, m.retentionDone = make(chan struct{}), make(chan struct{})
+		go m.retentionLoop(cfg.RetentionCheckInterval)
+	}
+	return m, nil
 }
 
 // Partition returns a hosted partition, or UNKNOWN_TOPIC_OR_PARTITION.
@@ -147,7 +178,7 @@ func (m *Manager) Apply(img *metadata.Image) error {
 	if m.recoveryPoints != nil {
 		// First image: remove directories of partitions that no longer exist.
 		m.removeStrayLocked(want)
-		m.recoveryPoints = nil
+		m.recoveryPoints, m.logStartOffsets = nil, nil
 	}
 	return errors.Join(errs...)
 }
@@ -160,12 +191,8 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 			return nil, err
 		}
 	}
-	lcfg := storage.LogConfig{
-		SegmentBytes:       cfg.SegmentBytes,
-		IndexIntervalBytes: int64(cfg.IndexIntervalBytes),
-		SegmentIndexBytes:  int64(cfg.SegmentIndexBytes),
-	}
-	l, err := storage.Open(m.cfg.FS, dir, lcfg, m.recoveryPoints[tp], 0, m.log.With("topic", tp.Topic, "partition", tp.Partition))
+	l, err := storage.Open(m.cfg.FS, dir, m.logConfig(cfg), m.recoveryPoints[tp], m.logStartOffsets[tp],
+		m.log.With("topic", tp.Topic, "partition", tp.Partition))
 	if err != nil {
 		return nil, err
 	}
@@ -178,9 +205,27 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 		TopicID:       id,
 		log:           l,
 		now:           m.cfg.Now,
+		logConfig:     m.logConfig,
+		logStartMoved: m.writeLogStartCheckpoint,
+		logger:        m.log.With("topic", tp.Topic, "partition", tp.Partition),
 		cfg:           cfg,
 		highWatermark: l.LogEndOffset(),
 	}, nil
+}
+
+// logConfig maps a topic's configuration to its log's.
+func (m *Manager) logConfig(cfg config.Topic) storage.LogConfig {
+	return storage.LogConfig{
+		SegmentBytes:       cfg.SegmentBytes,
+		IndexIntervalBytes: int64(cfg.IndexIntervalBytes),
+		SegmentIndexBytes:  int64(cfg.SegmentIndexBytes),
+		SegmentMs:          cfg.SegmentMs,
+		SegmentJitterMs:    cfg.SegmentJitterMs,
+		RetentionMs:        cfg.RetentionMs,
+		RetentionBytes:     cfg.RetentionBytes,
+		FileDeleteDelayMs:  cfg.FileDeleteDelayMs,
+		Now:                m.cfg.Now,
+	}
 }
 
 func (m *Manager) deleteLocked(p *Partition) {
@@ -214,16 +259,30 @@ func (m *Manager) removeStrayLocked(want map[storage.TopicPartition]bool) {
 	}
 }
 
-// Close flushes every log, writes the recovery checkpoint and closes the logs.
+// Close stops the retention goroutine, flushes every log, writes the recovery and log start
+// offset checkpoints and closes the logs.
 func (m *Manager) Close() error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closed {
+		m.mu.Unlock()
 		return nil
 	}
 	m.closed = true
-	points := map[storage.TopicPartition]int64{}
+	m.mu.Unlock()
+	if m.stopRetention != nil {
+		close(m.stopRetention)
+		<-m.retentionDone
+	}
+
+	m.checkpointMu.Lock()
+	defer m.checkpointMu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var errs []error
+	if err := m.writeLogStartCheckpointLocked(); err != nil {
+		errs = append(errs, err)
+	}
+	points := map[storage.TopicPartition]int64{}
 	for tp, p := range m.partitions {
 		p.appendMu.Lock()
 		if err := p.log.Close(); err != nil {

@@ -1,6 +1,8 @@
 package replica
 
 import (
+	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -18,6 +20,11 @@ type Partition struct {
 	TopicID metadata.UUID
 	log     *storage.Log
 	now     func() time.Time
+	logger  *slog.Logger
+	// logConfig maps the topic config to the log's; logStartMoved records a moved log start
+	// offset (the Manager's checkpoint).
+	logConfig     func(config.Topic) storage.LogConfig
+	logStartMoved func()
 
 	// appendMu serializes appends, so offsets are assigned in the order appends arrive.
 	appendMu sync.Mutex
@@ -90,7 +97,7 @@ func (p *Partition) Read(offset, maxBytes int64, minOneBatch bool) (ReadResult, 
 	hw := p.HighWatermark()
 	res := ReadResult{HighWatermark: hw, LastStableOffset: hw, LogStartOffset: p.log.LogStartOffset()}
 	region, err := p.log.Read(offset, maxBytes, hw, minOneBatch)
-	if err == storage.ErrOffsetOutOfRange {
+	if errors.Is(err, storage.ErrOffsetOutOfRange) {
 		return res, kerr.OffsetOutOfRange
 	}
 	if err != nil {
@@ -133,12 +140,51 @@ func (p *Partition) OffsetForTimestamp(ts int64) (offset, timestamp int64, found
 // MaxTimestamp returns the offset and timestamp of the record with the largest timestamp.
 func (p *Partition) MaxTimestamp() (offset, timestamp int64) { return p.log.MaxTimestamp() }
 
-// update applies what a new metadata image says about this partition.
+// update applies what a new metadata image says about this partition. A changed topic config
+// reaches the log at once: the next append rolls, and the next retention pass deletes, by it.
 func (p *Partition) update(cfg config.Topic, part metadata.Partition) {
 	p.mu.Lock()
+	changed := p.cfg != cfg
 	p.cfg = cfg
 	p.leaderEpoch = part.LeaderEpoch
 	p.mu.Unlock()
+	if changed {
+		if err := p.log.SetConfig(p.logConfig(cfg)); err != nil {
+			// The controller validated the config; keep the log's previous settings.
+			p.logger.Error("applying topic config to the log failed", "err", err)
+		}
+	}
+}
+
+// DeleteRecords moves the log start offset up to offset (DeleteRecords API) and returns the
+// new low watermark. Offset -1 means the high watermark; an offset above the high watermark,
+// or negative otherwise, is OFFSET_OUT_OF_RANGE. An offset below the log start offset changes
+// nothing. Segments wholly below the new start are deleted at once and the new start is
+// checkpointed before the call returns, so it survives a restart.
+func (p *Partition) DeleteRecords(offset int64) (lowWatermark int64, err error) {
+	hw := p.HighWatermark()
+	if offset == -1 {
+		offset = hw
+	}
+	if offset < 0 || offset > hw {
+		return -1, kerr.OffsetOutOfRange
+	}
+	before := p.log.LogStartOffset()
+	if err := p.log.DeleteRecordsBefore(offset); err != nil {
+		if errors.Is(err, storage.ErrClosed) {
+			return -1, kerr.UnknownTopicOrPartition
+		}
+		if errors.Is(err, storage.ErrOffsetOutOfRange) {
+			return -1, kerr.OffsetOutOfRange
+		}
+		p.logger.Error("delete records failed", "offset", offset, "err", err)
+		return -1, kerr.KafkaStorageError
+	}
+	lso := p.log.LogStartOffset()
+	if lso != before {
+		p.logStartMoved()
+	}
+	return lso, nil
 }
 
 // Config is the partition's topic configuration.
