@@ -45,6 +45,7 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerCreatePartitions(reg)
 	h.registerDescribeCluster(reg)
 	h.registerDescribeConfigs(reg)
+	h.registerDeleteRecords(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,
