@@ -5,6 +5,7 @@
 //	topic/      gregor topic create|list|describe|delete   (kafka-topics)
 //	produce/    gregor produce                             (kafka-console-producer)
 //	consume/    gregor consume                             (kafka-console-consumer)
+//	records/    gregor records delete                      (kafka-delete-records)
 //	clientflags/ --bootstrap-server, shared by every command
 //	out/        tables for people, --format json for scripts
 //	property/   --property and --config key=value parsing
@@ -18,14 +19,16 @@ import (
 
 	"github.com/gregorhq/gregor/internal/cli/consume"
 	"github.com/gregorhq/gregor/internal/cli/produce"
+	"github.com/gregorhq/gregor/internal/cli/records"
 	"github.com/gregorhq/gregor/internal/cli/topic"
 )
 
-// AddCommands adds every client command (topic, produce, consume) to root.
+// AddCommands adds every client command (topic, produce, consume, records) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
 		produce.NewCommand(),
 		consume.NewCommand(),
+		records.NewCommand(),
 	)
 }
