@@ -60,6 +60,22 @@
 // file), checks each batch (length, magic 2, CRC-32C, offsets), truncates at the first bad
 // one, deletes later segments and rebuilds the scanned segments' indexes.
 //
+// # Rolling, retention and deleted segments
+//
+// The active segment rolls when the next batch would pass segment.bytes, when an index is
+// full, or when the batch's timestamp is more than segment.ms (less a per-segment jitter)
+// after the segment's first batch's (Append). DeleteOldSegments deletes whole inactive
+// segments by retention.ms, retention.bytes and the log start offset, which DeleteRecordsBefore
+// moves; the caller checkpoints it (log-start-offset-checkpoint) and gives it back to Open.
+//
+// A deleted segment leaves the log at once, but its files only change name:
+//
+//	00000000000000000000.log.deleted        closed and removed file.delete.delay.ms later,
+//	00000000000000000000.index.deleted      so that reads holding a Region of them finish
+//	00000000000000000000.timeindex.deleted
+//
+// Open removes any *.deleted file it finds (a crash came before the delay ran out).
+//
 // # Concurrency
 //
 // A Log has one appender and many readers. Appends write outside the reader lock, then
