@@ -165,7 +165,7 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 		IndexIntervalBytes: int64(cfg.IndexIntervalBytes),
 		SegmentIndexBytes:  int64(cfg.SegmentIndexBytes),
 	}
-	l, err := storage.Open(m.cfg.FS, dir, lcfg, m.recoveryPoints[tp], m.log.With("topic", tp.Topic, "partition", tp.Partition))
+	l, err := storage.Open(m.cfg.FS, dir, lcfg, m.recoveryPoints[tp], 0, m.log.With("topic", tp.Topic, "partition", tp.Partition))
 	if err != nil {
 		return nil, err
 	}

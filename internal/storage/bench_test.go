@@ -10,7 +10,7 @@ import (
 // BenchmarkAppend appends 16 KiB batches of 16 1-KiB records to a real file (page cache; no
 // fsync), with 64 MiB segments so rolls happen too.
 func BenchmarkAppend(b *testing.B) {
-	l, err := Open(OSFS(), filepath.Join(b.TempDir(), "bench-0"), LogConfig{SegmentBytes: 64 << 20}, 0, nil)
+	l, err := Open(OSFS(), filepath.Join(b.TempDir(), "bench-0"), LogConfig{SegmentBytes: 64 << 20}, 0, 0, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func BenchmarkAppend(b *testing.B) {
 // BenchmarkRead looks up a random-ish offset and copies a 1 MiB region, the work of a fetch
 // without the network.
 func BenchmarkRead(b *testing.B) {
-	l, err := Open(OSFS(), filepath.Join(b.TempDir(), "bench-0"), LogConfig{SegmentBytes: 64 << 20}, 0, nil)
+	l, err := Open(OSFS(), filepath.Join(b.TempDir(), "bench-0"), LogConfig{SegmentBytes: 64 << 20}, 0, 0, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func BenchmarkRead(b *testing.B) {
 
 // BenchmarkReadLookup measures Read alone (index lookup and header scan), no copying.
 func BenchmarkReadLookup(b *testing.B) {
-	l, err := Open(OSFS(), filepath.Join(b.TempDir(), "bench-0"), LogConfig{SegmentBytes: 64 << 20}, 0, nil)
+	l, err := Open(OSFS(), filepath.Join(b.TempDir(), "bench-0"), LogConfig{SegmentBytes: 64 << 20}, 0, 0, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

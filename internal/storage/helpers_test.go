@@ -69,7 +69,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 func mustOpen(t testing.TB, fs FS, dir string, cfg LogConfig, rp int64) *Log {
 	t.Helper()
-	l, err := Open(fs, dir, cfg, rp, testLogger(t))
+	l, err := Open(fs, dir, cfg, rp, 0, testLogger(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/gregorhq/gregor/internal/records"
 )
@@ -27,6 +28,31 @@ type LogConfig struct {
 	// SegmentIndexBytes is segment.index.bytes (default 10 MiB): the most bytes of each index
 	// file; a full index rolls the segment.
 	SegmentIndexBytes int64
+	// SegmentMs is segment.ms (default 7 days): roll the active segment once it spans this
+	// long, less its jitter (see Log.Append).
+	SegmentMs int64
+	// SegmentJitterMs is segment.jitter.ms (default 0): each segment rolls up to a random
+	// amount in [0, min(SegmentJitterMs, SegmentMs)) earlier, so that many partitions
+	// created together do not all roll at once.
+	SegmentJitterMs int64
+	// RetentionMs is retention.ms: DeleteOldSegments deletes segments whose newest record is
+	// older than this. Negative means forever. Zero is a real value (keep nothing inactive);
+	// the replica manager passes Kafka's default (7 days) when the topic sets nothing.
+	RetentionMs int64
+	// RetentionBytes is retention.bytes: DeleteOldSegments deletes the oldest segments while
+	// the log would still hold at least this much. Negative means no limit; zero is a real
+	// value, as for RetentionMs.
+	RetentionBytes int64
+	// FileDeleteDelayMs is file.delete.delay.ms: how long a deleted segment's files stay
+	// (renamed *.deleted) before they are closed and removed, so that reads in flight finish.
+	// Zero means at once; the replica manager passes Kafka's default (60000) when the topic
+	// sets nothing.
+	FileDeleteDelayMs int64
+
+	// Now is the clock (time.Now when nil); AfterFunc schedules delayed deletions
+	// (time.AfterFunc when nil). Tests inject fakes.
+	Now       func() time.Time
+	AfterFunc func(d time.Duration, f func()) Timer
 }
 
 // Kafka's defaults.
@@ -34,6 +60,7 @@ const (
 	DefaultSegmentBytes       = 1 << 30
 	DefaultIndexIntervalBytes = 4096
 	DefaultSegmentIndexBytes  = 10 << 20
+	DefaultSegmentMs          = 7 * 24 * 60 * 60 * 1000
 )
 
 // withDefaults fills zero fields and validates the rest.
@@ -47,6 +74,15 @@ func (c LogConfig) withDefaults() (LogConfig, error) {
 	if c.SegmentIndexBytes == 0 {
 		c.SegmentIndexBytes = DefaultSegmentIndexBytes
 	}
+	if c.SegmentMs == 0 {
+		c.SegmentMs = DefaultSegmentMs
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.AfterFunc == nil {
+		c.AfterFunc = realAfterFunc
+	}
 	switch {
 	case c.SegmentBytes < 0 || c.SegmentBytes > math.MaxInt32:
 		return c, fmt.Errorf("storage: segment.bytes %d not in [1, %d]", c.SegmentBytes, math.MaxInt32)
@@ -54,6 +90,12 @@ func (c LogConfig) withDefaults() (LogConfig, error) {
 		return c, fmt.Errorf("storage: index.interval.bytes %d is negative", c.IndexIntervalBytes)
 	case c.SegmentIndexBytes < 0 || c.SegmentIndexBytes > math.MaxInt32:
 		return c, fmt.Errorf("storage: segment.index.bytes %d not in [1, %d]", c.SegmentIndexBytes, math.MaxInt32)
+	case c.SegmentMs < 0:
+		return c, fmt.Errorf("storage: segment.ms %d is negative", c.SegmentMs)
+	case c.SegmentJitterMs < 0:
+		return c, fmt.Errorf("storage: segment.jitter.ms %d is negative", c.SegmentJitterMs)
+	case c.FileDeleteDelayMs < 0:
+		return c, fmt.Errorf("storage: file.delete.delay.ms %d is negative", c.FileDeleteDelayMs)
 	}
 	return c, nil
 }
@@ -98,11 +140,10 @@ func (r Region) ReadBytes() ([]byte, error) {
 // Log is one partition's log: an ordered list of segments in one directory. It is safe for
 // one appender (appends are serialized anyway) and any number of concurrent readers.
 //
-// Lock order: flushMu, then appendMu, then mu.
+// Lock order: flushMu, then appendMu, then mu, then retireMu.
 type Log struct {
 	fs     FS
 	dir    string
-	cfg    LogConfig
 	logger *slog.Logger
 
 	// flushMu serializes Flush, Close and Delete, so that files are not closed under an fsync.
@@ -111,8 +152,9 @@ type Log struct {
 	// appendMu serializes everything that writes the files: Append, roll, index writes.
 	appendMu sync.Mutex
 	// Guarded by appendMu.
-	failed        error // sticky: the files may disagree with memory; no more writes
-	dirSyncNeeded bool  // segments were created or removed since the last directory fsync
+	cfg           LogConfig // with defaults filled in
+	failed        error     // sticky: the files may disagree with memory; no more writes
+	dirSyncNeeded bool      // segments were created or removed since the last directory fsync
 
 	// mu guards the log's shape. Readers hold it (shared) only to take snapshots; they do
 	// their I/O unlocked, below the committed sizes they saw.
@@ -134,6 +176,9 @@ type Log struct {
 	// Invariant: logStartOffset <= recoveryPoint <= logEndOffset; everything below it is on
 	// disk (fsynced), so Open need not check it again.
 	recoveryPoint int64
+
+	// Segments taken out of the log whose files wait for file.delete.delay.ms (retire.go).
+	retireState
 }
 
 // Dir is the partition directory.
@@ -228,8 +273,8 @@ func (l *Log) Append(batch []byte, h records.Header) (baseOffset int64, err erro
 	size := int64(len(batch))
 
 	seg := l.activeLocked()
-	if seg.size > 0 && (seg.size+size > l.cfg.SegmentBytes || seg.offsetIdx.full() ||
-		seg.timeIdx.full() || !seg.canHoldOffset(last)) {
+	if seg.size > 0 && (seg.size+size > l.cfg.SegmentBytes || l.reachedRollMsLocked(seg, h.MaxTimestamp) ||
+		seg.offsetIdx.full() || seg.timeIdx.full() || !seg.canHoldOffset(last)) {
 		if seg, err = l.rollLocked(base); err != nil {
 			return -1, err
 		}
@@ -251,6 +296,10 @@ func (l *Log) Append(batch []byte, h records.Header) (baseOffset int64, err erro
 		return -1, err
 	}
 	seg.dirty = true
+	if pos == 0 {
+		seg.firstBatchTimestamp = h.MaxTimestamp
+	}
+	seg.lastModifiedMs = l.cfg.Now().UnixMilli()
 	addIndexEntry := seg.bytesSinceLastIndexEntry > l.cfg.IndexIntervalBytes
 
 	l.mu.Lock()
@@ -275,6 +324,21 @@ func (l *Log) Append(batch []byte, h records.Header) (baseOffset int64, err erro
 	}
 	seg.bytesSinceLastIndexEntry += size
 	return base, nil
+}
+
+// reachedRollMsLocked is Kafka's time rule for rolling (LogSegment.timeWaitedForRoll): the
+// active segment has waited long enough when the new batch's max timestamp is more than
+// segment.ms, less the segment's jitter, after its first batch's; when the first batch has no
+// timestamp (-1), the wall clock since the segment was created counts instead. The caller holds
+// appendMu.
+func (l *Log) reachedRollMsLocked(s *segment, batchMaxTimestamp int64) bool {
+	var waited int64
+	if s.firstBatchTimestamp >= 0 {
+		waited = batchMaxTimestamp - s.firstBatchTimestamp
+	} else {
+		waited = l.cfg.Now().UnixMilli() - s.createdMs
+	}
+	return waited > l.cfg.SegmentMs-s.rollJitterMs
 }
 
 // rollLocked makes a new active segment starting at base. The caller holds appendMu.
@@ -513,6 +577,8 @@ func (l *Log) Close() error {
 	if cerr := l.closeFiles(); err == nil {
 		err = cerr
 	}
+	// Pending deletions finish now rather than leave timers behind.
+	l.finishRetirements(true)
 	return err
 }
 
@@ -546,6 +612,7 @@ func (l *Log) Delete() error {
 	if err := l.closeFiles(); err != nil {
 		l.logger.Warn("delete: closing files", "err", err)
 	}
+	l.finishRetirements(false)
 	var id [16]byte
 	rand.Read(id[:])
 	gone := filepath.Join(filepath.Dir(l.dir), filepath.Base(l.dir)+"."+hex.EncodeToString(id[:])+deleteDirSuffix)

@@ -31,7 +31,12 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // are deleted, as they are when a scanned segment ends short of the next one's base offset
 // (its unsynced tail was lost); the scanned segments' indexes are rebuilt. Stray .deleted, .cleaned and
 // .swap files are removed. A nil logger discards.
-func Open(fs FS, dir string, cfg LogConfig, recoveryPoint int64, logger *slog.Logger) (*Log, error) {
+//
+// logStartOffset is the checkpointed log start offset (log-start-offset-checkpoint; 0 when
+// none): the log starts at it or at its first segment's base offset, whichever is larger.
+// Segments wholly below it stay until the next DeleteOldSegments. If recovery left the log
+// ending below it, the log is emptied and starts again at it, as Kafka does.
+func Open(fs FS, dir string, cfg LogConfig, recoveryPoint, logStartOffset int64, logger *slog.Logger) (*Log, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -44,7 +49,7 @@ func Open(fs FS, dir string, cfg LogConfig, recoveryPoint int64, logger *slog.Lo
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	if err := l.load(recoveryPoint); err != nil {
+	if err := l.load(recoveryPoint, max(logStartOffset, 0)); err != nil {
 		for _, s := range l.segments {
 			s.close()
 		}
@@ -54,23 +59,17 @@ func Open(fs FS, dir string, cfg LogConfig, recoveryPoint int64, logger *slog.Lo
 }
 
 // load fills l from the directory. It runs before l is shared, so it takes no locks.
-func (l *Log) load(recoveryPoint int64) error {
+func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 	bases, err := l.listSegments()
 	if err != nil {
 		return err
 	}
 	if len(bases) == 0 {
-		if recoveryPoint > 0 {
-			l.logger.Warn("no segments but recovery point is above 0; starting an empty log at 0",
-				"recovery_point", recoveryPoint)
+		if recoveryPoint > logStartOffset {
+			l.logger.Warn("no segments but recovery point is above the log start offset; starting an empty log",
+				"recovery_point", recoveryPoint, "log_start_offset", logStartOffset)
 		}
-		s, err := createSegment(l.fs, l.dir, 0, l.cfg)
-		if err != nil {
-			return err
-		}
-		l.segments = []*segment{s}
-		l.dirSyncNeeded = true
-		return nil
+		return l.startEmptyAt(logStartOffset)
 	}
 
 	// Open every segment. Scanning starts at the last segment at or below the recovery
@@ -132,7 +131,28 @@ func (l *Log) load(recoveryPoint int64) error {
 		return fmt.Errorf("internal error: active segment %d has no in-memory index", active.baseOffset)
 	}
 
-	l.logStartOffset = l.segments[0].baseOffset
+	if active.size > 0 {
+		var buf [records.HeaderSize]byte
+		h, err := readHeader(active.log, 0, active.size, &buf)
+		if err != nil {
+			return fmt.Errorf("reading the first batch of the active segment: %w", err)
+		}
+		active.firstBatchTimestamp = h.MaxTimestamp
+	}
+	if active.nextOffset < logStartOffset {
+		l.logger.Warn("log ends below the checkpointed log start offset; emptying it",
+			"log_end_offset", active.nextOffset, "log_start_offset", logStartOffset)
+		for _, s := range l.segments {
+			s.close()
+			if err := s.removeFiles(l.fs); err != nil {
+				return err
+			}
+		}
+		l.segments = nil
+		return l.startEmptyAt(logStartOffset)
+	}
+
+	l.logStartOffset = max(l.segments[0].baseOffset, logStartOffset)
 	l.logEndOffset = active.nextOffset
 	l.recoveryPoint = min(max(recoveryPoint, l.logStartOffset), l.logEndOffset)
 	for _, s := range l.segments {
@@ -142,6 +162,18 @@ func (l *Log) load(recoveryPoint int64) error {
 	}
 	l.logger.Info("loaded log", "segments", len(l.segments), "scanned_from", l.segments[min(scanFrom, len(l.segments)-1)].baseOffset,
 		"log_start_offset", l.logStartOffset, "log_end_offset", l.logEndOffset)
+	return nil
+}
+
+// startEmptyAt makes the log one empty segment at offset. It runs from load, unlocked.
+func (l *Log) startEmptyAt(offset int64) error {
+	s, err := createSegment(l.fs, l.dir, offset, l.cfg)
+	if err != nil {
+		return err
+	}
+	l.segments = []*segment{s}
+	l.logStartOffset, l.logEndOffset, l.recoveryPoint = offset, offset, offset
+	l.dirSyncNeeded = true
 	return nil
 }
 
@@ -199,7 +231,8 @@ func (l *Log) listSegments() ([]int64, error) {
 // openSegment opens an existing segment's files, creating missing index files. sane is
 // false when an index file was missing or failed its sanity check.
 func (l *Log) openSegment(base int64) (s *segment, sane bool, err error) {
-	s = &segment{dir: l.dir, baseOffset: base, nextOffset: base, maxTimestamp: -1, maxTimestampOffset: -1}
+	s = &segment{dir: l.dir, baseOffset: base, nextOffset: base, maxTimestamp: -1, maxTimestampOffset: -1,
+		createdMs: l.cfg.Now().UnixMilli(), firstBatchTimestamp: -1, rollJitterMs: randomJitter(l.cfg)}
 	if s.log, err = l.fs.OpenFile(s.path(LogFileSuffix), segmentFileFlags, 0o644); err != nil {
 		return nil, false, err
 	}
@@ -209,6 +242,7 @@ func (l *Log) openSegment(base int64) (s *segment, sane bool, err error) {
 		return nil, false, err
 	}
 	s.size = fi.Size()
+	s.lastModifiedMs = fi.ModTime().UnixMilli()
 	sane = true
 	for _, kind := range []indexKind{offsetIndexKind, timeIndexKind} {
 		suffix := IndexFileSuffix

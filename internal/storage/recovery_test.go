@@ -419,7 +419,7 @@ func TestInjectedErrors(t *testing.T) {
 				}
 				return nil
 			})
-			if _, err := Open(efs, dir, smallCfg, 0, nil); !errors.Is(err, ErrInjected) {
+			if _, err := Open(efs, dir, smallCfg, 0, 0, nil); !errors.Is(err, ErrInjected) {
 				t.Errorf("Open with failing %s: %v", op, err)
 			}
 		}

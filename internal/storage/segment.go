@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 
@@ -33,6 +34,30 @@ type segment struct {
 	// Guarded by Log.appendMu.
 	bytesSinceLastIndexEntry int64
 	dirty                    bool // written since its last fsync
+	// For rolling by age: when the segment was created or opened (ms), the max timestamp
+	// of its first batch (-1 when it has none or is empty), and the random amount by which
+	// it rolls early (segment.jitter.ms).
+	createdMs, firstBatchTimestamp, rollJitterMs int64
+	// lastModifiedMs is the time of its last append (the file's mtime at open): retention
+	// by time uses it for a segment whose batches carry no timestamps.
+	lastModifiedMs int64
+}
+
+// randomJitter is Kafka's per-segment roll jitter: uniform in [0, min(jitter, segment.ms)).
+func randomJitter(cfg LogConfig) int64 {
+	if bound := min(cfg.SegmentJitterMs, cfg.SegmentMs); bound > 0 {
+		return rand.Int64N(bound)
+	}
+	return 0
+}
+
+// largestTimestamp is what retention by time compares: the largest batch timestamp, or the
+// time of the last write when no batch has one, as Kafka's LogSegment.largestTimestamp.
+func (s *segment) largestTimestamp() int64 {
+	if s.maxTimestamp >= 0 {
+		return s.maxTimestamp
+	}
+	return s.lastModifiedMs
 }
 
 func (s *segment) path(suffix string) string {
@@ -43,7 +68,9 @@ const segmentFileFlags = os.O_RDWR | os.O_CREATE | os.O_APPEND
 
 // createSegment creates the empty files of a new active segment, replacing any leftovers.
 func createSegment(fs FS, dir string, base int64, cfg LogConfig) (*segment, error) {
-	s := &segment{dir: dir, baseOffset: base, nextOffset: base, maxTimestamp: -1, maxTimestampOffset: -1, dirty: true}
+	now := cfg.Now().UnixMilli()
+	s := &segment{dir: dir, baseOffset: base, nextOffset: base, maxTimestamp: -1, maxTimestampOffset: -1, dirty: true,
+		createdMs: now, firstBatchTimestamp: -1, rollJitterMs: randomJitter(cfg), lastModifiedMs: now}
 	var err error
 	open := func(suffix string) File {
 		if err != nil {
