@@ -320,7 +320,7 @@ func TestCleanBatchShapes(t *testing.T) {
 	fs := NewMemFS()
 	l := mustOpen(t, fs, "/d/t-0", LogConfig{SegmentBytes: 1 << 20}, 0)
 	defer l.Close()
-	appendKVs(t, l, 1, 7, rec("p", "1"), rec("q", "1"))   // [0,1] idempotent producer 7
+	appendKVs(t, l, 1, 7, rec("p", "1"), rec("q", "1"))  // [0,1] idempotent producer 7
 	appendKVs(t, l, 2, -1, kv{value: []byte("keyless")}) // [2] no key
 	comp, ch := makeBatch(3, 50, 3, 3)                   // [3,5] "compressed": kept whole
 	comp[22] |= byte(records.CodecGzip)
@@ -418,5 +418,89 @@ func TestCleanThrottle(t *testing.T) {
 	var none *Throttler
 	if none.Reserve(1<<40) != 0 {
 		t.Fatal("a nil throttler waits")
+	}
+}
+
+// TestCleanCrashDuringSwap stops the swaps before each of their renames in turn, simulates a
+// power loss, and reopens: each group of segments must be either as before cleaning or as
+// after, so the log holds every key's latest record, only records that were there before,
+// and no record twice.
+func TestCleanCrashDuringSwap(t *testing.T) {
+	cfg := LogConfig{SegmentBytes: 400}
+	setup := func(fs FS) *Log {
+		l := mustOpen(t, fs, "/d/t-0", cfg, 0)
+		fillKeys(t, l, 60, 4)
+		if err := l.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	// The outcome without a crash.
+	ref := setup(NewMemFS())
+	beforeRecs := readRecords(t, ref)
+	before := fmt.Sprint(beforeRecs)
+	mustClean(t, ref, cleanOpts(t0, ref))
+	after := fmt.Sprint(readRecords(t, ref))
+	ref.Close()
+	if before == after {
+		t.Fatal("cleaning changed nothing")
+	}
+
+	for stop := 0; ; stop++ {
+		mem := NewMemFS()
+		renames := 0
+		efs := NewErrorFS(mem, func(op, path string) error {
+			if op == OpRename && (strings.HasSuffix(path, cleanedFileSuffix) || strings.HasSuffix(path, swapFileSuffix)) {
+				renames++
+				if renames > stop {
+					return ErrInjected
+				}
+			}
+			return nil
+		})
+		l := setup(efs)
+		_, err := l.Clean(context.Background(), cleanOpts(t0, l))
+		if err == nil {
+			defer l.Close()
+			if stop < 6 {
+				t.Fatalf("a swap takes 6 renames, done after %d", stop)
+			}
+			if got := fmt.Sprint(readRecords(t, l)); got != after {
+				t.Fatalf("without a crash: %s, want %s", got, after)
+			}
+			return
+		}
+		mem.Crash()
+		l2 := mustOpen(t, mem, "/d/t-0", cfg, 0)
+		checkCleanedFrom(t, beforeRecs, readRecords(t, l2))
+		if err := l2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkCompactedInvariants(t, mem, "/d/t-0", 0, 60)
+	}
+}
+
+// checkCleanedFrom checks that got is a compaction of before: the latest record of every key
+// is there, every record of got was in before, and each record missing had a later one with
+// its key. readRecords has already checked that offsets increase.
+func checkCleanedFrom(t testing.TB, before, got []logRecord) {
+	t.Helper()
+	latest := map[string]int64{}
+	byOffset := map[int64]logRecord{}
+	for _, r := range before {
+		latest[r.key] = r.offset
+		byOffset[r.offset] = r
+	}
+	kept := map[int64]bool{}
+	for _, r := range got {
+		if byOffset[r.offset] != r {
+			t.Fatalf("record %v was not in the log before cleaning", r)
+		}
+		kept[r.offset] = true
+	}
+	for _, r := range before {
+		if !kept[r.offset] && latest[r.key] == r.offset {
+			t.Fatalf("the latest record of key %s, %v, is lost", r.key, r)
+		}
 	}
 }
