@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gregorhq/gregor/internal/api"
 	"github.com/gregorhq/gregor/internal/config"
@@ -103,6 +104,10 @@ func (n *Node) start(ctx context.Context) error {
 		FS:            storage.OSFS(),
 		TopicDefaults: cfg.TopicDefaults(),
 		Logger:        n.log.With("component", "replicas"),
+
+		CleanerEnable:              cfg.LogCleanerEnable,
+		CleanerBackoff:             time.Duration(cfg.LogCleanerBackoffMs) * time.Millisecond,
+		CleanerIoMaxBytesPerSecond: cfg.LogCleanerIoMaxBytesPerSecond,
 	})
 	if err != nil {
 		return fmt.Errorf("node: replica manager: %w", err)

@@ -7,5 +7,8 @@
 // deleted. A single node is a cluster of one: it leads every partition and its in-sync replica
 // set is itself, so the high watermark follows the log end offset as soon as an append returns.
 //
-// Lock order: Manager.mu before Partition.appendMu before Partition.mu.
+// Compacted partitions are cleaned by one background goroutine (cleaner.go).
+//
+// Lock order: cleaner.passMu before Manager.mu before Partition.appendMu before Partition.mu;
+// cleaner.mu after Manager.mu.
 package replica

@@ -42,12 +42,19 @@ type Config struct {
 	Logger        *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+
+	// The log cleaner (cleaner.go): log.cleaner.enable, log.cleaner.backoff.ms and
+	// log.cleaner.io.max.bytes.per.second (not positive and finite: no limit).
+	CleanerEnable              bool
+	CleanerBackoff             time.Duration
+	CleanerIoMaxBytesPerSecond float64
 }
 
 // Manager owns the partitions this broker hosts.
 type Manager struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	cleaner *cleaner
 
 	mu sync.RWMutex
 	// Fields guarded by mu.
@@ -78,12 +85,14 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := cfg.FS.Remove(filepath.Join(cfg.LogDir, recoveryCheckpointFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	return &Manager{
+	m := &Manager{
 		cfg:            cfg,
 		log:            cfg.Logger,
 		partitions:     map[storage.TopicPartition]*Partition{},
 		recoveryPoints: rp,
-	}, nil
+	}
+	m.cleaner = newCleaner(m)
+	return m, nil
 }
 
 // Partition returns a hosted partition, or UNKNOWN_TOPIC_OR_PARTITION.
@@ -185,6 +194,7 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 
 func (m *Manager) deleteLocked(p *Partition) {
 	delete(m.partitions, p.TP)
+	m.cleaner.forget(p.TP)
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	if err := p.log.Delete(); err != nil {
@@ -214,8 +224,9 @@ func (m *Manager) removeStrayLocked(want map[storage.TopicPartition]bool) {
 	}
 }
 
-// Close flushes every log, writes the recovery checkpoint and closes the logs.
+// Close stops the log cleaner, flushes every log, writes the recovery checkpoint and closes the logs.
 func (m *Manager) Close() error {
+	m.cleaner.stop() // before mu: a pass lists partitions under it
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
