@@ -3,6 +3,7 @@ package node_test
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gregorhq/gregor/internal/clustertest"
+	"github.com/gregorhq/gregor/internal/storage"
 )
 
 func strp(s string) *string { return &s }
@@ -69,7 +71,7 @@ func TestCompaction(t *testing.T) {
 	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
 		problem := checkCompacted(t, n.Addr(), topic, latest, fillers)
 		if problem == "" {
-			return
+			break
 		}
 		if problem != last {
 			t.Logf("not compacted yet: %s", problem)
@@ -79,6 +81,21 @@ func TestCompaction(t *testing.T) {
 			t.Fatalf("the topic was not compacted in time: %s", problem)
 		}
 		time.Sleep(backoff) // polling a condition, with a deadline
+	}
+
+	// The cleaner checkpoint (cleaner-offset-checkpoint) says how far the log is clean: past
+	// every test key's record, below the active segment.
+	cp, err := storage.ReadCheckpoint(storage.OSFS(), filepath.Join(n.Dir, "cleaner-offset-checkpoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off := cp[storage.TopicPartition{Topic: topic, Partition: 0}]; off < total || off >= total+fillers {
+		t.Fatalf("cleaner checkpoint %d, want in [%d, %d)", off, total, total+fillers)
+	}
+	// And a restart (recovery of the cleaned segments) changes nothing.
+	n.Restart()
+	if problem := checkCompacted(t, n.Addr(), topic, latest, fillers); problem != "" {
+		t.Fatalf("after a restart: %s", problem)
 	}
 }
 
