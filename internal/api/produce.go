@@ -16,6 +16,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -71,6 +73,9 @@ func (h *Handlers) appendPartition(version int16, topic string, partition int32,
 	if err == nil {
 		err = records.ValidateProduceVersion(version, hdr)
 	}
+	if err == nil && p.Config().CompactEnabled() {
+		err = requireKeys(batch[:hdr.Size()], topic, partition)
+	}
 	if err != nil {
 		return err
 	}
@@ -82,5 +87,27 @@ func (h *Handlers) appendPartition(version int16, topic string, partition int32,
 	sp.BaseOffset = res.BaseOffset
 	sp.LogAppendTime = res.LogAppendTime
 	sp.LogStartOffset = res.LogStartOffset
+	return nil
+}
+
+// requireKeys refuses a record without a key on a compacted topic, as Kafka's LogValidator
+// does: the log cleaner could not keep it. Compressed batches pass unchecked until the records
+// package can decompress them; the cleaner drops their keyless records later.
+func requireKeys(batch []byte, topic string, partition int32) error {
+	keyless := false
+	err := records.ForEachRecord(batch, func(r records.Record) bool {
+		keyless = r.Key == nil
+		return !keyless
+	})
+	if errors.Is(err, records.ErrCompressed) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if keyless {
+		return fmt.Errorf("Compacted topic cannot accept message without key in topic partition %s-%d: %w",
+			topic, partition, kerr.InvalidRecord)
+	}
 	return nil
 }

@@ -105,7 +105,10 @@ func (n *Node) start(ctx context.Context) error {
 		TopicDefaults: cfg.TopicDefaults(),
 		Logger:        n.log.With("component", "replicas"),
 
-		RetentionCheckInterval: time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond,
+		RetentionCheckInterval:     time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond,
+		CleanerEnable:              cfg.LogCleanerEnable,
+		CleanerBackoff:             time.Duration(cfg.LogCleanerBackoffMs) * time.Millisecond,
+		CleanerIoMaxBytesPerSecond: cfg.LogCleanerIoMaxBytesPerSecond,
 	})
 	if err != nil {
 		return fmt.Errorf("node: replica manager: %w", err)

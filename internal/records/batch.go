@@ -9,7 +9,8 @@
 //	16      1     magic (2)                  no
 //	17      4     crc (CRC-32C)              -
 //	21      2     attributes                 yes  (bits 0-2 codec, 3 timestamp type,
-//	23      4     lastOffsetDelta            yes   4 transactional, 5 control)
+//	23      4     lastOffsetDelta            yes   4 transactional, 5 control,
+//	                                                6 delete horizon in baseTimestamp)
 //	27      8     baseTimestamp              yes
 //	35      8     maxTimestamp               yes
 //	43      8     producerId                 yes
@@ -49,6 +50,10 @@ const (
 	attrLogAppendTime = 0x08
 	attrTransactional = 0x10
 	attrControl       = 0x20
+	// AttrDeleteHorizon marks a batch the log cleaner rewrote while it held tombstones: its
+	// baseTimestamp is then the delete horizon (KIP-534), the time after which the cleaner may
+	// drop them, and record timestamps stay baseTimestamp + timestampDelta.
+	AttrDeleteHorizon = 0x40
 )
 
 // Codec is the compression codec named in a batch's attributes.
@@ -116,6 +121,15 @@ func (h Header) LastOffset() int64 { return h.BaseOffset + int64(h.LastOffsetDel
 
 // NextOffset is the offset that follows the batch.
 func (h Header) NextOffset() int64 { return h.LastOffset() + 1 }
+
+// DeleteHorizon returns the batch's delete horizon (ms) and whether it has one; see
+// AttrDeleteHorizon.
+func (h Header) DeleteHorizon() (int64, bool) {
+	if h.Attributes&AttrDeleteHorizon == 0 {
+		return -1, false
+	}
+	return h.BaseTimestamp, true
+}
 
 // Codec is the batch's compression codec.
 func (h Header) Codec() Codec { return Codec(h.Attributes & attrCodecMask) }

@@ -26,6 +26,7 @@ type Builder struct {
 	n               int32
 	lastOffsetDelta int32
 	maxTimestamp    int64
+	fixedMax        bool // SetMaxTimestamp was called
 }
 
 // NewBuilder starts a batch with the given header.
@@ -52,7 +53,7 @@ func (b *Builder) Add(r Record) {
 	b.buf = append(b.buf, body...)
 	b.n++
 	b.lastOffsetDelta = r.OffsetDelta
-	if ts := b.hdr.BaseTimestamp + r.TimestampDelta; ts > b.maxTimestamp {
+	if ts := b.hdr.BaseTimestamp + r.TimestampDelta; ts > b.maxTimestamp && !b.fixedMax {
 		b.maxTimestamp = ts
 	}
 }
@@ -70,6 +71,11 @@ func (b *Builder) SetLastOffsetDelta(delta int32) {
 		b.lastOffsetDelta = delta
 	}
 }
+
+// SetMaxTimestamp makes the batch's max timestamp ts, whatever its records say: a compacted
+// batch keeps the one of the batch it came from (for LogAppendTime batches that is the append
+// time, and its baseTimestamp may be a delete horizon, not a record's time).
+func (b *Builder) SetMaxTimestamp(ts int64) { b.maxTimestamp, b.fixedMax = ts, true }
 
 // Build returns the finished batch. The Builder must not be used afterwards.
 func (b *Builder) Build() []byte {

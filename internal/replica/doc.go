@@ -9,7 +9,9 @@
 //
 // Retention runs on one goroutine of the Manager, every log.retention.check.interval.ms; the
 // log start offsets it and DeleteRecords move are kept in log-start-offset-checkpoint.
+// Compacted partitions are cleaned by another background goroutine (cleaner.go).
 //
-// Lock order: Manager.checkpointMu before Manager.mu before Partition.appendMu before
-// Partition.mu; the storage.Log's own locks come after all of them.
+// Lock order: cleaner.passMu before Manager.checkpointMu before Manager.mu before
+// Partition.appendMu before Partition.mu; cleaner.mu after Manager.mu; the storage.Log's own
+// locks come after all of them.
 package replica

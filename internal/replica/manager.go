@@ -51,14 +51,21 @@ type Config struct {
 	// deletes old segments of every partition. Zero or less runs no retention in the
 	// background (RunRetention still does one pass).
 	RetentionCheckInterval time.Duration
+
+	// The log cleaner (cleaner.go): log.cleaner.enable, log.cleaner.backoff.ms and
+	// log.cleaner.io.max.bytes.per.second (not positive and finite: no limit).
+	CleanerEnable              bool
+	CleanerBackoff             time.Duration
+	CleanerIoMaxBytesPerSecond float64
 }
 
 // Manager owns the partitions this broker hosts.
 //
 // Lock order: checkpointMu, then mu (then the partitions' locks, see the package comment).
 type Manager struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	cleaner *cleaner
 
 	// checkpointMu serializes writes of the log start offset checkpoint, so that a write
 	// of older offsets never lands after a write of newer ones.
@@ -110,6 +117,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		recoveryPoints:  rp,
 		logStartOffsets: lso,
 	}
+	m.cleaner = newCleaner(m)
 	if cfg.RetentionCheckInterval > 0 {
 		m.stopRetention, m.retentionDone = make(chan struct{}), make(chan struct{})
 		go m.retentionLoop(cfg.RetentionCheckInterval)
@@ -230,6 +238,7 @@ func (m *Manager) logConfig(cfg config.Topic) storage.LogConfig {
 
 func (m *Manager) deleteLocked(p *Partition) {
 	delete(m.partitions, p.TP)
+	m.cleaner.forget(p.TP)
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	if err := p.log.Delete(); err != nil {
@@ -259,9 +268,10 @@ func (m *Manager) removeStrayLocked(want map[storage.TopicPartition]bool) {
 	}
 }
 
-// Close stops the retention goroutine, flushes every log, writes the recovery and log start
-// offset checkpoints and closes the logs.
+// Close stops the log cleaner and the retention goroutine, flushes every log, writes the
+// recovery and log start offset checkpoints and closes the logs.
 func (m *Manager) Close() error {
+	m.cleaner.stop() // before mu: a pass lists partitions under it
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()

@@ -140,7 +140,7 @@ func (r Region) ReadBytes() ([]byte, error) {
 // Log is one partition's log: an ordered list of segments in one directory. It is safe for
 // one appender (appends are serialized anyway) and any number of concurrent readers.
 //
-// Lock order: flushMu, then appendMu, then mu, then retireMu.
+// Lock order: cleanMu, then flushMu, then appendMu, then mu, then retireMu.
 type Log struct {
 	fs     FS
 	dir    string
@@ -148,6 +148,10 @@ type Log struct {
 
 	// flushMu serializes Flush, Close and Delete, so that files are not closed under an fsync.
 	flushMu sync.Mutex
+
+	// cleanMu serializes Clean (cleaner.go), which works unlocked on closed segments and
+	// takes flushMu, appendMu and mu only to swap its output in.
+	cleanMu sync.Mutex
 
 	// appendMu serializes everything that writes the files: Append, roll, index writes.
 	appendMu sync.Mutex

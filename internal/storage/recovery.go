@@ -29,8 +29,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // (length bounds, magic 2, CRC-32C, offsets increasing and within the segment). At the
 // first torn or corrupt batch the segment's .log is truncated there and all later segments
 // are deleted, as they are when a scanned segment ends short of the next one's base offset
-// (its unsynced tail was lost); the scanned segments' indexes are rebuilt. Stray .deleted, .cleaned and
-// .swap files are removed. A nil logger discards.
+// (its unsynced tail was lost); the scanned segments' indexes are rebuilt. A cleaner swap
+// that a crash interrupted is completed (cleaner_swap.go); other .deleted, .cleaned and .swap
+// files are removed. A nil logger discards.
 //
 // logStartOffset is the checkpointed log start offset (log-start-offset-checkpoint; 0 when
 // none): the log starts at it or at its first segment's base offset, whichever is larger.
@@ -180,6 +181,9 @@ func (l *Log) startEmptyAt(offset int64) error {
 // listSegments removes stray files and returns the base offsets of the .log files, sorted.
 // Index files without a .log are removed too.
 func (l *Log) listSegments() ([]int64, error) {
+	if err := l.completeSwaps(); err != nil {
+		return nil, err
+	}
 	entries, err := l.fs.ReadDir(l.dir)
 	if err != nil {
 		return nil, err
