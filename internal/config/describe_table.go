@@ -36,8 +36,8 @@ type topicDef struct {
 	def     string
 }
 
-func i64(n int64) string   { return strconv.FormatInt(n, 10) }
-func i32(n int32) string   { return strconv.FormatInt(int64(n), 10) }
+func i64(n int64) string    { return strconv.FormatInt(n, 10) }
+func i32(n int32) string    { return strconv.FormatInt(int64(n), 10) }
 func boolStr(b bool) string { return strconv.FormatBool(b) }
 
 // formatDouble prints a DOUBLE as Java's Double.toString would for the values configs take
