@@ -102,6 +102,7 @@ func (n *Node) start(ctx context.Context) error {
 		LogDir:        logDir,
 		FS:            storage.OSFS(),
 		TopicDefaults: cfg.TopicDefaults(),
+		Broker:        &n.cfg,
 		Logger:        n.log.With("component", "replicas"),
 	})
 	if err != nil {
