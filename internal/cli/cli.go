@@ -2,7 +2,8 @@
 // kadm, with the flag names of Kafka's own tools. There is one package per
 // noun and one file per verb, as in Redpanda's rpk:
 //
-//	topic/      gregor topic create|list|describe|delete   (kafka-topics)
+//	topic/      gregor topic create|list|describe|delete|alter-config (kafka-topics)
+//	config/     gregor config describe|alter               (kafka-configs)
 //	produce/    gregor produce                             (kafka-console-producer)
 //	consume/    gregor consume                             (kafka-console-consumer)
 //	clientflags/ --bootstrap-server, shared by every command
@@ -16,15 +17,17 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/gregorhq/gregor/internal/cli/config"
 	"github.com/gregorhq/gregor/internal/cli/consume"
 	"github.com/gregorhq/gregor/internal/cli/produce"
 	"github.com/gregorhq/gregor/internal/cli/topic"
 )
 
-// AddCommands adds every client command (topic, produce, consume) to root.
+// AddCommands adds every client command (topic, config, produce, consume) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
+		config.NewCommand(),
 		produce.NewCommand(),
 		consume.NewCommand(),
 	)
