@@ -8,6 +8,7 @@ package api
 import (
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -26,7 +27,9 @@ type Handlers struct {
 	Controller *controller.Controller
 	Replicas   *replica.Manager
 	Logger     *slog.Logger
-	registry   *wire.Registry
+	// Now is the clock produce checks timestamps against; time.Now when nil.
+	Now      func() time.Time
+	registry *wire.Registry
 }
 
 // Register adds every API Gregor serves to reg.
@@ -46,6 +49,9 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerDescribeCluster(reg)
 	h.registerDescribeConfigs(reg)
 	h.registerDeleteRecords(reg)
+	h.registerAlterConfigs(reg)
+	h.registerIncrementalAlterConfigs(reg)
+	h.registerDescribeLogDirs(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,

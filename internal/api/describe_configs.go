@@ -7,27 +7,25 @@ package api
 //	v3: include_documentation; config type
 //	v4: flexible
 //
-// Topics answer with their overrides (source DYNAMIC_TOPIC_CONFIG); brokers with the keys set
-// in their server.properties or overrides (STATIC_BROKER_CONFIG). Defaults are not listed yet.
+// A topic lists every topic config Kafka knows, with the value this broker uses and its
+// source: the topic's override (DYNAMIC_TOPIC_CONFIG), else the broker config that sets its
+// default, dynamic for this broker, dynamic for the cluster, static, or built in. A broker
+// (this broker's id) lists the broker configs Gregor knows plus any other key its
+// server.properties set; the cluster default (resource "") lists its dynamic default configs.
+// config_names filters; a name nobody knows is left out.
 
 import (
 	"context"
-	"sort"
+	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/config"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
-)
-
-// Kafka's config resource types and config sources.
-const (
-	resourceTopic  = 2
-	resourceBroker = 4
-
-	sourceDynamicTopic = 1
-	sourceStaticBroker = 4
 )
 
 func (h *Handlers) registerDescribeConfigs(reg *wire.Registry) {
@@ -37,58 +35,69 @@ func (h *Handlers) registerDescribeConfigs(reg *wire.Registry) {
 func (h *Handlers) describeConfigs(_ context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.DescribeConfigsRequest)
 	img := h.Controller.Image()
+	dyn := h.dynamicConfigs(img)
 	resp := kmsg.NewPtrDescribeConfigsResponse()
 	for _, rr := range req.Resources {
 		res := kmsg.NewDescribeConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
-		var values map[string]string
-		var source kmsg.ConfigSource
-		switch rr.ResourceType {
-		case resourceTopic:
+		var entries []config.Entry
+		switch metadata.ConfigResourceType(rr.ResourceType) {
+		case metadata.ConfigResourceTopic:
 			t := img.Topics[rr.ResourceName]
 			if t == nil {
 				res.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				res.ErrorMessage = kmsg.StringPtr(fmt.Sprintf("Topic %s does not exist.", rr.ResourceName))
 				break
 			}
-			values, source = t.Configs, sourceDynamicTopic
-		case resourceBroker:
+			entries = h.Config.TopicEntries(t.Configs, dyn)
+		case metadata.ConfigResourceBroker:
 			if rr.ResourceName != "" && rr.ResourceName != strconv.Itoa(int(h.NodeID)) {
 				res.ErrorCode = kerr.InvalidRequest.Code
+				res.ErrorMessage = kmsg.StringPtr(fmt.Sprintf("Unexpected broker id, expected %d or empty string, but received %s", h.NodeID, rr.ResourceName))
 				break
 			}
-			values, source = h.Config.Raw, sourceStaticBroker
+			entries = h.Config.BrokerEntries(dyn, rr.ResourceName != "")
 		default:
 			res.ErrorCode = kerr.InvalidRequest.Code
+			res.ErrorMessage = kmsg.StringPtr(fmt.Sprintf("Unsupported resource type %d", rr.ResourceType))
 		}
-		for _, name := range selectedConfigs(values, rr.ConfigNames) {
-			c := kmsg.NewDescribeConfigsResponseResourceConfig()
-			v := values[name]
-			c.Name, c.Value, c.Source = name, &v, source
-			c.ReadOnly = rr.ResourceType == resourceBroker
-			res.Configs = append(res.Configs, c)
+		for _, e := range entries {
+			if rr.ConfigNames != nil && !slices.Contains(rr.ConfigNames, e.Name) {
+				continue
+			}
+			res.Configs = append(res.Configs, describedConfig(e, req))
 		}
 		resp.Resources = append(resp.Resources, res)
 	}
 	return wire.Reply{Msg: resp}, nil
 }
 
-// selectedConfigs returns the names asked for that are set (all when names is nil), sorted.
-func selectedConfigs(values map[string]string, names []string) []string {
-	var out []string
-	for name := range values {
-		if names == nil || contains(names, name) {
-			out = append(out, name)
-		}
+// dynamicConfigs are the dynamic broker configs img holds for this broker.
+func (h *Handlers) dynamicConfigs(img *metadata.Image) config.Dynamic {
+	return config.Dynamic{
+		Default: img.BrokerConfigs[""],
+		Broker:  img.BrokerConfigs[strconv.Itoa(int(h.NodeID))],
 	}
-	sort.Strings(out)
-	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// describedConfig encodes one entry; kmsg leaves out what the request's version lacks.
+func describedConfig(e config.Entry, req *kmsg.DescribeConfigsRequest) kmsg.DescribeConfigsResponseResourceConfig {
+	c := kmsg.NewDescribeConfigsResponseResourceConfig()
+	c.Name, c.Value = e.Name, e.Value
+	c.Source = kmsg.ConfigSource(e.Source)
+	c.IsDefault = e.IsDefault()
+	c.ReadOnly, c.IsSensitive = e.ReadOnly, e.Sensitive
+	c.ConfigType = kmsg.ConfigType(e.Type)
+	if req.IncludeSynonyms {
+		c.ConfigSynonyms = []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{}
+		for _, s := range e.Synonyms {
+			syn := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+			syn.Name, syn.Value, syn.Source = s.Name, kmsg.StringPtr(s.Value), kmsg.ConfigSource(s.Source)
+			c.ConfigSynonyms = append(c.ConfigSynonyms, syn)
 		}
 	}
-	return false
+	if req.IncludeDocumentation && e.Doc != "" {
+		c.Documentation = kmsg.StringPtr(e.Doc)
+	}
+	return c
 }

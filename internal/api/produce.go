@@ -13,15 +13,25 @@ package api
 //
 // acks=0 gets no response; acks=1 is answered once the leader has the batch; acks=-1 (all)
 // once every in-sync replica has it, which on a single node is at once.
+//
+// Timestamps: on a CreateTime topic every record's timestamp must lie within
+// [now - message.timestamp.before.max.ms, now + message.timestamp.after.max.ms], else the
+// partition gets INVALID_TIMESTAMP (Kafka's LogValidator). Records of an uncompressed batch
+// are checked one by one; of a compressed batch only the header's base and max timestamps
+// are, until batches are decompressed on the broker. LogAppendTime topics are not checked:
+// the broker sets the time.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/wire"
 )
@@ -76,6 +86,9 @@ func (h *Handlers) appendPartition(version int16, topic string, partition int32,
 	if err == nil && p.Config().CompactEnabled() {
 		err = requireKeys(batch[:hdr.Size()], topic, partition)
 	}
+	if err == nil {
+		err = h.checkTimestamps(batch, hdr, p.Config())
+	}
 	if err != nil {
 		return err
 	}
@@ -111,3 +124,80 @@ func requireKeys(batch []byte, topic string, partition int32) error {
 	}
 	return nil
 }
+
+// checkTimestamps checks a batch's record timestamps against the topic's bounds.
+func (h *Handlers) checkTimestamps(batch []byte, hdr records.Header, cfg config.Topic) error {
+	if cfg.MessageTimestampType != "CreateTime" || hdr.LogAppendTime() {
+		return nil
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	nowMs := now().UnixMilli()
+	before, after := cfg.MessageTimestampBeforeMaxMs, cfg.MessageTimestampAfterMaxMs
+	check := func(ts int64, what string) error {
+		if ts == noTimestamp || !tooEarly(ts, nowMs, before) && !tooLate(ts, nowMs, after) {
+			return nil
+		}
+		return &kafkaError{kerr.InvalidTimestamp, fmt.Sprintf(
+			"Timestamp %d of %s is out of range. The timestamp should be within [%d, %d]",
+			ts, what, satSub(nowMs, before), satAdd(nowMs, after))}
+	}
+	if hdr.Codec() != records.CodecNone {
+		// Compressed: the header's bounds are all we can see without decompressing.
+		if err := check(hdr.BaseTimestamp, "the batch's first record"); err != nil {
+			return err
+		}
+		return check(hdr.MaxTimestamp, "the batch's latest record")
+	}
+	var bad error
+	err := records.ForEachRecord(batch, func(r records.Record) bool {
+		bad = check(hdr.BaseTimestamp+r.TimestampDelta, fmt.Sprintf("message with offset delta %d", r.OffsetDelta))
+		return bad == nil
+	})
+	if bad != nil {
+		return bad
+	}
+	if err != nil && !errors.Is(err, records.ErrCompressed) {
+		return err
+	}
+	return nil
+}
+
+// noTimestamp is RecordBatch.NO_TIMESTAMP: a record without a timestamp is not checked.
+const noTimestamp = -1
+
+// tooEarly reports whether ts is more than before milliseconds earlier than now, without
+// overflowing.
+func tooEarly(ts, now, before int64) bool {
+	return ts < now && uint64(now)-uint64(ts) > uint64(before)
+}
+
+// tooLate reports whether ts is more than after milliseconds later than now.
+func tooLate(ts, now, after int64) bool {
+	return ts > now && uint64(ts)-uint64(now) > uint64(after)
+}
+
+func satSub(a, b int64) int64 {
+	if b > 0 && a < math.MinInt64+b {
+		return math.MinInt64
+	}
+	return a - b
+}
+
+func satAdd(a, b int64) int64 {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// kafkaError is a Kafka error code with a message for the client.
+type kafkaError struct {
+	code *kerr.Error
+	msg  string
+}
+
+func (e *kafkaError) Error() string { return e.msg }
+func (e *kafkaError) Unwrap() error { return e.code }

@@ -2,7 +2,8 @@
 // kadm, with the flag names of Kafka's own tools. There is one package per
 // noun and one file per verb, as in Redpanda's rpk:
 //
-//	topic/      gregor topic create|list|describe|delete   (kafka-topics)
+//	topic/      gregor topic create|list|describe|delete|alter-config (kafka-topics)
+//	config/     gregor config describe|alter               (kafka-configs)
 //	produce/    gregor produce                             (kafka-console-producer)
 //	consume/    gregor consume                             (kafka-console-consumer)
 //	records/    gregor records delete                      (kafka-delete-records)
@@ -17,16 +18,18 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/gregorhq/gregor/internal/cli/config"
 	"github.com/gregorhq/gregor/internal/cli/consume"
 	"github.com/gregorhq/gregor/internal/cli/produce"
 	"github.com/gregorhq/gregor/internal/cli/records"
 	"github.com/gregorhq/gregor/internal/cli/topic"
 )
 
-// AddCommands adds every client command (topic, produce, consume, records) to root.
+// AddCommands adds every client command (topic, config, produce, consume, records) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
+		config.NewCommand(),
 		produce.NewCommand(),
 		consume.NewCommand(),
 		records.NewCommand(),

@@ -58,6 +58,11 @@ type Config struct {
 	// ValidateTopicConfig checks one topic config; a non-nil error fails that topic's create
 	// with INVALID_CONFIG and the error's text. May be nil.
 	ValidateTopicConfig func(name string, value *string) error
+	// ValidateBrokerConfig checks one dynamic broker config (a nil value: a delete); an error
+	// wrapping config.ErrNotDynamic fails the change with INVALID_REQUEST, any other with
+	// INVALID_CONFIG. Default: config.ValidateDynamicBrokerConfig. AlterConfigs on topics uses
+	// ValidateTopicConfig, or config.ValidateTopicConfig when that is nil.
+	ValidateBrokerConfig func(name string, value *string) error
 	// Logger receives the controller's and Raft's logs. Default: discard.
 	Logger *slog.Logger
 

@@ -16,7 +16,6 @@ import (
 	"github.com/gregorhq/gregor/internal/storage"
 )
 
-
 // TestCompaction feeds a compacted topic 100,000 records over 1,000 keys, the last record of
 // every tenth key a tombstone, then records with keys of their own until the active segment
 // holds only those. Kafka guarantees that a consumer reading from the start sees the latest

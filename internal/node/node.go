@@ -103,6 +103,7 @@ func (n *Node) start(ctx context.Context) error {
 		LogDir:        logDir,
 		FS:            storage.OSFS(),
 		TopicDefaults: cfg.TopicDefaults(),
+		Broker:        &n.cfg,
 		Logger:        n.log.With("component", "replicas"),
 
 		RetentionCheckInterval:     time.Duration(cfg.LogRetentionCheckIntervalMs) * time.Millisecond,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -44,7 +45,11 @@ type Config struct {
 	FS     storage.FS
 	// TopicDefaults are the broker-level defaults of topic configs.
 	TopicDefaults config.Topic
-	Logger        *slog.Logger
+	// Broker, when set, is the broker's static config: the topic defaults are then its log.*
+	// configs with the image's dynamic broker configs applied (Broker.WithDynamic), and
+	// TopicDefaults is the fallback when those do not validate.
+	Broker *config.Broker
+	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// RetentionCheckInterval is log.retention.check.interval.ms: how often the Manager
@@ -148,12 +153,13 @@ func (m *Manager) Apply(img *metadata.Image) error {
 	}
 	want := map[storage.TopicPartition]bool{}
 	var errs []error
+	defaults := m.topicDefaults(img)
 	for _, t := range img.Topics {
-		cfg, err := config.TopicConfig(m.cfg.TopicDefaults, t.Configs)
+		cfg, err := config.TopicConfig(defaults, t.Configs)
 		if err != nil {
 			// The controller validated these; fall back to defaults rather than stop serving.
 			m.log.Error("invalid topic config in metadata", "topic", t.Name, "err", err)
-			cfg = m.cfg.TopicDefaults
+			cfg = defaults
 		}
 		for _, part := range t.Partitions {
 			if !contains(part.Replicas, m.cfg.NodeID) {
@@ -189,6 +195,23 @@ func (m *Manager) Apply(img *metadata.Image) error {
 		m.recoveryPoints, m.logStartOffsets = nil, nil
 	}
 	return errors.Join(errs...)
+}
+
+// topicDefaults returns the topic config defaults under img's dynamic broker configs: the
+// static config, overlaid by the dynamic cluster default, overlaid by this broker's own.
+func (m *Manager) topicDefaults(img *metadata.Image) config.Topic {
+	if m.cfg.Broker == nil {
+		return m.cfg.TopicDefaults
+	}
+	b, err := m.cfg.Broker.WithDynamic(config.Dynamic{
+		Default: img.BrokerConfigs[""],
+		Broker:  img.BrokerConfigs[strconv.Itoa(int(m.cfg.NodeID))],
+	})
+	if err != nil {
+		m.log.Error("invalid dynamic broker config in metadata; using the static config", "err", err)
+		return m.cfg.TopicDefaults
+	}
+	return b.TopicDefaults()
 }
 
 func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg config.Topic) (*Partition, error) {

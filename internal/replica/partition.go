@@ -120,6 +120,9 @@ func (p *Partition) LogStartOffset() int64 { return p.log.LogStartOffset() }
 // LogEndOffset is the offset the next append gets.
 func (p *Partition) LogEndOffset() int64 { return p.log.LogEndOffset() }
 
+// Size is the bytes of the partition's log on disk (its segments' .log files).
+func (p *Partition) Size() int64 { return p.log.SizeInBytes() }
+
 // LeaderEpoch is the current leader epoch of the partition.
 func (p *Partition) LeaderEpoch() int32 {
 	p.mu.Lock()

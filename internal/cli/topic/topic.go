@@ -1,5 +1,6 @@
 // Package topic implements "gregor topic": create, list, describe and delete
-// topics, with kafka-topics' flag names. One file per verb.
+// topics, and alter their config overrides, with kafka-topics' flag names. One
+// file per verb.
 package topic
 
 import (
@@ -21,7 +22,7 @@ func NewCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "topic",
 		Aliases: []string{"topics"},
-		Short:   "Create, list, describe and delete topics",
+		Short:   "Create, list, describe, delete and alter the configs of topics",
 		Long: `Create, list, describe and delete topics.
 
 The flags follow kafka-topics.sh: --bootstrap-server, --topic, --partitions,
@@ -33,6 +34,7 @@ The flags follow kafka-topics.sh: --bootstrap-server, --topic, --partitions,
 		newListCommand(&cf),
 		newDescribeCommand(&cf),
 		newDeleteCommand(&cf),
+		newAlterConfigCommand(&cf),
 	)
 	return cmd
 }
