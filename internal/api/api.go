@@ -13,6 +13,7 @@ import (
 
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/group"
 	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/wire"
 )
@@ -25,8 +26,10 @@ type Handlers struct {
 	Listener   string
 	Controller *controller.Controller
 	Replicas   *replica.Manager
-	Logger     *slog.Logger
-	registry   *wire.Registry
+	// Groups is the group coordinator; nil answers group APIs with COORDINATOR_NOT_AVAILABLE.
+	Groups   *group.Coordinator
+	Logger   *slog.Logger
+	registry *wire.Registry
 }
 
 // Register adds every API Gregor serves to reg.
@@ -45,6 +48,17 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerCreatePartitions(reg)
 	h.registerDescribeCluster(reg)
 	h.registerDescribeConfigs(reg)
+	h.registerFindCoordinator(reg)
+	h.registerJoinGroup(reg)
+	h.registerSyncGroup(reg)
+	h.registerHeartbeat(reg)
+	h.registerLeaveGroup(reg)
+	h.registerOffsetCommit(reg)
+	h.registerOffsetFetch(reg)
+	h.registerOffsetDelete(reg)
+	h.registerListGroups(reg)
+	h.registerDescribeGroups(reg)
+	h.registerDeleteGroups(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,
