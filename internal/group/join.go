@@ -141,10 +141,10 @@ func (g *Group) joinLocked(req *kmsg.JoinGroupRequest, clientID, clientHost stri
 }
 
 // replaceStaticMemberLocked gives a known group.instance.id a new member id (KIP-345): the old
-// id is fenced. A Stable group whose member comes back with the same protocols keeps its
-// generation and assignment: no rebalance.
+// id is fenced. A Stable group keeps its generation and assignment, with no rebalance, when the
+// protocol the members would select is unchanged (as Kafka decides; the metadata bytes may
+// differ, e.g. in the owned partitions a restarted consumer no longer lists).
 func (g *Group) replaceStaticMemberLocked(req *kmsg.JoinGroupRequest, old *member, newID string, update func(*member)) (*kmsg.JoinGroupResponse, chan *kmsg.JoinGroupResponse) {
-	unchanged := sameProtocols(old, req)
 	g.stopSessionLocked(old)
 	g.failWaitersLocked(old, kerr.FencedInstanceID.Code)
 	delete(g.members, old.id)
@@ -158,7 +158,7 @@ func (g *Group) replaceStaticMemberLocked(req *kmsg.JoinGroupRequest, old *membe
 	}
 	switch g.state {
 	case Stable:
-		if unchanged {
+		if g.protocol != nil && g.selectProtocolLocked() == *g.protocol {
 			g.scheduleSessionLocked(m)
 			if _, err := g.storeLocked(); err != nil {
 				return g.errorJoinLocked(m, errCode(err)), nil
