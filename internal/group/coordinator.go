@@ -197,7 +197,11 @@ func (c *Coordinator) load(s *shard) {
 		g.mu.Unlock()
 	}
 	s.loaded = true
-	c.log.Info("loaded group coordinator partition", "partition", s.partition, "groups", len(groups),
+	level := slog.LevelInfo
+	if len(groups) == 0 {
+		level = slog.LevelDebug
+	}
+	c.log.Log(context.Background(), level, "loaded group coordinator partition", "partition", s.partition, "groups", len(groups),
 		"took", c.clock.Now().Sub(start))
 }
 
