@@ -14,6 +14,7 @@ import (
 
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/group"
 	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/wire"
 )
@@ -26,7 +27,9 @@ type Handlers struct {
 	Listener   string
 	Controller *controller.Controller
 	Replicas   *replica.Manager
-	Logger     *slog.Logger
+	// Groups is the group coordinator; nil answers group APIs with COORDINATOR_NOT_AVAILABLE.
+	Groups *group.Coordinator
+	Logger *slog.Logger
 	// Now is the clock produce checks timestamps against; time.Now when nil.
 	Now      func() time.Time
 	registry *wire.Registry
@@ -52,6 +55,17 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerAlterConfigs(reg)
 	h.registerIncrementalAlterConfigs(reg)
 	h.registerDescribeLogDirs(reg)
+	h.registerFindCoordinator(reg)
+	h.registerJoinGroup(reg)
+	h.registerSyncGroup(reg)
+	h.registerHeartbeat(reg)
+	h.registerLeaveGroup(reg)
+	h.registerOffsetCommit(reg)
+	h.registerOffsetFetch(reg)
+	h.registerOffsetDelete(reg)
+	h.registerListGroups(reg)
+	h.registerDescribeGroups(reg)
+	h.registerDeleteGroups(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,

@@ -129,3 +129,85 @@ func TestKafkaPythonRoundTrip(t *testing.T) {
 		t.Fatalf("kafka-python consumed %d records, want %d:\n%s", i, count, out)
 	}
 }
+
+// produceN writes n records to partition 0 of topic with franz-go, uncompressed (kafka-python
+// may lack the codecs).
+func produceN(t *testing.T, addr, topic string, n int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var recs []*kgo.Record
+	for i := 0; i < n; i++ {
+		recs = append(recs, &kgo.Record{Topic: topic, Partition: 0, Value: fmt.Appendf(nil, "v%d", i)})
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// committedOffset is the group's committed offset of partition 0 of topic, as kadm sees it.
+func committedOffset(t *testing.T, addr, group, topic string) int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := offs.Lookup(topic, 0)
+	if !ok {
+		return -1
+	}
+	return o.At
+}
+
+func TestKafkaPythonConsumerGroup(t *testing.T) {
+	python := need(t, "/usr/bin/python3")
+	if err := exec.Command(python, "-c", "import kafka").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("kafka-python is not installed: %v", err)
+		}
+		t.Skip("kafka-python is not installed")
+	}
+	n := clustertest.StartNode(t, "group.initial.rebalance.delay.ms", "0")
+	createTopic(t, n.Addr(), "pygroup", 1)
+	const count = 50
+	produceN(t, n.Addr(), "pygroup", count)
+	out := run(t, "", python, "testdata/group_consume.py", n.Addr(), "pygroup", "py-group", fmt.Sprint(count))
+	if strings.TrimSpace(out) != fmt.Sprint(count) {
+		t.Fatalf("kafka-python consumed %q records, want %d", out, count)
+	}
+	if got := committedOffset(t, n.Addr(), "py-group", "pygroup"); got != count {
+		t.Fatalf("committed offset %d, want %d", got, count)
+	}
+}
+
+func TestKcatConsumerGroup(t *testing.T) {
+	kcat := need(t, "kcat")
+	n := clustertest.StartNode(t, "group.initial.rebalance.delay.ms", "0")
+	createTopic(t, n.Addr(), "kcatgroup", 1)
+	const count = 30
+	produceN(t, n.Addr(), "kcatgroup", count)
+	// -G joins group kcat-group (the balanced consumer of librdkafka), commits synchronously
+	// per message, and leaves the group when it exits at the end of the partition.
+	out := run(t, "", kcat, "-b", n.Addr(), "-G", "kcat-group", "-o", "beginning", "-e", "-f", "%o\n",
+		"-X", "enable.auto.commit=false", "-X", "enable.auto.offset.store=true", "kcatgroup")
+	lines := strings.Fields(out)
+	if len(lines) != count {
+		t.Fatalf("kcat consumed %d records, want %d:\n%s", len(lines), count, out)
+	}
+	if got := committedOffset(t, n.Addr(), "kcat-group", "kcatgroup"); got != count {
+		t.Fatalf("committed offset %d, want %d", got, count)
+	}
+}

@@ -75,6 +75,20 @@ type Broker struct {
 	ReplicaLagTimeMaxMs   int64 // replica.lag.time.max.ms, default 30000
 	NumReplicaFetchers    int32 // num.replica.fetchers, default 1, >= 1
 
+	GroupMinSessionTimeoutMs     int32 // group.min.session.timeout.ms, default 6000
+	GroupMaxSessionTimeoutMs     int32 // group.max.session.timeout.ms, default 1800000, >= the minimum
+	GroupInitialRebalanceDelayMs int32 // group.initial.rebalance.delay.ms, default 3000, >= 0
+	GroupMaxSize                 int32 // group.max.size, default 2^31-1, >= 1
+	OffsetsTopicNumPartitions    int32 // offsets.topic.num.partitions, default 50, >= 1
+	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor, default 3, >= 1.
+	// Deviation from Kafka: Kafka refuses to create __consumer_offsets until that many brokers
+	// are alive; Gregor uses min(this, live brokers), so a single node works out of the box.
+	OffsetsTopicReplicationFactor   int16
+	OffsetsTopicSegmentBytes        int32 // offsets.topic.segment.bytes, default 104857600, >= 1
+	OffsetsRetentionMinutes         int32 // offsets.retention.minutes, default 10080 (7 days), >= 1
+	OffsetsRetentionCheckIntervalMs int64 // offsets.retention.check.interval.ms, default 600000, >= 1
+	OffsetMetadataMaxBytes          int32 // offset.metadata.max.bytes, default 4096
+
 	// Raw is every key Load was given, with its value as given, for DescribeConfigs.
 	Raw map[string]string
 	// Ignored names, sorted, the keys Load was given that Kafka knows and Gregor does not
@@ -135,7 +149,18 @@ func Default() Broker {
 		ReplicaFetchMaxBytes:           1024 * 1024,
 		ReplicaLagTimeMaxMs:            30000,
 		NumReplicaFetchers:             1,
-		Raw:                            map[string]string{},
+
+		GroupMinSessionTimeoutMs:        6000,
+		GroupMaxSessionTimeoutMs:        1800000,
+		GroupInitialRebalanceDelayMs:    3000,
+		GroupMaxSize:                    math.MaxInt32,
+		OffsetsTopicNumPartitions:       50,
+		OffsetsTopicReplicationFactor:   3,
+		OffsetsTopicSegmentBytes:        100 * 1024 * 1024,
+		OffsetsRetentionMinutes:         7 * 24 * 60,
+		OffsetsRetentionCheckIntervalMs: 600000,
+		OffsetMetadataMaxBytes:          4096,
+		Raw:                             map[string]string{},
 	}
 }
 
@@ -351,6 +376,44 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 	"replica.fetch.max.bytes":   func(l *loader, v string) (err error) { l.b.ReplicaFetchMaxBytes, err = parseInt32(v); return },
 	"replica.lag.time.max.ms":   func(l *loader, v string) (err error) { l.b.ReplicaLagTimeMaxMs, err = parseInt64(v); return },
 	"num.replica.fetchers":      func(l *loader, v string) (err error) { l.b.NumReplicaFetchers, err = parseInt32(v); return },
+
+	"group.min.session.timeout.ms": func(l *loader, v string) (err error) {
+		l.b.GroupMinSessionTimeoutMs, err = parseInt32(v)
+		return
+	},
+	"group.max.session.timeout.ms": func(l *loader, v string) (err error) {
+		l.b.GroupMaxSessionTimeoutMs, err = parseInt32(v)
+		return
+	},
+	"group.initial.rebalance.delay.ms": func(l *loader, v string) (err error) {
+		l.b.GroupInitialRebalanceDelayMs, err = parseInt32(v)
+		return
+	},
+	"group.max.size": func(l *loader, v string) (err error) { l.b.GroupMaxSize, err = parseInt32(v); return },
+	"offsets.topic.num.partitions": func(l *loader, v string) (err error) {
+		l.b.OffsetsTopicNumPartitions, err = parseInt32(v)
+		return
+	},
+	"offsets.topic.replication.factor": func(l *loader, v string) (err error) {
+		l.b.OffsetsTopicReplicationFactor, err = parseInt16(v)
+		return
+	},
+	"offsets.topic.segment.bytes": func(l *loader, v string) (err error) {
+		l.b.OffsetsTopicSegmentBytes, err = parseInt32(v)
+		return
+	},
+	"offsets.retention.minutes": func(l *loader, v string) (err error) {
+		l.b.OffsetsRetentionMinutes, err = parseInt32(v)
+		return
+	},
+	"offsets.retention.check.interval.ms": func(l *loader, v string) (err error) {
+		l.b.OffsetsRetentionCheckIntervalMs, err = parseInt64(v)
+		return
+	},
+	"offset.metadata.max.bytes": func(l *loader, v string) (err error) {
+		l.b.OffsetMetadataMaxBytes, err = parseInt32(v)
+		return
+	},
 }
 
 // Load starts from Default, applies props (as ParseProperties returns them) and validates the
@@ -546,6 +609,16 @@ func (b Broker) Validate() error {
 	bad("log.message.timestamp.after.max.ms", atLeast(b.LogMessageTimestampAfterMaxMs, 0))
 	bad("replica.fetch.max.bytes", atLeast(b.ReplicaFetchMaxBytes, 0))
 	bad("num.replica.fetchers", atLeast(b.NumReplicaFetchers, 1))
+	bad("group.initial.rebalance.delay.ms", atLeast(b.GroupInitialRebalanceDelayMs, 0))
+	bad("group.max.size", atLeast(b.GroupMaxSize, 1))
+	if b.GroupMaxSessionTimeoutMs < b.GroupMinSessionTimeoutMs {
+		badf("group.max.session.timeout.ms", "%d is less than group.min.session.timeout.ms %d", b.GroupMaxSessionTimeoutMs, b.GroupMinSessionTimeoutMs)
+	}
+	bad("offsets.topic.num.partitions", atLeast(b.OffsetsTopicNumPartitions, 1))
+	bad("offsets.topic.replication.factor", atLeast(b.OffsetsTopicReplicationFactor, 1))
+	bad("offsets.topic.segment.bytes", atLeast(b.OffsetsTopicSegmentBytes, 1))
+	bad("offsets.retention.minutes", atLeast(b.OffsetsRetentionMinutes, 1))
+	bad("offsets.retention.check.interval.ms", atLeast(b.OffsetsRetentionCheckIntervalMs, 1))
 	if int64(b.ReplicaFetchWaitMaxMs) > b.ReplicaLagTimeMaxMs {
 		badf("replica.fetch.wait.max.ms", "%d is more than replica.lag.time.max.ms %d", b.ReplicaFetchWaitMaxMs, b.ReplicaLagTimeMaxMs)
 	}

@@ -56,9 +56,10 @@ func TestLoadKRaftSample(t *testing.T) {
 	want.ControllerQuorumVoters = "1@localhost:9093"
 	want.AdvertisedListeners = []Listener{{"PLAINTEXT", "localhost", 9092}, {"CONTROLLER", "localhost", 9093}}
 	want.LogDirs = []string{"/tmp/kraft-combined-logs"}
+	want.OffsetsTopicReplicationFactor = 1
 	want.Ignored = []string{
 		"num.io.threads", "num.network.threads",
-		"num.recovery.threads.per.data.dir", "offsets.topic.replication.factor",
+		"num.recovery.threads.per.data.dir",
 		"share.coordinator.state.topic.min.isr", "share.coordinator.state.topic.replication.factor",
 		"socket.receive.buffer.bytes", "socket.send.buffer.bytes",
 		"transaction.state.log.min.isr", "transaction.state.log.replication.factor",
@@ -100,7 +101,7 @@ func TestLoadZooKeeperEraFile(t *testing.T) {
 	if l, _ := b.Advertised("PLAINTEXT"); l.Host != "kafka-3.example.com" {
 		t.Fatalf("advertised %+v", l)
 	}
-	if !slices.Equal(b.Ignored, []string{"group.initial.rebalance.delay.ms", "zookeeper.connect", "zookeeper.connection.timeout.ms"}) {
+	if !slices.Equal(b.Ignored, []string{"zookeeper.connect", "zookeeper.connection.timeout.ms"}) {
 		t.Fatalf("ignored %v", b.Ignored)
 	}
 	td := b.TopicDefaults()
@@ -166,6 +167,18 @@ func TestLoadSettings(t *testing.T) {
 			func(b Broker) bool { return b.MessageMaxBytes == 0 }},
 		{"segment bytes minimum", map[string]string{"log.segment.bytes": "14"},
 			func(b Broker) bool { return b.LogSegmentBytes == 14 }},
+		{"group coordinator settings", map[string]string{
+			"group.min.session.timeout.ms": "100", "group.max.session.timeout.ms": "200",
+			"group.initial.rebalance.delay.ms": "0", "group.max.size": "5",
+			"offsets.topic.num.partitions": "3", "offsets.topic.replication.factor": "1",
+			"offsets.topic.segment.bytes": "1024", "offsets.retention.minutes": "1",
+			"offsets.retention.check.interval.ms": "10", "offset.metadata.max.bytes": "16",
+		}, func(b Broker) bool {
+			return b.GroupMinSessionTimeoutMs == 100 && b.GroupMaxSessionTimeoutMs == 200 &&
+				b.GroupInitialRebalanceDelayMs == 0 && b.GroupMaxSize == 5 && b.OffsetsTopicNumPartitions == 3 &&
+				b.OffsetsTopicReplicationFactor == 1 && b.OffsetsTopicSegmentBytes == 1024 &&
+				b.OffsetsRetentionMinutes == 1 && b.OffsetsRetentionCheckIntervalMs == 10 && b.OffsetMetadataMaxBytes == 16
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := Load(tc.props)
@@ -229,6 +242,12 @@ func TestLoadErrors(t *testing.T) {
 		{map[string]string{"broker.id": "2", "node.id": "3"}, `broker.id: 2 differs from node.id 3`},
 		{map[string]string{"log.dirs": " , "}, `log.dirs: has an empty directory name`},
 		{map[string]string{"log.dirs": ""}, `log.dirs: must name at least one directory`},
+		{map[string]string{"group.max.session.timeout.ms": "5000"}, `group.max.session.timeout.ms: 5000 is less than group.min.session.timeout.ms 6000`},
+		{map[string]string{"group.max.size": "0"}, `config: group.max.size: 0 is less than the minimum 1`},
+		{map[string]string{"group.initial.rebalance.delay.ms": "-1"}, `group.initial.rebalance.delay.ms: -1 is less than the minimum 0`},
+		{map[string]string{"offsets.topic.num.partitions": "0"}, `offsets.topic.num.partitions: 0 is less than the minimum 1`},
+		{map[string]string{"offsets.topic.replication.factor": "0"}, `offsets.topic.replication.factor: 0 is less than the minimum 1`},
+		{map[string]string{"offsets.retention.minutes": "0"}, `offsets.retention.minutes: 0 is less than the minimum 1`},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			_, err := Load(tc.props)

@@ -18,6 +18,7 @@ import (
 	"github.com/gregorhq/gregor/internal/api"
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/group"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/server"
@@ -31,6 +32,7 @@ type Node struct {
 	log        *slog.Logger
 	controller *controller.Controller
 	replicas   *replica.Manager
+	groups     *group.Coordinator
 	server     *server.Server
 	stopWatch  func()
 	watchDone  chan struct{}
@@ -117,6 +119,14 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.replicas.Apply(n.controller.Image()); err != nil {
 		return fmt.Errorf("node: opening logs: %w", err)
 	}
+	n.groups = group.New(group.Config{
+		NodeID:     cfg.NodeID,
+		Broker:     cfg,
+		Controller: n.controller,
+		Replicas:   n.replicas,
+		Logger:     n.log.With("component", "groups"),
+	})
+	n.groups.Apply(n.controller.Image())
 	n.watchMetadata()
 
 	(&api.Handlers{
@@ -125,6 +135,7 @@ func (n *Node) start(ctx context.Context) error {
 		Listener:   client.Name,
 		Controller: n.controller,
 		Replicas:   n.replicas,
+		Groups:     n.groups,
 		Logger:     n.log,
 	}).Register(reg)
 	srv.Serve()
@@ -132,7 +143,8 @@ func (n *Node) start(ctx context.Context) error {
 	return nil
 }
 
-// watchMetadata applies every new metadata image to the replica manager.
+// watchMetadata applies every new metadata image to the replica manager, then to the group
+// coordinator (which needs the logs the replica manager opens).
 func (n *Node) watchMetadata() {
 	changed, unsubscribe := n.controller.Subscribe()
 	quit := make(chan struct{})
@@ -146,9 +158,11 @@ func (n *Node) watchMetadata() {
 		for {
 			select {
 			case <-changed:
-				if err := n.replicas.Apply(n.controller.Image()); err != nil {
+				img := n.controller.Image()
+				if err := n.replicas.Apply(img); err != nil {
 					n.log.Error("applying metadata failed", "err", err)
 				}
+				n.groups.Apply(img)
 			case <-quit:
 				return
 			}
@@ -208,7 +222,8 @@ func (n *Node) isControllerListener(name string) bool {
 func (n *Node) Addr() net.Addr { return n.server.Addr() }
 
 // Close shuts the node down in order: stop serving (requests in flight finish and are
-// answered), stop following metadata, flush and close the logs, stop the controller.
+// answered), stop following metadata, stop the group coordinator (its timers and loaders), flush
+// and close the logs, stop the controller.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
@@ -218,6 +233,9 @@ func (n *Node) Close() error {
 		if n.stopWatch != nil {
 			n.stopWatch()
 			<-n.watchDone
+		}
+		if n.groups != nil {
+			n.groups.Close()
 		}
 		if n.replicas != nil {
 			errs = append(errs, n.replicas.Close())

@@ -1,0 +1,42 @@
+// Package group is the group coordinator: consumer groups (the classic JoinGroup/SyncGroup
+// protocol today; the KIP-848 consumer protocol is to join it as a second group type) and
+// their committed offsets, kept in the internal topic __consumer_offsets in Kafka's own
+// record formats, so that a coordinator's state moves with its partition's leader and tools
+// that read the topic work.
+//
+// # Sharding
+//
+// A group lives in partition PartitionFor(groupID, offsets.topic.num.partitions) of
+// __consumer_offsets, and is served by that partition's leader. The Coordinator keeps one shard
+// per partition this broker leads; a shard is loaded by replaying its partition's log from the
+// start (COORDINATOR_LOAD_IN_PROGRESS until then), and unloaded when leadership moves away
+// (NOT_COORDINATOR after that).
+//
+// # Records
+//
+// Every record's key and value start with an int16 version that says what they are; kmsg
+// encodes the rest.
+//
+//	key version 0, 1   OffsetCommitKey    group, topic, partition   (Gregor writes version 1)
+//	key version 2      GroupMetadataKey   group                     (Gregor writes version 2)
+//	key version >= 3   KIP-848 and share-group records; skipped by this coordinator for now
+//
+//	OffsetCommitValue   version 3 (offset, leader epoch, metadata, commit timestamp), or
+//	                    version 1 when the commit carries an expire timestamp (OffsetCommit v2-v4
+//	                    with a retention time), as Kafka writes them
+//	GroupMetadataValue  version 3: protocol type, generation, protocol, leader, state
+//	                    timestamp, members (ids, instance id, client, timeouts, subscription
+//	                    metadata, assignment)
+//	null value          a tombstone: the offset, or the whole group, is deleted
+//
+// State changes only by replaying records: a request validates against the in-memory state,
+// appends its records, and applies them to memory in the same critical section (so memory and
+// log agree on the order of changes to one key); the reply waits, without locks, until the
+// high watermark passes the records (acks=all semantics).
+//
+// # Locks
+//
+// Lock order: Coordinator.mu, then shard.mu, then Group.mu. Timer callbacks take only
+// Group.mu. No lock is held while waiting for the high watermark or for another member's
+// request.
+package group
