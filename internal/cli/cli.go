@@ -5,6 +5,7 @@
 //	topic/      gregor topic create|list|describe|delete   (kafka-topics)
 //	produce/    gregor produce                             (kafka-console-producer)
 //	consume/    gregor consume                             (kafka-console-consumer)
+//	group/      gregor group list|describe|delete|reset-offsets|delete-offsets (kafka-consumer-groups)
 //	clientflags/ --bootstrap-server, shared by every command
 //	out/        tables for people, --format json for scripts
 //	property/   --property and --config key=value parsing
@@ -17,15 +18,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gregorhq/gregor/internal/cli/consume"
+	"github.com/gregorhq/gregor/internal/cli/group"
 	"github.com/gregorhq/gregor/internal/cli/produce"
 	"github.com/gregorhq/gregor/internal/cli/topic"
 )
 
-// AddCommands adds every client command (topic, produce, consume) to root.
+// AddCommands adds every client command (topic, produce, consume, group) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
 		produce.NewCommand(),
 		consume.NewCommand(),
+		group.NewCommand(),
 	)
 }
