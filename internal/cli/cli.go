@@ -6,6 +6,7 @@
 //	config/     gregor config describe|alter               (kafka-configs)
 //	produce/    gregor produce                             (kafka-console-producer)
 //	consume/    gregor consume                             (kafka-console-consumer)
+//	group/      gregor group list|describe|delete|reset-offsets|delete-offsets (kafka-consumer-groups)
 //	records/    gregor records delete                      (kafka-delete-records)
 //	clientflags/ --bootstrap-server, shared by every command
 //	out/        tables for people, --format json for scripts
@@ -20,18 +21,20 @@ import (
 
 	"github.com/gregorhq/gregor/internal/cli/config"
 	"github.com/gregorhq/gregor/internal/cli/consume"
+	"github.com/gregorhq/gregor/internal/cli/group"
 	"github.com/gregorhq/gregor/internal/cli/produce"
 	"github.com/gregorhq/gregor/internal/cli/records"
 	"github.com/gregorhq/gregor/internal/cli/topic"
 )
 
-// AddCommands adds every client command (topic, config, produce, consume, records) to root.
+// AddCommands adds every client command (topic, config, produce, consume, group, records) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
 		config.NewCommand(),
 		produce.NewCommand(),
 		consume.NewCommand(),
+		group.NewCommand(),
 		records.NewCommand(),
 	)
 }
