@@ -347,6 +347,7 @@ func checkEpoch(m *member, epoch int32, owned partSet) error {
 // target, and returns the copy.
 func (g *Group) replaceStaticMemberLocked(oldID, newID string) *member {
 	old := g.members[oldID]
+	assigned := old.assigned
 	g.setOwnershipLocked(old, partSet{}, partSet{})
 	delete(g.members, oldID)
 	m := &member{}
@@ -356,7 +357,7 @@ func (g *Group) replaceStaticMemberLocked(oldID, newID string) *member {
 	m.state = stateStable
 	m.epoch, m.previousEpoch = 0, 0
 	m.rebalanceDeadline = time.Time{}
-	g.setOwnershipLocked(m, old.assigned, partSet{})
+	g.setOwnershipLocked(m, assigned, partSet{})
 	g.target[newID] = g.target[oldID]
 	delete(g.target, oldID)
 	g.members[newID] = m
