@@ -1,12 +1,12 @@
 package consumergroup
 
 import (
-	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -136,7 +136,7 @@ func ValidateHeartbeatRequest(req *kmsg.ConsumerGroupHeartbeatRequest, cfg Confi
 	}
 	if req.ServerAssignor != nil && !slices.Contains(cfg.Assignors, *req.ServerAssignor) {
 		return fail(kerr.UnsupportedAssignor, "ServerAssignor %s is not supported. Supported assignors: %s.",
-			*req.ServerAssignor, joinNames(cfg.Assignors))
+			*req.ServerAssignor, strings.Join(cfg.Assignors, ", "))
 	}
 	if req.SubscribedTopicRegex != nil && *req.SubscribedTopicRegex != "" {
 		if _, err := compileRegex(*req.SubscribedTopicRegex); err != nil {
@@ -145,17 +145,6 @@ func ValidateHeartbeatRequest(req *kmsg.ConsumerGroupHeartbeatRequest, cfg Confi
 		}
 	}
 	return nil
-}
-
-func joinNames(ss []string) string {
-	out := ""
-	for i, s := range ss {
-		if i > 0 {
-			out += ", "
-		}
-		out += s
-	}
-	return out
 }
 
 // compileRegex compiles a subscription regex. Kafka matches it against the whole topic name
@@ -538,11 +527,7 @@ func (g *Group) bumpLocked() {
 	g.subscribed = g.subscriptionMetadataLocked()
 	g.assignorName = g.preferredAssignorLocked()
 
-	ids := make([]string, 0, len(g.members))
-	for id := range g.members {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	ids := g.sortedMemberIDsLocked()
 	spec := AssignmentSpec{Topics: map[TopicID]TopicSpec{}}
 	for _, id := range ids {
 		m := g.members[id]
@@ -569,13 +554,8 @@ func (g *Group) bumpLocked() {
 func (g *Group) Expire(now time.Time) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	ids := make([]string, 0, len(g.members))
-	for id := range g.members {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
 	changed := false
-	for _, id := range ids {
+	for _, id := range g.sortedMemberIDsLocked() {
 		m := g.members[id]
 		sessionOver := !now.Before(m.sessionDeadline)
 		revokeOver := m.state == stateUnrevokedPartitions && !m.rebalanceDeadline.IsZero() && !now.Before(m.rebalanceDeadline)
@@ -613,6 +593,6 @@ func (g *Group) sortedMemberIDsLocked() []string {
 	for id := range g.members {
 		ids = append(ids, id)
 	}
-	slices.SortFunc(ids, cmp.Compare[string])
+	slices.Sort(ids)
 	return ids
 }

@@ -376,3 +376,20 @@ func setFromResp(r *kmsg.ConsumerGroupHeartbeatResponse) partSet {
 	}
 	return s
 }
+
+func TestStaticRejoinWithNewSubscriptionRebalances(t *testing.T) {
+	h := newHarness(t, DefaultConfig(), map[string]int32{"t1": 2, "t2": 2})
+	h.joinStatic("a1", "i-a", "t1")
+	h.settle()
+	ge, _ := h.g.Epochs()
+	h.leave("a1", -2)
+	r := h.joinStatic("a2", "i-a", "t1", "t2")
+	mustOK(t, r.ErrorCode, r.ErrorMessage)
+	if ge2, _ := h.g.Epochs(); ge2 != ge+1 {
+		t.Fatalf("group epoch %d, want %d", ge2, ge+1)
+	}
+	h.settle()
+	if len(h.clients["a2"].owned) != 4 {
+		t.Fatalf("a2 owns %v", h.clients["a2"].owned)
+	}
+}
