@@ -148,8 +148,8 @@ func ValidateHeartbeatRequest(req *kmsg.ConsumerGroupHeartbeatRequest, cfg Confi
 }
 
 // compileRegex compiles a subscription regex. Kafka matches it against the whole topic name
-// (Java's Matcher.matches); Go's RE2 syntax covers the patterns clients send (franz-go sends
-// RE2 it wrapped in .*), though not every Java construct.
+// (Java's Matcher.matches). Go's RE2 syntax covers the patterns clients send (franz-go wraps
+// its own RE2 pattern in .*), though not every Java construct, such as lookarounds.
 func compileRegex(re string) (*regexp.Regexp, error) {
 	return regexp.Compile(`^(?:` + re + `)$`)
 }
