@@ -10,5 +10,6 @@ import (
 // address (host:port). The node is stopped when t ends.
 func startBroker(t *testing.T) (addr string) {
 	t.Helper()
-	return clustertest.StartNode(t).Addr()
+	// No initial rebalance delay: group commands need not wait 3 s for a group to form.
+	return clustertest.StartNode(t, "group.initial.rebalance.delay.ms", "0").Addr()
 }

@@ -197,7 +197,6 @@ func TestConsumeTimeout(t *testing.T) {
 }
 
 func TestConsumeGroupResumes(t *testing.T) {
-	t.Skip("needs the group coordinator (FindCoordinator, JoinGroup, OffsetCommit): the consumer-groups issue")
 	addr := startBroker(t)
 	mustGregor(t, addr, "", "topic", "create", "--topic", "g", "--partitions", "1")
 	mustGregor(t, addr, "1\n2\n3\n", "produce", "--topic", "g")
