@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/group"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
 )
@@ -96,10 +97,20 @@ func (h *Handlers) autoCreate(ctx context.Context, img *metadata.Image, topics [
 		if rt.Topic == nil || img.Topics[*rt.Topic] != nil || controller.ValidateTopicName(*rt.Topic) != nil {
 			continue
 		}
+		if isInternalTopic(*rt.Topic) {
+			// Internal topics are created by their coordinator, with their own partition
+			// count and configs, never with the defaults.
+			if *rt.Topic == group.OffsetsTopic && h.Groups != nil {
+				if err := h.Groups.EnsureOffsetsTopic(ctx); err != nil {
+					h.Logger.Warn("creating the offsets topic failed", "err", err)
+				}
+			}
+			continue
+		}
 		specs = append(specs, controller.TopicSpec{Name: *rt.Topic, NumPartitions: -1, ReplicationFactor: -1})
 	}
 	if len(specs) == 0 {
-		return img
+		return h.Controller.Image() // it may have the offsets topic now
 	}
 	for _, res := range h.Controller.CreateTopics(ctx, specs, false) {
 		if res.Err != nil && !isCode(res.Err, kerr.TopicAlreadyExists) {

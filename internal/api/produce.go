@@ -52,9 +52,14 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 			sp.Partition = rp.Partition
 			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
 			var err error
-			if badAcks {
+			switch {
+			case badAcks:
 				err = kerr.InvalidRequiredAcks
-			} else {
+			case isInternalTopic(rt.Topic):
+				// Only coordinators write their own topics; a client's bytes there would be
+				// replayed as group or transaction state.
+				err = &kafkaError{kerr.InvalidTopicException, "Cannot append to internal topic " + rt.Topic}
+			default:
 				err = h.appendPartition(req.Version, rt.Topic, rp.Partition, rp.Records, &sp)
 			}
 			if err != nil {

@@ -25,6 +25,13 @@ func (c *Coordinator) FindCoordinator(ctx context.Context, groupID string) (int3
 	return p.Leader, nil
 }
 
+// EnsureOffsetsTopic creates __consumer_offsets, with its configured partitions and configs,
+// when it does not exist yet (a Metadata request that auto-creates topics asks for it).
+func (c *Coordinator) EnsureOffsetsTopic(ctx context.Context) error {
+	_, err := c.ensureTopic(ctx)
+	return err
+}
+
 // ensureTopic creates __consumer_offsets when it does not exist, and returns an image that has
 // it.
 func (c *Coordinator) ensureTopic(ctx context.Context) (*metadata.Image, error) {
