@@ -702,7 +702,13 @@ func (b *Broker) validateConsumerGroups(bad func(string, error), badf func(strin
 	}
 	_, err := listOf(b.GroupConsumerAssignors, "uniform", "range")
 	bad("group.consumer.assignors", err)
-	if len(splitList(b.GroupConsumerAssignors)) == 0 {
+	names := splitList(b.GroupConsumerAssignors)
+	if len(names) == 0 {
 		badf("group.consumer.assignors", "must name at least one assignor")
+	}
+	for i, n := range names {
+		if slices.Contains(names[:i], n) {
+			badf("group.consumer.assignors", "%q is listed twice", n)
+		}
 	}
 }
