@@ -66,6 +66,8 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerListGroups(reg)
 	h.registerDescribeGroups(reg)
 	h.registerDeleteGroups(reg)
+	h.registerConsumerGroupHeartbeat(reg)
+	h.registerConsumerGroupDescribe(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,

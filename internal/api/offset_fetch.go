@@ -10,7 +10,7 @@ package api
 //	v6: flexible
 //	v7: require_stable (KIP-447)
 //	v8: many groups in one request, each with its own error (KIP-709)
-//	v9: member id and epoch (KIP-848), not checked for classic groups
+//	v9: member id and epoch (KIP-848): checked for consumer groups, not for classic groups
 
 import (
 	"context"
@@ -28,15 +28,19 @@ func (h *Handlers) registerOffsetFetch(reg *wire.Registry) {
 func (h *Handlers) offsetFetch(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.OffsetFetchRequest)
 	resp := kmsg.NewPtrOffsetFetchResponse()
-	fetch := func(group string, topics []kmsg.OffsetFetchRequestGroupTopic) (int16, []kmsg.OffsetFetchResponseGroupTopic) {
+	fetch := func(group string, memberID *string, memberEpoch int32, topics []kmsg.OffsetFetchRequestGroupTopic) (int16, []kmsg.OffsetFetchResponseGroupTopic) {
 		if h.Groups == nil {
 			return kerr.CoordinatorNotAvailable.Code, nil
 		}
-		return h.Groups.OffsetFetch(ctx, group, topics, req.RequireStable)
+		return h.Groups.OffsetFetch(ctx, group, memberID, memberEpoch, topics, req.RequireStable)
 	}
 	if req.Version >= 8 {
 		for _, rg := range req.Groups {
-			code, topics := fetch(rg.Group, rg.Topics)
+			memberID, memberEpoch := rg.MemberID, rg.MemberEpoch
+			if req.Version < 9 {
+				memberID, memberEpoch = nil, -1
+			}
+			code, topics := fetch(rg.Group, memberID, memberEpoch, rg.Topics)
 			g := kmsg.NewOffsetFetchResponseGroup()
 			g.Group, g.ErrorCode, g.Topics = rg.Group, code, topics
 			resp.Groups = append(resp.Groups, g)
@@ -53,7 +57,7 @@ func (h *Handlers) offsetFetch(ctx context.Context, r *wire.Request) (wire.Reply
 			topics = append(topics, t)
 		}
 	}
-	code, got := fetch(req.Group, topics)
+	code, got := fetch(req.Group, nil, -1, topics)
 	if code != 0 && req.Version < 2 {
 		// v0-v1 have no top-level error: every partition asked for carries it.
 		for _, rt := range req.Topics {

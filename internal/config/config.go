@@ -79,7 +79,17 @@ type Broker struct {
 	GroupMaxSessionTimeoutMs     int32 // group.max.session.timeout.ms, default 1800000, >= the minimum
 	GroupInitialRebalanceDelayMs int32 // group.initial.rebalance.delay.ms, default 3000, >= 0
 	GroupMaxSize                 int32 // group.max.size, default 2^31-1, >= 1
-	OffsetsTopicNumPartitions    int32 // offsets.topic.num.partitions, default 50, >= 1
+	// KIP-848 consumer groups. The session timeout and heartbeat interval must lie within
+	// their min/max bounds, and the interval must be less than the session timeout.
+	GroupConsumerSessionTimeoutMs       int32  // group.consumer.session.timeout.ms, default 45000, >= 1
+	GroupConsumerMinSessionTimeoutMs    int32  // group.consumer.min.session.timeout.ms, default 45000, >= 1
+	GroupConsumerMaxSessionTimeoutMs    int32  // group.consumer.max.session.timeout.ms, default 60000, >= 1
+	GroupConsumerHeartbeatIntervalMs    int32  // group.consumer.heartbeat.interval.ms, default 5000, >= 1
+	GroupConsumerMinHeartbeatIntervalMs int32  // group.consumer.min.heartbeat.interval.ms, default 5000, >= 1
+	GroupConsumerMaxHeartbeatIntervalMs int32  // group.consumer.max.heartbeat.interval.ms, default 15000, >= 1
+	GroupConsumerMaxSize                int32  // group.consumer.max.size, default 2^31-1, >= 1
+	GroupConsumerAssignors              string // group.consumer.assignors, default "uniform,range"; the first is the default
+	OffsetsTopicNumPartitions           int32  // offsets.topic.num.partitions, default 50, >= 1
 	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor, default 3, >= 1.
 	// Deviation from Kafka: Kafka refuses to create __consumer_offsets until that many brokers
 	// are alive; Gregor uses min(this, live brokers), so a single node works out of the box.
@@ -150,17 +160,26 @@ func Default() Broker {
 		ReplicaLagTimeMaxMs:            30000,
 		NumReplicaFetchers:             1,
 
-		GroupMinSessionTimeoutMs:        6000,
-		GroupMaxSessionTimeoutMs:        1800000,
-		GroupInitialRebalanceDelayMs:    3000,
-		GroupMaxSize:                    math.MaxInt32,
-		OffsetsTopicNumPartitions:       50,
-		OffsetsTopicReplicationFactor:   3,
-		OffsetsTopicSegmentBytes:        100 * 1024 * 1024,
-		OffsetsRetentionMinutes:         7 * 24 * 60,
-		OffsetsRetentionCheckIntervalMs: 600000,
-		OffsetMetadataMaxBytes:          4096,
-		Raw:                             map[string]string{},
+		GroupMinSessionTimeoutMs:     6000,
+		GroupMaxSessionTimeoutMs:     1800000,
+		GroupInitialRebalanceDelayMs: 3000,
+		GroupMaxSize:                 math.MaxInt32,
+
+		GroupConsumerSessionTimeoutMs:       45000,
+		GroupConsumerMinSessionTimeoutMs:    45000,
+		GroupConsumerMaxSessionTimeoutMs:    60000,
+		GroupConsumerHeartbeatIntervalMs:    5000,
+		GroupConsumerMinHeartbeatIntervalMs: 5000,
+		GroupConsumerMaxHeartbeatIntervalMs: 15000,
+		GroupConsumerMaxSize:                math.MaxInt32,
+		GroupConsumerAssignors:              "uniform,range",
+		OffsetsTopicNumPartitions:           50,
+		OffsetsTopicReplicationFactor:       3,
+		OffsetsTopicSegmentBytes:            100 * 1024 * 1024,
+		OffsetsRetentionMinutes:             7 * 24 * 60,
+		OffsetsRetentionCheckIntervalMs:     600000,
+		OffsetMetadataMaxBytes:              4096,
+		Raw:                                 map[string]string{},
 	}
 }
 
@@ -390,6 +409,38 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 		return
 	},
 	"group.max.size": func(l *loader, v string) (err error) { l.b.GroupMaxSize, err = parseInt32(v); return },
+	"group.consumer.session.timeout.ms": func(l *loader, v string) (err error) {
+		l.b.GroupConsumerSessionTimeoutMs, err = parseInt32(v)
+		return
+	},
+	"group.consumer.min.session.timeout.ms": func(l *loader, v string) (err error) {
+		l.b.GroupConsumerMinSessionTimeoutMs, err = parseInt32(v)
+		return
+	},
+	"group.consumer.max.session.timeout.ms": func(l *loader, v string) (err error) {
+		l.b.GroupConsumerMaxSessionTimeoutMs, err = parseInt32(v)
+		return
+	},
+	"group.consumer.heartbeat.interval.ms": func(l *loader, v string) (err error) {
+		l.b.GroupConsumerHeartbeatIntervalMs, err = parseInt32(v)
+		return
+	},
+	"group.consumer.min.heartbeat.interval.ms": func(l *loader, v string) (err error) {
+		l.b.GroupConsumerMinHeartbeatIntervalMs, err = parseInt32(v)
+		return
+	},
+	"group.consumer.max.heartbeat.interval.ms": func(l *loader, v string) (err error) {
+		l.b.GroupConsumerMaxHeartbeatIntervalMs, err = parseInt32(v)
+		return
+	},
+	"group.consumer.max.size": func(l *loader, v string) (err error) {
+		l.b.GroupConsumerMaxSize, err = parseInt32(v)
+		return
+	},
+	"group.consumer.assignors": func(l *loader, v string) error {
+		l.b.GroupConsumerAssignors = strings.Join(splitList(v), ",")
+		return nil
+	},
 	"offsets.topic.num.partitions": func(l *loader, v string) (err error) {
 		l.b.OffsetsTopicNumPartitions, err = parseInt32(v)
 		return
@@ -614,6 +665,7 @@ func (b Broker) Validate() error {
 	if b.GroupMaxSessionTimeoutMs < b.GroupMinSessionTimeoutMs {
 		badf("group.max.session.timeout.ms", "%d is less than group.min.session.timeout.ms %d", b.GroupMaxSessionTimeoutMs, b.GroupMinSessionTimeoutMs)
 	}
+	b.validateConsumerGroups(bad, badf)
 	bad("offsets.topic.num.partitions", atLeast(b.OffsetsTopicNumPartitions, 1))
 	bad("offsets.topic.replication.factor", atLeast(b.OffsetsTopicReplicationFactor, 1))
 	bad("offsets.topic.segment.bytes", atLeast(b.OffsetsTopicSegmentBytes, 1))
@@ -623,4 +675,40 @@ func (b Broker) Validate() error {
 		badf("replica.fetch.wait.max.ms", "%d is more than replica.lag.time.max.ms %d", b.ReplicaFetchWaitMaxMs, b.ReplicaLagTimeMaxMs)
 	}
 	return errors.Join(errs...)
+}
+
+// validateConsumerGroups checks the group.consumer.* settings as Kafka's GroupCoordinatorConfig
+// does: each value positive, the session timeout and heartbeat interval within their bounds,
+// the interval below the session timeout, and assignors Gregor has.
+func (b *Broker) validateConsumerGroups(bad func(string, error), badf func(string, string, ...any)) {
+	bad("group.consumer.session.timeout.ms", atLeast(b.GroupConsumerSessionTimeoutMs, 1))
+	bad("group.consumer.min.session.timeout.ms", atLeast(b.GroupConsumerMinSessionTimeoutMs, 1))
+	bad("group.consumer.max.session.timeout.ms", atLeast(b.GroupConsumerMaxSessionTimeoutMs, 1))
+	bad("group.consumer.heartbeat.interval.ms", atLeast(b.GroupConsumerHeartbeatIntervalMs, 1))
+	bad("group.consumer.min.heartbeat.interval.ms", atLeast(b.GroupConsumerMinHeartbeatIntervalMs, 1))
+	bad("group.consumer.max.heartbeat.interval.ms", atLeast(b.GroupConsumerMaxHeartbeatIntervalMs, 1))
+	bad("group.consumer.max.size", atLeast(b.GroupConsumerMaxSize, 1))
+	if s := b.GroupConsumerSessionTimeoutMs; s < b.GroupConsumerMinSessionTimeoutMs || s > b.GroupConsumerMaxSessionTimeoutMs {
+		badf("group.consumer.session.timeout.ms", "%d is outside group.consumer.min.session.timeout.ms %d and group.consumer.max.session.timeout.ms %d",
+			s, b.GroupConsumerMinSessionTimeoutMs, b.GroupConsumerMaxSessionTimeoutMs)
+	}
+	if h := b.GroupConsumerHeartbeatIntervalMs; h < b.GroupConsumerMinHeartbeatIntervalMs || h > b.GroupConsumerMaxHeartbeatIntervalMs {
+		badf("group.consumer.heartbeat.interval.ms", "%d is outside group.consumer.min.heartbeat.interval.ms %d and group.consumer.max.heartbeat.interval.ms %d",
+			h, b.GroupConsumerMinHeartbeatIntervalMs, b.GroupConsumerMaxHeartbeatIntervalMs)
+	}
+	if b.GroupConsumerHeartbeatIntervalMs >= b.GroupConsumerSessionTimeoutMs {
+		badf("group.consumer.heartbeat.interval.ms", "%d must be less than group.consumer.session.timeout.ms %d",
+			b.GroupConsumerHeartbeatIntervalMs, b.GroupConsumerSessionTimeoutMs)
+	}
+	_, err := listOf(b.GroupConsumerAssignors, "uniform", "range")
+	bad("group.consumer.assignors", err)
+	names := splitList(b.GroupConsumerAssignors)
+	if len(names) == 0 {
+		badf("group.consumer.assignors", "must name at least one assignor")
+	}
+	for i, n := range names {
+		if slices.Contains(names[:i], n) {
+			badf("group.consumer.assignors", "%q is listed twice", n)
+		}
+	}
 }

@@ -179,6 +179,15 @@ func TestLoadSettings(t *testing.T) {
 				b.OffsetsTopicReplicationFactor == 1 && b.OffsetsTopicSegmentBytes == 1024 &&
 				b.OffsetsRetentionMinutes == 1 && b.OffsetsRetentionCheckIntervalMs == 10 && b.OffsetMetadataMaxBytes == 16
 		}},
+		{"consumer group settings", map[string]string{
+			"group.consumer.session.timeout.ms": "1000", "group.consumer.min.session.timeout.ms": "500",
+			"group.consumer.heartbeat.interval.ms": "100", "group.consumer.min.heartbeat.interval.ms": "50",
+			"group.consumer.max.size": "7", "group.consumer.assignors": "range, uniform",
+		}, func(b Broker) bool {
+			return b.GroupConsumerSessionTimeoutMs == 1000 && b.GroupConsumerMinSessionTimeoutMs == 500 &&
+				b.GroupConsumerHeartbeatIntervalMs == 100 && b.GroupConsumerMinHeartbeatIntervalMs == 50 &&
+				b.GroupConsumerMaxSize == 7 && b.GroupConsumerAssignors == "range,uniform"
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := Load(tc.props)
@@ -245,6 +254,15 @@ func TestLoadErrors(t *testing.T) {
 		{map[string]string{"group.max.session.timeout.ms": "5000"}, `group.max.session.timeout.ms: 5000 is less than group.min.session.timeout.ms 6000`},
 		{map[string]string{"group.max.size": "0"}, `config: group.max.size: 0 is less than the minimum 1`},
 		{map[string]string{"group.initial.rebalance.delay.ms": "-1"}, `group.initial.rebalance.delay.ms: -1 is less than the minimum 0`},
+		{map[string]string{"group.consumer.session.timeout.ms": "1000"}, `group.consumer.session.timeout.ms: 1000 is outside group.consumer.min.session.timeout.ms 45000 and group.consumer.max.session.timeout.ms 60000`},
+		{map[string]string{"group.consumer.heartbeat.interval.ms": "20000"}, `group.consumer.heartbeat.interval.ms: 20000 is outside`},
+		{map[string]string{"group.consumer.session.timeout.ms": "1000", "group.consumer.min.session.timeout.ms": "1000",
+			"group.consumer.heartbeat.interval.ms": "1000", "group.consumer.min.heartbeat.interval.ms": "1000"},
+			`group.consumer.heartbeat.interval.ms: 1000 must be less than group.consumer.session.timeout.ms 1000`},
+		{map[string]string{"group.consumer.max.size": "0"}, `group.consumer.max.size: 0 is less than the minimum 1`},
+		{map[string]string{"group.consumer.assignors": "uniform,sticky"}, `group.consumer.assignors: "uniform,sticky": item`},
+		{map[string]string{"group.consumer.assignors": "range,range"}, `group.consumer.assignors: "range" is listed twice`},
+		{map[string]string{"group.consumer.assignors": ""}, `group.consumer.assignors: must name at least one assignor`},
 		{map[string]string{"offsets.topic.num.partitions": "0"}, `offsets.topic.num.partitions: 0 is less than the minimum 1`},
 		{map[string]string{"offsets.topic.replication.factor": "0"}, `offsets.topic.replication.factor: 0 is less than the minimum 1`},
 		{map[string]string{"offsets.retention.minutes": "0"}, `offsets.retention.minutes: 0 is less than the minimum 1`},

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/group/consumergroup"
 	"github.com/gregorhq/gregor/internal/records"
 )
 
@@ -35,9 +36,13 @@ func (c *Coordinator) ListGroups(states, types []string) (int16, []kmsg.ListGrou
 		}
 		for _, g := range s.groups {
 			g.mu.Lock()
-			if g.state != Dead && match(states, string(g.state)) && match(types, TypeClassic) {
+			typ, protocolType, state := TypeClassic, g.protocolType, string(g.state)
+			if g.consumer != nil {
+				typ, protocolType, state = TypeConsumer, consumergroup.ProtocolType, g.consumer.State()
+			}
+			if g.state != Dead && match(states, state) && match(types, typ) {
 				lg := kmsg.NewListGroupsResponseGroup()
-				lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.id, g.protocolType, string(g.state), TypeClassic
+				lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.id, protocolType, state, typ
 				out = append(out, lg)
 			}
 			g.mu.Unlock()
@@ -49,6 +54,8 @@ func (c *Coordinator) ListGroups(states, types []string) (int16, []kmsg.ListGrou
 }
 
 // DescribeGroup describes one group; a group that does not exist is Dead, as Kafka answers.
+// So is a consumer group: Kafka's DescribeGroups describes classic groups only, and says
+// GROUP_ID_NOT_FOUND for the others only from version 6 (not served), Dead before it.
 func (c *Coordinator) DescribeGroup(groupID string) kmsg.DescribeGroupsResponseGroup {
 	dg := kmsg.NewDescribeGroupsResponseGroup()
 	dg.Group = groupID
@@ -62,6 +69,10 @@ func (c *Coordinator) DescribeGroup(groupID string) kmsg.DescribeGroupsResponseG
 		return dg
 	}
 	defer g.mu.Unlock()
+	if g.consumer != nil {
+		dg.State = string(Dead)
+		return dg
+	}
 	dg.State = string(g.state)
 	dg.ProtocolType = g.protocolType
 	stable := g.state == Stable
@@ -123,6 +134,11 @@ func (c *Coordinator) deleteGroup(ctx context.Context, id string) int16 {
 }
 
 func (g *Group) deleteLocked() (int16, int64) {
+	if g.consumer != nil && g.state != Dead {
+		if err := g.consumer.ValidateDelete(); err != nil {
+			return errCode(err), 0
+		}
+	}
 	switch g.state {
 	case Dead:
 		return kerr.GroupIDNotFound.Code, 0

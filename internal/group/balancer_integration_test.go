@@ -206,8 +206,9 @@ func TestGroupBalancers(t *testing.T) {
 }
 
 // testBalancer: three members share six partitions; one leaves, one dies; the survivor ends
-// up with everything, and no record below an acknowledged commit is consumed again.
-func testBalancer(t *testing.T, bal kgo.GroupBalancer) {
+// up with everything, and no record below an acknowledged commit is consumed again. extra
+// options go to every member (kgo.ServerSideBalancer for the KIP-848 protocol).
+func testBalancer(t *testing.T, bal kgo.GroupBalancer, extra ...kgo.Opt) {
 	const parts = 6
 	n := startNode(t)
 	addr := n.Addr()
@@ -217,7 +218,7 @@ func testBalancer(t *testing.T, bal kgo.GroupBalancer) {
 	tr := newTracker(t)
 	var ms []*member
 	for i := 0; i < 3; i++ {
-		ms = append(ms, startMember(t, addr, "g-"+bal.ProtocolName(), "bal", i, tr, kgo.Balancers(bal)))
+		ms = append(ms, startMember(t, addr, "g-"+bal.ProtocolName(), "bal", i, tr, append([]kgo.Opt{kgo.Balancers(bal)}, extra...)...))
 	}
 	defer func() {
 		for _, m := range ms {

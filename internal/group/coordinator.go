@@ -4,12 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/group/consumergroup"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/replica"
 )
@@ -40,6 +42,11 @@ type Coordinator struct {
 	cfg   Config
 	log   *slog.Logger
 	clock Clock
+	// consumerCfg is the settings of KIP-848 consumer groups, from cfg.Broker.
+	consumerCfg consumergroup.Config
+	// topics is the latest image's topics, as consumer groups see them; the map it points to
+	// is never modified.
+	topics atomic.Pointer[map[string]consumergroup.TopicInfo]
 
 	mu sync.RWMutex
 	// Fields guarded by mu.
@@ -74,7 +81,7 @@ func New(cfg Config) *Coordinator {
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
 	}
-	c := &Coordinator{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, shards: map[int32]*shard{}}
+	c := &Coordinator{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, shards: map[int32]*shard{}, consumerCfg: consumerConfig(cfg.Broker)}
 	if c.cfg.OpenLog == nil {
 		c.cfg.OpenLog = c.openReplicaLog
 	}
@@ -119,8 +126,10 @@ func (c *Coordinator) afterFunc(d time.Duration, f func()) func() bool {
 }
 
 // Apply follows a new metadata image: it loads the shards of the __consumer_offsets partitions
-// this broker now leads and unloads those it no longer leads.
+// this broker now leads and unloads those it no longer leads, and gives consumer groups the
+// image's topics.
 func (c *Coordinator) Apply(img *metadata.Image) {
+	defer c.applyTopics(img)
 	t := img.Topics[OffsetsTopic]
 	if t == nil {
 		c.setLeadership(0, nil)

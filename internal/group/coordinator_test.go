@@ -366,7 +366,7 @@ func commitReq(group, member string, gen int32, offset int64, meta string) *kmsg
 func commitCode(r *kmsg.OffsetCommitResponse) int16 { return r.Topics[0].Partitions[0].ErrorCode }
 
 func (f *fixture) fetched(group string) int64 {
-	_, topics := f.c.OffsetFetch(context.Background(), group, []kmsg.OffsetFetchRequestGroupTopic{{Topic: "t", Partitions: []int32{0}}}, false)
+	_, topics := f.c.OffsetFetch(context.Background(), group, nil, -1, []kmsg.OffsetFetchRequestGroupTopic{{Topic: "t", Partitions: []int32{0}}}, false)
 	return topics[0].Partitions[0].Offset
 }
 
@@ -488,7 +488,7 @@ func TestNotCoordinatorAndLoading(t *testing.T) {
 		t.Fatalf("group of another broker: %d", commitCode(r))
 	}
 	f.c.setLeadership(0, nil)
-	if code, _ := f.c.OffsetFetch(context.Background(), "mine", nil, false); code != kerr.CoordinatorNotAvailable.Code {
+	if code, _ := f.c.OffsetFetch(context.Background(), "mine", nil, -1, nil, false); code != kerr.CoordinatorNotAvailable.Code {
 		t.Fatalf("no offsets topic: %d", code)
 	}
 }

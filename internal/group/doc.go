@@ -1,6 +1,7 @@
-// Package group is the group coordinator: consumer groups (the classic JoinGroup/SyncGroup
-// protocol today; the KIP-848 consumer protocol is to join it as a second group type) and
-// their committed offsets, kept in the internal topic __consumer_offsets in Kafka's own
+// Package group is the group coordinator: groups of the classic JoinGroup/SyncGroup protocol
+// and of the KIP-848 consumer protocol (ConsumerGroupHeartbeat, served by package
+// consumergroup; see consumer.go for how the two share one map of groups), and their
+// committed offsets, kept in the internal topic __consumer_offsets in Kafka's own
 // record formats, so that a coordinator's state moves with its partition's leader and tools
 // that read the topic work.
 //
@@ -19,7 +20,9 @@
 //
 //	key version 0, 1   OffsetCommitKey    group, topic, partition   (Gregor writes version 1)
 //	key version 2      GroupMetadataKey   group                     (Gregor writes version 2)
-//	key version >= 3   KIP-848 and share-group records; skipped by this coordinator for now
+//	key version >= 3   KIP-848 and share-group records; skipped on replay: a consumer group's
+//	                   membership is kept in memory only, and its members rejoin after a
+//	                   coordinator restart or move (its offsets are ordinary OffsetCommit records)
 //
 //	OffsetCommitValue   version 3 (offset, leader epoch, metadata, commit timestamp), or
 //	                    version 1 when the commit carries an expire timestamp (OffsetCommit v2-v4
@@ -36,7 +39,8 @@
 //
 // # Locks
 //
-// Lock order: Coordinator.mu, then shard.mu, then Group.mu. Timer callbacks take only
+// Lock order: Coordinator.mu, then shard.mu, then Group.mu, then a consumer group's own
+// consumergroup.Group.mu (taken inside that package's methods). Timer callbacks take only
 // Group.mu. No lock is held while waiting for the high watermark or for another member's
 // request.
 package group

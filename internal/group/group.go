@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/group/consumergroup"
 	"github.com/gregorhq/gregor/internal/records"
 )
 
@@ -24,7 +25,7 @@ const (
 	Dead                State = "Dead"
 )
 
-// Group types, as ListGroups v5 reports them. Only classic groups exist today.
+// Group types, as ListGroups v5 reports them.
 const (
 	TypeClassic  = "classic"
 	TypeConsumer = "consumer"
@@ -59,6 +60,13 @@ type Group struct {
 	joinTimerStop    func() bool
 	joinTimerSeq     int
 	offsets          map[string]map[int32]offset
+	// consumer is set when the group is a KIP-848 consumer group: it then answers for the
+	// membership, and the classic fields above stay at their empty values (state Empty,
+	// no members). consumerTimerStop cancels its one session/rebalance timer, and
+	// consumerTimerSeq invalidates timers that fired after being replaced.
+	consumer          *consumergroup.Group
+	consumerTimerStop func() bool
+	consumerTimerSeq  int
 }
 
 // member is one classic group member.
@@ -264,6 +272,7 @@ func (c *Coordinator) replay(s *shard, l PartitionLog) (map[string]*Group, error
 func (g *Group) shutdownLocked(code int16) {
 	g.transitionLocked(Dead)
 	g.stopJoinTimerLocked()
+	g.stopConsumerTimerLocked()
 	for id, stop := range g.pending {
 		stop()
 		delete(g.pending, id)

@@ -17,6 +17,11 @@ var fastGroups = []string{
 	"group.initial.rebalance.delay.ms", "0",
 	"group.min.session.timeout.ms", "100",
 	"offsets.topic.num.partitions", "4",
+	// KIP-848 consumer groups: a member that stops heartbeating is gone within a second.
+	"group.consumer.session.timeout.ms", "1000",
+	"group.consumer.min.session.timeout.ms", "500",
+	"group.consumer.heartbeat.interval.ms", "100",
+	"group.consumer.min.heartbeat.interval.ms", "50",
 }
 
 func startNode(t *testing.T, extra ...string) *clustertest.Node {

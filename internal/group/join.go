@@ -57,6 +57,14 @@ func (g *Group) joinLocked(req *kmsg.JoinGroupRequest, clientID, clientHost stri
 	if g.state == Dead {
 		return fail(kerr.CoordinatorNotAvailable.Code, req.MemberID)
 	}
+	if g.consumer != nil {
+		// A classic member may take over only an empty consumer group (Kafka's offline
+		// downgrade); members of both protocols in one group are not supported.
+		if !g.consumer.IsEmpty() {
+			return fail(kerr.InconsistentGroupProtocol.Code, req.MemberID)
+		}
+		g.toClassicLocked()
+	}
 	if !g.supportsProtocolsLocked(req.ProtocolType, req.Protocols) {
 		return fail(kerr.InconsistentGroupProtocol.Code, req.MemberID)
 	}

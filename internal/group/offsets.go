@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/group/consumergroup"
 	"github.com/gregorhq/gregor/internal/records"
 )
 
@@ -48,7 +49,8 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 	}
 	if err := g.validateCommitLocked(req); err != nil {
 		g.mu.Unlock()
-		return setAll(errCode(err))
+		code, _ := consumergroup.ErrorCode(err)
+		return setAll(code)
 	}
 	now := c.clock.Now().UnixMilli()
 	maxMeta := int(c.cfg.Broker.OffsetMetadataMaxBytes)
@@ -107,6 +109,14 @@ func (g *Group) validateCommitLocked(req *kmsg.OffsetCommitRequest) error {
 	if g.state == Dead {
 		return kerr.CoordinatorNotAvailable
 	}
+	if g.consumer != nil {
+		// OffsetCommit v0 has no member fields: it is a commit from outside the group.
+		memberEpoch := req.Generation
+		if req.Version == 0 {
+			memberEpoch = -1
+		}
+		return g.consumer.ValidateOffsetCommit(req.MemberID, req.InstanceID, memberEpoch, false, req.Version)
+	}
 	if req.Version >= 1 && (req.Generation >= 0 || req.MemberID != "" || req.InstanceID != nil) {
 		if err := g.validateMemberLocked(req.MemberID, req.InstanceID); err != nil {
 			return err
@@ -128,9 +138,11 @@ func (g *Group) validateCommitLocked(req *kmsg.OffsetCommitRequest) error {
 }
 
 // OffsetFetch returns a group's committed offsets: of the partitions asked for (-1 for those
-// without one), or of every partition when topics is nil. requireStable matters only with
-// pending transactional commits, which this coordinator does not have yet.
-func (c *Coordinator) OffsetFetch(ctx context.Context, groupID string, topics []kmsg.OffsetFetchRequestGroupTopic, requireStable bool) (int16, []kmsg.OffsetFetchResponseGroupTopic) {
+// without one), or of every partition when topics is nil. memberID (nil when not sent) and
+// memberEpoch (-1 when not sent) are OffsetFetch v9's: a member of a consumer group must send
+// its current epoch. requireStable matters only with pending transactional commits, which
+// this coordinator does not have yet.
+func (c *Coordinator) OffsetFetch(ctx context.Context, groupID string, memberID *string, memberEpoch int32, topics []kmsg.OffsetFetchRequestGroupTopic, requireStable bool) (int16, []kmsg.OffsetFetchResponseGroupTopic) {
 	g, err := c.group(groupID, false)
 	if err != nil {
 		return errCode(err), nil
@@ -138,6 +150,12 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, groupID string, topics []
 	var offsets map[string]map[int32]offset
 	if g != nil {
 		defer g.mu.Unlock()
+		if g.consumer != nil {
+			if err := g.consumer.ValidateOffsetFetch(memberID, memberEpoch); err != nil {
+				code, _ := consumergroup.ErrorCode(err)
+				return code, nil
+			}
+		}
 		offsets = g.offsets
 	}
 	part := func(p int32, o offset, ok bool) kmsg.OffsetFetchResponseGroupTopicPartition {
@@ -195,6 +213,10 @@ func (c *Coordinator) OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRe
 	}
 	var subscribed func(topic string) bool
 	switch {
+	case g.consumer != nil && g.consumer.IsEmpty():
+		subscribed = func(string) bool { return false }
+	case g.consumer != nil:
+		subscribed = g.consumerSubscribedLocked()
 	case g.state == Empty:
 		subscribed = func(string) bool { return false }
 	case g.protocolType == "consumer":
@@ -305,7 +327,7 @@ func (c *Coordinator) expireOffsets() {
 
 // expireLocked expires g's offsets; it reports whether the group itself is gone.
 func (g *Group) expireLocked(now time.Time, retention time.Duration) bool {
-	if g.state != Empty || len(g.pending) > 0 {
+	if g.state != Empty || len(g.pending) > 0 || (g.consumer != nil && !g.consumer.IsEmpty()) {
 		return false
 	}
 	var recs []records.Record

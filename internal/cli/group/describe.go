@@ -85,6 +85,7 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("describing groups: %w", err)
 			}
+			completeConsumerGroups(ctx, adm, lags)
 			var errs []error
 			var described []kadm.DescribedGroupLag
 			for _, name := range names {
@@ -168,6 +169,11 @@ func memberRows(groups []kadm.DescribedGroupLag) []memberRow {
 					sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
 					r.Partitions += len(ps)
 					r.Assignment = append(r.Assignment, t.Topic+"("+joinInts(ps)+")")
+				}
+			} else if g.ProtocolType == "consumer" {
+				for _, t := range assignedFromLag(g.Lag, m.MemberID).Sorted() {
+					r.Partitions += len(t.Partitions)
+					r.Assignment = append(r.Assignment, t.Topic+"("+joinInts(t.Partitions)+")")
 				}
 			}
 			sort.Strings(r.Assignment)

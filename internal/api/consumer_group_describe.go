@@ -1,0 +1,51 @@
+package api
+
+// ConsumerGroupDescribe, versions 0-1 (KIP-848).
+//
+//	v0: groups with their epochs, assignor, and members with their subscriptions, current
+//	    and target assignments
+//	v1: member type (whether a member uses the classic or the consumer protocol)
+//
+// Always flexible. A group that does not exist, or is a classic group, is
+// GROUP_ID_NOT_FOUND.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/wire"
+)
+
+// groupAuthorizedOperations is what a group allows when there is no authorizer: READ (3),
+// DELETE (6) and DESCRIBE (8), as a bit field of ACL operation codes.
+const groupAuthorizedOperations = 1<<3 | 1<<6 | 1<<8
+
+// authorizedOperationsOmitted is the authorized-operations value of a response to a request
+// that did not ask for them (Kafka's Integer.MIN_VALUE).
+const authorizedOperationsOmitted = -2147483648
+
+func (h *Handlers) registerConsumerGroupDescribe(reg *wire.Registry) {
+	reg.Register(wire.API{Key: kmsg.ConsumerGroupDescribe, MinVersion: 0, MaxVersion: 1, Handle: h.consumerGroupDescribe})
+}
+
+func (h *Handlers) consumerGroupDescribe(ctx context.Context, r *wire.Request) (wire.Reply, error) {
+	req := r.Body.(*kmsg.ConsumerGroupDescribeRequest)
+	resp := kmsg.NewPtrConsumerGroupDescribeResponse()
+	for _, id := range req.Groups {
+		var g kmsg.ConsumerGroupDescribeResponseGroup
+		if h.Groups == nil {
+			g = kmsg.NewConsumerGroupDescribeResponseGroup()
+			g.Group, g.ErrorCode = id, kerr.CoordinatorNotAvailable.Code
+		} else {
+			g = h.Groups.ConsumerGroupDescribe(id)
+		}
+		g.AuthorizedOperations = authorizedOperationsOmitted
+		if req.IncludeAuthorizedOperations && g.ErrorCode == 0 {
+			g.AuthorizedOperations = groupAuthorizedOperations
+		}
+		resp.Groups = append(resp.Groups, g)
+	}
+	return wire.Reply{Msg: resp}, nil
+}
