@@ -16,14 +16,12 @@ package api
 //
 // Timestamps: on a CreateTime topic every record's timestamp must lie within
 // [now - message.timestamp.before.max.ms, now + message.timestamp.after.max.ms], else the
-// partition gets INVALID_TIMESTAMP (Kafka's LogValidator). Records of an uncompressed batch
-// are checked one by one; of a compressed batch only the header's base and max timestamps
-// are, until batches are decompressed on the broker. LogAppendTime topics are not checked:
-// the broker sets the time.
+// partition gets INVALID_TIMESTAMP (Kafka's LogValidator). Records of compressed batches are
+// decompressed (bounded, see produce_records.go) and checked one by one like the others.
+// LogAppendTime topics are not checked: the broker sets the time.
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -83,17 +81,13 @@ func (h *Handlers) appendPartition(version int16, topic string, partition int32,
 	if err == nil {
 		err = records.ValidateProduceVersion(version, hdr)
 	}
-	if err == nil && p.Config().CompactEnabled() {
-		err = requireKeys(batch[:hdr.Size()], topic, partition)
-	}
 	if err == nil {
-		err = h.checkTimestamps(batch, hdr, p.Config())
+		batch, hdr, err = h.prepareRecords(batch[:hdr.Size()], hdr, topic, partition, p.Config())
 	}
 	if err != nil {
 		return err
 	}
-	// Bytes after the batch that do not make a whole second batch are ignored, as by Kafka.
-	res, err := p.Append(batch[:hdr.Size()], hdr)
+	res, err := p.Append(batch, hdr)
 	if err != nil {
 		return err
 	}
@@ -104,17 +98,13 @@ func (h *Handlers) appendPartition(version int16, topic string, partition int32,
 }
 
 // requireKeys refuses a record without a key on a compacted topic, as Kafka's LogValidator
-// does: the log cleaner could not keep it. Compressed batches pass unchecked until the records
-// package can decompress them; the cleaner drops their keyless records later.
-func requireKeys(batch []byte, topic string, partition int32) error {
+// does: the log cleaner could not keep it.
+func requireKeys(d records.Decoded, topic string, partition int32) error {
 	keyless := false
-	err := records.ForEachRecord(batch, func(r records.Record) bool {
+	err := d.ForEach(func(r records.Record) bool {
 		keyless = r.Key == nil
 		return !keyless
 	})
-	if errors.Is(err, records.ErrCompressed) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}
@@ -126,7 +116,8 @@ func requireKeys(batch []byte, topic string, partition int32) error {
 }
 
 // checkTimestamps checks a batch's record timestamps against the topic's bounds.
-func (h *Handlers) checkTimestamps(batch []byte, hdr records.Header, cfg config.Topic) error {
+func (h *Handlers) checkTimestamps(d records.Decoded, cfg config.Topic) error {
+	hdr := d.Header
 	if cfg.MessageTimestampType != "CreateTime" || hdr.LogAppendTime() {
 		return nil
 	}
@@ -144,25 +135,15 @@ func (h *Handlers) checkTimestamps(batch []byte, hdr records.Header, cfg config.
 			"Timestamp %d of %s is out of range. The timestamp should be within [%d, %d]",
 			ts, what, satSub(nowMs, before), satAdd(nowMs, after))}
 	}
-	if hdr.Codec() != records.CodecNone {
-		// Compressed: the header's bounds are all we can see without decompressing.
-		if err := check(hdr.BaseTimestamp, "the batch's first record"); err != nil {
-			return err
-		}
-		return check(hdr.MaxTimestamp, "the batch's latest record")
-	}
 	var bad error
-	err := records.ForEachRecord(batch, func(r records.Record) bool {
+	err := d.ForEach(func(r records.Record) bool {
 		bad = check(hdr.BaseTimestamp+r.TimestampDelta, fmt.Sprintf("message with offset delta %d", r.OffsetDelta))
 		return bad == nil
 	})
 	if bad != nil {
 		return bad
 	}
-	if err != nil && !errors.Is(err, records.ErrCompressed) {
-		return err
-	}
-	return nil
+	return err
 }
 
 // noTimestamp is RecordBatch.NO_TIMESTAMP: a record without a timestamp is not checked.
