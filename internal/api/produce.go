@@ -2,6 +2,11 @@ package api
 
 // Produce, versions 3-11 (RecordBatch v2 only; older message formats are not served).
 //
+//	v0-v2: advertised in ApiVersions but refused: every partition gets UNSUPPORTED_VERSION.
+//	       Kafka 4 does the same (KAFKA-18659): librdkafka up to 2.11 sends gzip, snappy and
+//	       lz4 batches only to a broker whose Produce range includes v0, and silently
+//	       downgrades them to uncompressed otherwise.
+//
 //	v3: transactional id; record batches (magic 2)
 //	v4: no change
 //	v5: log start offset in the response
@@ -35,8 +40,11 @@ import (
 )
 
 func (h *Handlers) registerProduce(reg *wire.Registry) {
-	reg.Register(wire.API{Key: kmsg.Produce, MinVersion: 3, MaxVersion: 11, Handle: h.produce})
+	reg.Register(wire.API{Key: kmsg.Produce, MinVersion: 0, MaxVersion: 11, Handle: h.produce})
 }
+
+// minProduceVersion is the first Produce version served: the first with RecordBatch v2.
+const minProduceVersion = 3
 
 func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.ProduceRequest)
@@ -50,7 +58,9 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 			sp.Partition = rp.Partition
 			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
 			var err error
-			if badAcks {
+			if req.Version < minProduceVersion {
+				err = kerr.UnsupportedVersion
+			} else if badAcks {
 				err = kerr.InvalidRequiredAcks
 			} else {
 				err = h.appendPartition(req.Version, rt.Topic, rp.Partition, rp.Records, &sp)

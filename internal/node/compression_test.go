@@ -286,3 +286,42 @@ func TestDecompressionBomb(t *testing.T) {
 		t.Fatalf("read %d records", len(got))
 	}
 }
+
+// TestProduceV2Refused: Produce v0-v2 are advertised (librdkafka compresses only for a broker
+// whose Produce range starts at v0) but each partition of such a request gets
+// UNSUPPORTED_VERSION.
+func TestProduceV2Refused(t *testing.T) {
+	n := clustertest.StartNode(t)
+	createTopic(t, n.Addr(), "old", 1, nil)
+	req := kmsg.NewPtrProduceRequest()
+	req.Version = 2
+	req.Acks = 1
+	req.TimeoutMillis = 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "old"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = compressedBatch(0, nil)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	body, err := rawRequest(n.Addr(), frameOf(0, 2, req.AppendTo(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := kmsg.NewPtrProduceResponse()
+	resp.Version = 2
+	if err := resp.ReadFrom(body); err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Topics[0].Partitions[0].ErrorCode; got != kerr.UnsupportedVersion.Code {
+		t.Fatalf("Produce v2: error %d, want UNSUPPORTED_VERSION", got)
+	}
+	versions, err := kmsg.NewPtrApiVersionsRequest().RequestWith(testContext(t), newClient(t, n.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range versions.ApiKeys {
+		if k.ApiKey == 0 && k.MinVersion != 0 {
+			t.Fatalf("Produce advertised from v%d, want v0", k.MinVersion)
+		}
+	}
+}
