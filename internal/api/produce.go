@@ -2,6 +2,11 @@ package api
 
 // Produce, versions 3-11 (RecordBatch v2 only; older message formats are not served).
 //
+//	v0-v2: advertised in ApiVersions but refused: every partition gets UNSUPPORTED_VERSION.
+//	       Kafka 4 does the same (KAFKA-18659): librdkafka up to 2.11 sends gzip, snappy and
+//	       lz4 batches only to a broker whose Produce range includes v0, and silently
+//	       downgrades them to uncompressed otherwise.
+//
 //	v3: transactional id; record batches (magic 2)
 //	v4: no change
 //	v5: log start offset in the response
@@ -16,14 +21,12 @@ package api
 //
 // Timestamps: on a CreateTime topic every record's timestamp must lie within
 // [now - message.timestamp.before.max.ms, now + message.timestamp.after.max.ms], else the
-// partition gets INVALID_TIMESTAMP (Kafka's LogValidator). Records of an uncompressed batch
-// are checked one by one; of a compressed batch only the header's base and max timestamps
-// are, until batches are decompressed on the broker. LogAppendTime topics are not checked:
-// the broker sets the time.
+// partition gets INVALID_TIMESTAMP (Kafka's LogValidator). Records of compressed batches are
+// decompressed (bounded, see produce_records.go) and checked one by one like the others.
+// LogAppendTime topics are not checked: the broker sets the time.
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -37,8 +40,11 @@ import (
 )
 
 func (h *Handlers) registerProduce(reg *wire.Registry) {
-	reg.Register(wire.API{Key: kmsg.Produce, MinVersion: 3, MaxVersion: 11, Handle: h.produce})
+	reg.Register(wire.API{Key: kmsg.Produce, MinVersion: 0, MaxVersion: 11, Handle: h.produce})
 }
+
+// minProduceVersion is the first Produce version served: the first with RecordBatch v2.
+const minProduceVersion = 3
 
 func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.ProduceRequest)
@@ -53,6 +59,8 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 			sp.BaseOffset, sp.LogAppendTime, sp.LogStartOffset = -1, -1, -1
 			var err error
 			switch {
+			case req.Version < minProduceVersion:
+				err = kerr.UnsupportedVersion
 			case badAcks:
 				err = kerr.InvalidRequiredAcks
 			case isInternalTopic(rt.Topic):
@@ -88,17 +96,13 @@ func (h *Handlers) appendPartition(version int16, topic string, partition int32,
 	if err == nil {
 		err = records.ValidateProduceVersion(version, hdr)
 	}
-	if err == nil && p.Config().CompactEnabled() {
-		err = requireKeys(batch[:hdr.Size()], topic, partition)
-	}
 	if err == nil {
-		err = h.checkTimestamps(batch, hdr, p.Config())
+		batch, hdr, err = h.prepareRecords(batch[:hdr.Size()], hdr, topic, partition, p.Config())
 	}
 	if err != nil {
 		return err
 	}
-	// Bytes after the batch that do not make a whole second batch are ignored, as by Kafka.
-	res, err := p.Append(batch[:hdr.Size()], hdr)
+	res, err := p.Append(batch, hdr)
 	if err != nil {
 		return err
 	}
@@ -109,17 +113,13 @@ func (h *Handlers) appendPartition(version int16, topic string, partition int32,
 }
 
 // requireKeys refuses a record without a key on a compacted topic, as Kafka's LogValidator
-// does: the log cleaner could not keep it. Compressed batches pass unchecked until the records
-// package can decompress them; the cleaner drops their keyless records later.
-func requireKeys(batch []byte, topic string, partition int32) error {
+// does: the log cleaner could not keep it.
+func requireKeys(d records.Decoded, topic string, partition int32) error {
 	keyless := false
-	err := records.ForEachRecord(batch, func(r records.Record) bool {
+	err := d.ForEach(func(r records.Record) bool {
 		keyless = r.Key == nil
 		return !keyless
 	})
-	if errors.Is(err, records.ErrCompressed) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,8 @@ func requireKeys(batch []byte, topic string, partition int32) error {
 }
 
 // checkTimestamps checks a batch's record timestamps against the topic's bounds.
-func (h *Handlers) checkTimestamps(batch []byte, hdr records.Header, cfg config.Topic) error {
+func (h *Handlers) checkTimestamps(d records.Decoded, cfg config.Topic) error {
+	hdr := d.Header
 	if cfg.MessageTimestampType != "CreateTime" || hdr.LogAppendTime() {
 		return nil
 	}
@@ -149,25 +150,15 @@ func (h *Handlers) checkTimestamps(batch []byte, hdr records.Header, cfg config.
 			"Timestamp %d of %s is out of range. The timestamp should be within [%d, %d]",
 			ts, what, satSub(nowMs, before), satAdd(nowMs, after))}
 	}
-	if hdr.Codec() != records.CodecNone {
-		// Compressed: the header's bounds are all we can see without decompressing.
-		if err := check(hdr.BaseTimestamp, "the batch's first record"); err != nil {
-			return err
-		}
-		return check(hdr.MaxTimestamp, "the batch's latest record")
-	}
 	var bad error
-	err := records.ForEachRecord(batch, func(r records.Record) bool {
+	err := d.ForEach(func(r records.Record) bool {
 		bad = check(hdr.BaseTimestamp+r.TimestampDelta, fmt.Sprintf("message with offset delta %d", r.OffsetDelta))
 		return bad == nil
 	})
 	if bad != nil {
 		return bad
 	}
-	if err != nil && !errors.Is(err, records.ErrCompressed) {
-		return err
-	}
-	return nil
+	return err
 }
 
 // noTimestamp is RecordBatch.NO_TIMESTAMP: a record without a timestamp is not checked.

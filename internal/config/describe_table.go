@@ -99,6 +99,12 @@ var topicDefs = map[string]topicDef{
 		func(t Topic) string { return i64(t.MessageTimestampBeforeMaxMs) }, ""},
 	"message.timestamp.after.max.ms": {TypeLong, "log.message.timestamp.after.max.ms", "How far in the future a CreateTime timestamp may be.",
 		func(t Topic) string { return i64(t.MessageTimestampAfterMaxMs) }, ""},
+	"compression.gzip.level": {TypeInt, "compression.gzip.level", "The gzip level when compression.type is gzip.",
+		func(t Topic) string { return i32(t.GzipLevel) }, ""},
+	"compression.lz4.level": {TypeInt, "compression.lz4.level", "The lz4 level when compression.type is lz4.",
+		func(t Topic) string { return i32(t.LZ4Level) }, ""},
+	"compression.zstd.level": {TypeInt, "compression.zstd.level", "The zstd level when compression.type is zstd.",
+		func(t Topic) string { return i32(t.ZstdLevel) }, ""},
 	"unclean.leader.election.enable": {TypeBoolean, "unclean.leader.election.enable", "Whether an out-of-sync replica may become leader.",
 		func(t Topic) string { return boolStr(t.UncleanLeaderElectionEnable) }, ""},
 
@@ -106,9 +112,6 @@ var topicDefs = map[string]topicDef{
 	// else Kafka's default.
 	"flush.messages":                          {TypeLong, "log.flush.interval.messages", "Records between forced flushes.", nil, maxLongStr},
 	"flush.ms":                                {TypeLong, "log.flush.interval.ms", "Time between forced flushes.", nil, maxLongStr},
-	"compression.gzip.level":                  {TypeInt, "compression.gzip.level", "The gzip level when compression.type is gzip.", nil, "-1"},
-	"compression.lz4.level":                   {TypeInt, "compression.lz4.level", "The lz4 level when compression.type is lz4.", nil, "9"},
-	"compression.zstd.level":                  {TypeInt, "compression.zstd.level", "The zstd level when compression.type is zstd.", nil, "3"},
 	"preallocate":                             {TypeBoolean, "log.preallocate", "Whether segment files are preallocated.", nil, "false"},
 	"message.format.version":                  {TypeString, "log.message.format.version", "Deprecated; ignored.", nil, "3.0-IV1"},
 	"message.timestamp.difference.max.ms":     {TypeLong, "log.message.timestamp.difference.max.ms", "Deprecated; see message.timestamp.before.max.ms.", nil, maxLongStr},

@@ -21,6 +21,9 @@ type Topic struct {
 	RetentionBytes       int64  // retention.bytes, -1 = no limit
 	CompressionType      string // compression.type: uncompressed, zstd, lz4, snappy, gzip or producer
 	MinInsyncReplicas    int32  // min.insync.replicas, >= 1
+	GzipLevel            int32  // compression.gzip.level, 1..9 or -1 (the codec's default)
+	LZ4Level             int32  // compression.lz4.level, 1..17
+	ZstdLevel            int32  // compression.zstd.level, -131072..22
 
 	SegmentMs                   int64   // segment.ms, >= 1: roll a segment this old
 	SegmentJitterMs             int64   // segment.jitter.ms, >= 0: roll up to this much earlier, per segment
@@ -68,6 +71,9 @@ func (b Broker) TopicDefaults() Topic {
 		RetentionBytes:       b.LogRetentionBytes,
 		CompressionType:      b.CompressionType,
 		MinInsyncReplicas:    b.MinInsyncReplicas,
+		GzipLevel:            defaultGzipLevel,
+		LZ4Level:             defaultLZ4Level,
+		ZstdLevel:            defaultZstdLevel,
 
 		SegmentMs:                   b.LogRollMs,
 		SegmentJitterMs:             b.LogRollJitterMs,
@@ -116,6 +122,18 @@ func int64Key(min, max int64, set func(*Topic, int64)) topicKey {
 	return k
 }
 
+// levelKey is a compression level: checked by check, applied as an INT.
+func levelKey(check func(string) error, set func(*Topic, int32)) topicKey {
+	return topicKey{check: check, apply: func(t *Topic, v string) error { n, _ := parseInt32(v); set(t, n); return nil }}
+}
+
+// Kafka's default compression levels (KIP-390).
+const (
+	defaultGzipLevel = -1
+	defaultLZ4Level  = 9
+	defaultZstdLevel = 3
+)
+
 func boolKey() topicKey {
 	return topicKey{check: func(v string) error { _, err := parseBool(v); return err }}
 }
@@ -151,6 +169,10 @@ var topicKeys = map[string]topicKey{
 	"retention.bytes":     int64Key(math.MinInt64, maxInt64, func(t *Topic, n int64) { t.RetentionBytes = n }),
 	"compression.type":    stringKey(compressionTypes, func(t *Topic, s string) { t.CompressionType = s }),
 	"min.insync.replicas": int32Key(1, maxInt32, func(t *Topic, n int32) { t.MinInsyncReplicas = n }),
+	// KIP-390's ranges: gzip 1..9 or -1, lz4 1..17, zstd from its negative fast levels to 22.
+	"compression.gzip.level": levelKey(checkLevel(1, 9, -1), func(t *Topic, n int32) { t.GzipLevel = n }),
+	"compression.lz4.level":  levelKey(checkLevel(1, 17), func(t *Topic, n int32) { t.LZ4Level = n }),
+	"compression.zstd.level": levelKey(checkLevel(-131072, 22), func(t *Topic, n int32) { t.ZstdLevel = n }),
 
 	"segment.ms":                      int64Key(1, maxInt64, func(t *Topic, n int64) { t.SegmentMs = n }),
 	"segment.jitter.ms":               int64Key(0, maxInt64, func(t *Topic, n int64) { t.SegmentJitterMs = n }),
@@ -172,9 +194,6 @@ var topicKeys = map[string]topicKey{
 	// Known to Kafka, checked, not used by Gregor yet.
 	"flush.messages":                          int64Key(1, maxInt64, nil),
 	"flush.ms":                                int64Key(0, maxInt64, nil),
-	"compression.gzip.level":                  {check: checkLevel(1, 9, -1)},
-	"compression.lz4.level":                   {check: checkLevel(1, 17)},
-	"compression.zstd.level":                  {check: checkLevel(-131072, 22)},
 	"preallocate":                             boolKey(),
 	"message.format.version":                  {check: func(string) error { return nil }}, // deprecated; any value
 	"message.timestamp.difference.max.ms":     int64Key(0, maxInt64, nil),

@@ -73,6 +73,7 @@ func TestTopicConfig(t *testing.T) {
 		SegmentBytes: 1 << 30, IndexIntervalBytes: 4096, SegmentIndexBytes: 10 << 20,
 		MaxMessageBytes: 1048588, MessageTimestampType: "CreateTime", CleanupPolicy: "delete",
 		RetentionMs: 604800000, RetentionBytes: -1, CompressionType: "producer", MinInsyncReplicas: 1,
+		GzipLevel: -1, LZ4Level: 9, ZstdLevel: 3,
 		SegmentMs: 604800000, FileDeleteDelayMs: 60000, DeleteRetentionMs: 86400000,
 		MaxCompactionLagMs: math.MaxInt64, MinCleanableDirtyRatio: 0.5,
 		MessageTimestampBeforeMaxMs: math.MaxInt64, MessageTimestampAfterMaxMs: 3600000,
@@ -87,6 +88,7 @@ func TestTopicConfig(t *testing.T) {
 	got, err = TopicConfig(defaults, map[string]string{
 		"segment.bytes": "1048576", "cleanup.policy": "compact ,delete", "retention.ms": "60000",
 		"compression.type": "lz4", "min.insync.replicas": "2", "max.message.bytes": "100",
+		"compression.lz4.level": "12", "compression.zstd.level": "-7",
 		"message.timestamp.type": "LogAppendTime", "retention.bytes": "1000",
 		"index.interval.bytes": "100", "segment.index.bytes": "1024",
 		"segment.ms": "3600000", "min.cleanable.dirty.ratio": "0.25", "unclean.leader.election.enable": "true",
@@ -99,6 +101,7 @@ func TestTopicConfig(t *testing.T) {
 		SegmentBytes: 1048576, IndexIntervalBytes: 100, SegmentIndexBytes: 1024, MaxMessageBytes: 100,
 		MessageTimestampType: "LogAppendTime", CleanupPolicy: "compact,delete", RetentionMs: 60000,
 		RetentionBytes: 1000, CompressionType: "lz4", MinInsyncReplicas: 2,
+		GzipLevel: -1, LZ4Level: 12, ZstdLevel: -7,
 		SegmentMs: 3600000, FileDeleteDelayMs: 60000, DeleteRetentionMs: 86400000,
 		MaxCompactionLagMs: math.MaxInt64, MinCleanableDirtyRatio: 0.25,
 		MessageTimestampBeforeMaxMs: math.MaxInt64, MessageTimestampAfterMaxMs: 3600000,

@@ -90,7 +90,7 @@ func (l replicaLog) Replay(fn func(key, value []byte)) error {
 				fn(r.Key, r.Value)
 				return true
 			})
-			if err != nil && !errors.Is(err, records.ErrCompressed) {
+			if err != nil {
 				return err
 			}
 		}

@@ -31,7 +31,7 @@ func TestCompaction(t *testing.T) {
 		"min.cleanable.dirty.ratio": strp("0.01"),
 		"delete.retention.ms":       strp("200"),
 	})
-	// Uncompressed: the cleaner keeps compressed batches whole until codecs exist.
+	// Uncompressed here; TestCompactionOfCompressedBatches feeds the cleaner compressed batches.
 	cl := newClient(t, n.Addr(), kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.DefaultProduceTopic(topic))
 	ctx := testContext(t)
 

@@ -19,9 +19,10 @@
 //	57      4     recordCount                yes
 //	61      ...   records (maybe compressed) yes
 //
-// The broker never re-encodes a producer's batch: it rewrites the fields outside the CRC
+// The broker keeps a producer's batch as it came: it rewrites the fields outside the CRC
 // (base offset, leader epoch) in place, and only for LogAppendTime touches covered fields,
-// recomputing the CRC.
+// recomputing the CRC. It rebuilds a batch only when the topic's compression.type names
+// another codec (Decoded.Recompress), or when the log cleaner drops records from it.
 package records
 
 import (

@@ -17,7 +17,8 @@ type BatchHeader struct {
 	BaseSequence  int32 // -1 when none
 }
 
-// Builder builds one uncompressed RecordBatch v2 from records, for the broker's own writes
+// Builder builds one RecordBatch v2 from records (uncompressed, or compressed by
+// BuildCompressed), for the broker's own writes
 // (coordinator records, compacted segments). It keeps each record's offset and timestamp
 // deltas as given, so records can keep their original offsets with gaps between them.
 type Builder struct {
@@ -96,6 +97,32 @@ func (b *Builder) Build() []byte {
 	be.PutUint32(out[crcOffset:], ComputeCRC(out))
 	b.buf = nil
 	return out
+}
+
+// BuildCompressed returns the finished batch with its records compressed with codec at level,
+// its other header fields as Build writes them. The Builder must not be used afterwards.
+func (b *Builder) BuildCompressed(codec Codec, level int) ([]byte, error) {
+	out := b.Build()
+	if codec == CodecNone {
+		return out, nil
+	}
+	h, _ := ParseHeader(out) // cannot fail: Build wrote a whole header
+	c, _, err := Decoded{Header: h, Batch: out, Records: out[HeaderSize:]}.Recompress(codec, level)
+	return c, err
+}
+
+// DefaultLevel is Kafka's default compression.<codec>.level for codec (0 where the codec has
+// no levels).
+func DefaultLevel(codec Codec) int {
+	switch codec {
+	case CodecGzip:
+		return DefaultGzipLevel
+	case CodecLZ4:
+		return DefaultLZ4Level
+	case CodecZstd:
+		return DefaultZstdLevel
+	}
+	return 0
 }
 
 // appendVarBytes appends a varint length and the bytes; nil is written as length -1 (null).

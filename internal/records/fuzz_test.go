@@ -114,20 +114,23 @@ func FuzzForEachRecord(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, _ := ParseHeader(b)
+		d, err := Decode(b, 1<<20)
+		if err != nil {
+			return
+		}
 		n := 0
-		err := ForEachRecord(b, func(r Record) bool {
+		err = d.ForEach(func(r Record) bool {
 			n++
-			// Everything a record points at lies inside the batch.
+			// Everything a record points at lies inside the (decompressed) records.
 			for _, s := range [][]byte{r.Key, r.Value} {
-				if len(s) > len(b) {
-					t.Fatalf("field of %d bytes in a %d-byte batch", len(s), len(b))
+				if len(s) > len(d.Records) {
+					t.Fatalf("field of %d bytes in %d bytes of records", len(s), len(d.Records))
 				}
 			}
 			return true
 		})
-		if err == nil && int32(n) != h.NumRecords {
-			t.Fatalf("%d records read, header says %d", n, h.NumRecords)
+		if err == nil && int32(n) != d.Header.NumRecords {
+			t.Fatalf("%d records read, header says %d", n, d.Header.NumRecords)
 		}
 	})
 }

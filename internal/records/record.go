@@ -23,9 +23,6 @@ import (
 //
 // varint and varlong are zigzag-encoded base-128, as in protobuf; a varint fits in 5 bytes.
 
-// ErrCompressed is returned by ForEachRecord for a batch whose records are compressed.
-var ErrCompressed = errors.New("records: batch is compressed")
-
 // RecordHeader is one header of a record. A nil Value is a null value.
 type RecordHeader struct {
 	Key   string
@@ -42,26 +39,57 @@ type Record struct {
 	Headers        []RecordHeader
 }
 
-// ForEachRecord calls fn for each record of the uncompressed batch at the start of batch, in
-// order, until fn returns false. It returns ErrCompressed for a compressed batch, and an error
-// wrapping kerr.CorruptMessage for a truncated header or wrong magic, or kerr.InvalidRecord for
-// a malformed record. It does not check the CRC (ValidateProduce does). The Key, Value and
-// header values of the Record passed to fn alias batch; the Headers slice is fn's to keep.
+// ForEachRecord calls fn for each record of the batch at the start of batch, in order, until
+// fn returns false. A compressed batch is decompressed first, up to MaxDecompressedSize bytes
+// (use Decode with a tighter limit for untrusted input). It returns an error wrapping
+// kerr.CorruptMessage for a truncated header, wrong magic or records that do not decompress,
+// or kerr.InvalidRecord for a malformed record. It does not check the CRC (ValidateProduce
+// does). The Key, Value and header values of the Record passed to fn alias batch or the
+// decompressed records; the Headers slice is fn's to keep.
 func ForEachRecord(batch []byte, fn func(Record) bool) error {
+	d, err := Decode(batch, MaxDecompressedSize)
+	if err != nil {
+		return err
+	}
+	return d.ForEach(fn)
+}
+
+// Decoded is a batch whose records section has been decompressed (or is uncompressed).
+type Decoded struct {
+	Header Header
+	// Batch is the whole batch as given, Header.Size() bytes.
+	Batch []byte
+	// Records is the records section, decompressed: NumRecords records, back to back.
+	Records []byte
+}
+
+// Decode parses the batch at the start of batch and decompresses its records section, which
+// may inflate to at most limit bytes (see DecompressLimit). It checks the header as
+// ForEachRecord does, and the codec; it does not walk the records (ForEach and Check do).
+func Decode(batch []byte, limit int) (Decoded, error) {
 	h, err := ParseHeader(batch)
 	if err != nil {
-		return kafkaErr(kerr.CorruptMessage, "batch of %d bytes is shorter than the %d-byte v2 header", len(batch), HeaderSize)
+		return Decoded{}, kafkaErr(kerr.CorruptMessage, "batch of %d bytes is shorter than the %d-byte v2 header", len(batch), HeaderSize)
 	}
 	if h.Magic != Magic {
-		return kafkaErr(kerr.CorruptMessage, "batch magic %d is not 2", h.Magic)
+		return Decoded{}, kafkaErr(kerr.CorruptMessage, "batch magic %d is not 2", h.Magic)
 	}
 	if h.Size() < HeaderSize || h.Size() > int64(len(batch)) {
-		return kafkaErr(kerr.CorruptMessage, "batch length %d does not fit the %d bytes given", h.Length, len(batch))
+		return Decoded{}, kafkaErr(kerr.CorruptMessage, "batch length %d does not fit the %d bytes given", h.Length, len(batch))
 	}
+	batch = batch[:h.Size()]
+	recs := batch[HeaderSize:]
 	if h.Codec() != CodecNone {
-		return ErrCompressed
+		if recs, err = Decompress(h.Codec(), recs, limit); err != nil {
+			return Decoded{}, err
+		}
 	}
-	it := recordIter{b: batch[HeaderSize:h.Size()], n: h.NumRecords}
+	return Decoded{Header: h, Batch: batch, Records: recs}, nil
+}
+
+// ForEach calls fn for each record, in order, until fn returns false; see ForEachRecord.
+func (d Decoded) ForEach(fn func(Record) bool) error {
+	it := recordIter{b: d.Records, n: d.Header.NumRecords}
 	var r rawRecord
 	for {
 		ok, err := it.next(&r)
@@ -82,6 +110,45 @@ func ForEachRecord(batch []byte, fn func(Record) bool) error {
 			return nil
 		}
 	}
+}
+
+// Check walks every record as ValidateProduce does for an uncompressed batch: a malformed
+// record, bytes left over after NumRecords records, or a record whose offset delta is not its
+// index gives an error wrapping kerr.InvalidRecord. Kafka rebuilds a compressed batch whose
+// inner offsets are not 0..n-1; Gregor keeps the producer's bytes, so it refuses the batch.
+func (d Decoded) Check() error {
+	it := recordIter{b: d.Records, n: d.Header.NumRecords}
+	var r rawRecord
+	for {
+		ok, err := it.next(&r)
+		if err != nil || !ok {
+			return err
+		}
+		if want := it.i - 1; r.offsetDelta != want {
+			return kafkaErr(kerr.InvalidRecord, "record %d has offset delta %d, want %d", want, r.offsetDelta, want)
+		}
+	}
+}
+
+// Recompress returns the batch rebuilt with its records compressed with codec at level: the
+// same header fields (offsets, timestamps, producer id, epoch and base sequence, the other
+// attribute bits) with the new codec, length and CRC. The records are not re-encoded, only
+// (de)compressed, so offset and timestamp deltas are unchanged.
+func (d Decoded) Recompress(codec Codec, level int) ([]byte, Header, error) {
+	body, err := Compress(codec, level, d.Records)
+	if err != nil {
+		return nil, Header{}, err
+	}
+	out := make([]byte, HeaderSize+len(body))
+	copy(out, d.Batch[:HeaderSize])
+	copy(out[HeaderSize:], body)
+	be := binary.BigEndian
+	be.PutUint32(out[8:], uint32(len(out)-LogOverhead))
+	attrs := uint16(d.Header.Attributes)&^attrCodecMask | uint16(codec)
+	be.PutUint16(out[attributesOffset:], attrs)
+	be.PutUint32(out[crcOffset:], ComputeCRC(out))
+	h, _ := ParseHeader(out) // cannot fail: out holds a whole header
+	return out, h, nil
 }
 
 // rawRecord is a record whose structure has been checked; headers are left undecoded.

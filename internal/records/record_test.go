@@ -72,7 +72,7 @@ func TestForEachRecordErrors(t *testing.T) {
 		{"short header", good[:HeaderSize-1], kerr.CorruptMessage},
 		{"truncated", good[:len(good)-1], kerr.CorruptMessage},
 		{"magic 1", func() []byte { b := bytes.Clone(good); b[16] = 1; return b }(), kerr.CorruptMessage},
-		{"compressed", buildBatch([]byte("zz"), 1, func(rb *kmsg.RecordBatch) { rb.Attributes = int16(CodecSnappy) }), ErrCompressed},
+		{"bad snappy", buildBatch([]byte("zz"), 1, func(rb *kmsg.RecordBatch) { rb.Attributes = int16(CodecSnappy) }), kerr.CorruptMessage},
 		{"negative count", buildBatch(nil, -1, nil), kerr.InvalidRecord},
 		{"record past batch", buildBatch(rawWith(func(r []byte) []byte { r[0] = 0x7e; return r }), 3, nil), kerr.InvalidRecord},
 	} {

@@ -23,8 +23,8 @@ const (
 // ErrorCode returns the Kafka error code carried by err: 0 for nil, the code of the *kerr.Error
 // that err wraps, or UNKNOWN_SERVER_ERROR (-1) for any other error.
 //
-// Every error this package returns from ValidateProduce, ValidateProduceVersion and
-// ForEachRecord wraps a *kerr.Error, so errors.Is(err, kerr.CorruptMessage) and
+// Every error this package returns from ValidateProduce, ValidateProduceVersion,
+// ForEachRecord, Decode, Decompress and Decoded's methods wraps a *kerr.Error, so errors.Is(err, kerr.CorruptMessage) and
 // errors.As(err, &kerrErr) work, and the Produce handler puts ErrorCode(err) in the partition's
 // response while it may log err.Error() (or send it as the v8+ error_message).
 func ErrorCode(err error) int16 {
@@ -72,9 +72,11 @@ func kafkaErr(code *kerr.Error, format string, args ...any) error {
 //
 // The last check is stricter than Kafka, which does not look at the offset deltas of
 // uncompressed v2 batches and rebuilds compressed batches whose inner offsets are not 0..n-1;
-// Gregor never re-encodes a batch, so it rejects them instead. Records inside compressed
-// batches are not walked here. Checks that need the topic's configuration or the clock
-// (timestamps, keys on compacted topics, producer state) are the caller's.
+// Gregor keeps the producer's bytes, so it rejects them instead. Records inside compressed
+// batches are not walked here: that needs a decompression bounded by the topic's
+// configuration, which Decode and Decoded.Check do. Checks that need the topic's
+// configuration or the clock (timestamps, keys on compacted topics, producer state) are the
+// caller's.
 //
 // ValidateProduce does not modify b, never panics and allocates only for an error.
 func ValidateProduce(b []byte, maxMessageBytes int) (Header, error) {

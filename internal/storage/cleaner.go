@@ -101,12 +101,11 @@ type CleanStats struct {
 	// them (Kafka's latestDeleteHorizon).
 	DeleteHorizon int64
 
-	SegmentsIn, SegmentsOut   int
-	BytesRead, BytesWritten   int64
-	RecordsRead, RecordsKept  int64
-	TombstonesDropped         int64
-	KeylessRecordsDropped     int64
-	CompressedBatchesKeptAsIs int64
+	SegmentsIn, SegmentsOut  int
+	BytesRead, BytesWritten  int64
+	RecordsRead, RecordsKept int64
+	TombstonesDropped        int64
+	KeylessRecordsDropped    int64
 }
 
 // errCleanAborted means the log changed under the cleaner (segments were deleted, the log was
@@ -219,10 +218,10 @@ func needCompactionNow(segs []cleanerSegment, firstDirty int64, opts CleanOption
 //     cleaned, which is what lets a consumer that reads the log from the start within that
 //     time see the delete.
 //
-// Which batches survive: control batches and compressed batches as they are (the records
-// package cannot decompress yet: once it can, a compressed batch should be decompressed,
-// filtered like the others and kept compressed with its codec, and its keys should go into
-// the offset map); batches of idempotent or transactional producers even when empty (the
+// Compressed batches are decompressed, their keys mapped and their records filtered like any
+// others; a rebuilt one is compressed again with its codec.
+//
+// Which batches survive: control batches as they are; batches of idempotent or transactional producers even when empty (the
 // producer state needs their sequence numbers); and the last batch of each rewritten group
 // even when empty, so that each segment still ends where the next one starts (recovery takes
 // a segment that ends short for a lost tail). Rewritten batches keep their base offset,
@@ -296,9 +295,6 @@ func buildOffsetMap(ctx context.Context, segs []cleanerSegment, firstDirty int64
 		err := forEachBatch(ctx, s, opts.Throttle, stats, func(batch []byte, h records.Header) error {
 			if h.LastOffset() < firstDirty || h.Control() {
 				return nil
-			}
-			if h.Codec() != records.CodecNone {
-				return nil // keys of compressed batches are not mapped until records can decompress
 			}
 			return records.ForEachRecord(batch, func(r records.Record) bool {
 				if off := h.BaseOffset + int64(r.OffsetDelta); r.Key != nil && off >= firstDirty {

@@ -70,15 +70,11 @@ func (l *Log) rewriteGroup(ctx context.Context, group []cleanerSegment, offsets 
 }
 
 // filterBatch returns the batch to write in place of batch: batch itself when nothing
-// changes, a rebuilt batch, or nil to drop it. keepEmpty keeps an emptied batch (the last of
+// changes, a rebuilt batch, or nil to drop it. A compressed batch's records are decompressed
+// and filtered like any others; a rebuilt one is compressed again with the same codec. keepEmpty keeps an emptied batch (the last of
 // a group). The returned slice may alias batch; the caller writes it before reading on.
 func filterBatch(batch []byte, h records.Header, offsets offsetMap, now, deleteRetentionMs int64, keepEmpty bool, stats *CleanStats) ([]byte, error) {
 	if h.Control() {
-		return batch, nil
-	}
-	if h.Codec() != records.CodecNone {
-		// Kept whole until records can decompress: then filter its records like any other.
-		stats.CompressedBatchesKeptAsIs++
 		return batch, nil
 	}
 	horizon, hasHorizon := h.DeleteHorizon()
@@ -143,7 +139,9 @@ func filterBatch(batch []byte, h records.Header, offsets offsetMap, now, deleteR
 	}
 	b.SetLastOffsetDelta(h.LastOffsetDelta)
 	b.SetMaxTimestamp(h.MaxTimestamp)
-	return b.Build(), nil
+	// A compressed batch stays compressed with its codec, at the codec's default level (the
+	// topic's level applies to what producers send, and the codec is what the batch says).
+	return b.BuildCompressed(h.Codec(), records.DefaultLevel(h.Codec()))
 }
 
 // cleanedWriter appends batches to a cleaned segment and builds its indexes the way Append

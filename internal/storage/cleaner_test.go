@@ -30,6 +30,26 @@ func appendKVs(t testing.TB, l *Log, ts, pid int64, kvs ...kv) int64 {
 		b.Add(records.Record{OffsetDelta: int32(i), TimestampDelta: int64(i), Key: r.key, Value: r.value})
 	}
 	batch := b.Build()
+	return appendBuilt(t, l, batch)
+}
+
+// appendCompressed appends one batch of the records compressed with codec, timestamps ts,
+// ts+1, ...
+func appendCompressed(t testing.TB, l *Log, ts int64, codec records.Codec, kvs ...kv) int64 {
+	t.Helper()
+	b := records.NewBuilder(records.BatchHeader{BaseTimestamp: ts, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1})
+	for i, r := range kvs {
+		b.Add(records.Record{OffsetDelta: int32(i), TimestampDelta: int64(i), Key: r.key, Value: r.value})
+	}
+	batch, err := b.BuildCompressed(codec, records.DefaultLevel(codec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return appendBuilt(t, l, batch)
+}
+
+func appendBuilt(t testing.TB, l *Log, batch []byte) int64 {
+	t.Helper()
 	h, _ := records.ParseHeader(batch)
 	base, err := l.Append(batch, h)
 	if err != nil {
@@ -322,13 +342,8 @@ func TestCleanBatchShapes(t *testing.T) {
 	defer l.Close()
 	appendKVs(t, l, 1, 7, rec("p", "1"), rec("q", "1"))  // [0,1] idempotent producer 7
 	appendKVs(t, l, 2, -1, kv{value: []byte("keyless")}) // [2] no key
-	comp, ch := makeBatch(3, 50, 3, 3)                   // [3,5] "compressed": kept whole
-	comp[22] |= byte(records.CodecGzip)
-	be.PutUint32(comp[17:], records.ComputeCRC(comp))
-	ch, _ = records.ParseHeader(comp)
-	if _, err := l.Append(comp, ch); err != nil {
-		t.Fatal(err)
-	}
+	// [3,5] compressed: p is superseded, the keyless record dropped, c kept; stays gzip.
+	appendCompressed(t, l, 3, records.CodecGzip, rec("p", "c"), kv{value: []byte("keyless")}, rec("c", "1"))
 	appendKVs(t, l, 4, -1, rec("p", "2"), rec("q", "2")) // [6,7] supersedes producer 7's batch
 	appendKVs(t, l, 5, -1, rec("z", "1"))                // [8] last of the closed segment
 	l.appendMu.Lock()
@@ -344,12 +359,51 @@ func TestCleanBatchShapes(t *testing.T) {
 		h, _ := records.ParseHeader(b.bytes)
 		got = append(got, fmt.Sprintf("[%d,%d]n=%d,pid=%d,codec=%d", h.BaseOffset, h.LastOffset(), h.NumRecords, h.ProducerID, h.Codec()))
 	}
-	want := "[0,1]n=0,pid=7,codec=0 [3,5]n=3,pid=-1,codec=1 [6,7]n=2,pid=-1,codec=0 [8,8]n=1,pid=-1,codec=0 [9,9]n=1,pid=-1,codec=0"
+	want := "[0,1]n=0,pid=7,codec=0 [3,5]n=1,pid=-1,codec=1 [6,7]n=2,pid=-1,codec=0 [8,8]n=1,pid=-1,codec=0 [9,9]n=1,pid=-1,codec=0"
 	if strings.Join(got, " ") != want {
 		t.Fatalf("batches:\n%s\nwant\n%s", strings.Join(got, " "), want)
 	}
-	if st.KeylessRecordsDropped != 1 || st.CompressedBatchesKeptAsIs != 1 {
+	if st.KeylessRecordsDropped != 2 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestCleanCompressedBatches compacts a log of batches in every codec: the latest value of
+// each key survives wherever it is, and rebuilt batches keep their codec and offset range.
+func TestCleanCompressedBatches(t *testing.T) {
+	fs := NewMemFS()
+	l := mustOpen(t, fs, "/d/t-0", LogConfig{SegmentBytes: 1 << 20}, 0)
+	defer l.Close()
+	codecs := []records.Codec{records.CodecGzip, records.CodecSnappy, records.CodecLZ4, records.CodecZstd, records.CodecNone}
+	for i, c := range codecs {
+		v := fmt.Sprint(i)
+		appendCompressed(t, l, int64(10*i), c, rec("a", v), rec(fmt.Sprint("k", i), v), rec("b", v))
+	}
+	appendCompressed(t, l, 100, records.CodecZstd, rec("a", "last")) // [15]
+	l.appendMu.Lock()
+	if _, err := l.rollLocked(l.LogEndOffset()); err != nil {
+		t.Fatal(err)
+	}
+	l.appendMu.Unlock()
+	appendKVs(t, l, 200, -1, rec("z", "active"))
+
+	mustClean(t, l, cleanOpts(t0, l))
+	var got []string
+	for _, r := range readRecords(t, l) {
+		got = append(got, r.String())
+	}
+	want := "1:k0=0 4:k1=1 7:k2=2 10:k3=3 13:k4=4 14:b=4 15:a=last 16:z=active"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("records:\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+	var shapes []string
+	for _, b := range readAll(t, l) {
+		h, _ := records.ParseHeader(b.bytes)
+		shapes = append(shapes, fmt.Sprintf("[%d,%d]n=%d,codec=%d", h.BaseOffset, h.LastOffset(), h.NumRecords, h.Codec()))
+	}
+	wantShapes := "[0,2]n=1,codec=1 [3,5]n=1,codec=2 [6,8]n=1,codec=3 [9,11]n=1,codec=4 [12,14]n=2,codec=0 [15,15]n=1,codec=4 [16,16]n=1,codec=0"
+	if strings.Join(shapes, " ") != wantShapes {
+		t.Fatalf("batches:\n%s\nwant\n%s", strings.Join(shapes, " "), wantShapes)
 	}
 }
 

@@ -30,6 +30,7 @@ func NewCommand() *cobra.Command {
 		props     []string
 		acks      string
 		partition int32
+		codec     string
 	)
 	cmd := &cobra.Command{
 		Use:   "produce --topic NAME",
@@ -59,12 +60,16 @@ Properties (--property key=value, as kafka-console-producer):
 			if err != nil {
 				return err
 			}
+			compression, err := compressionOpt(codec)
+			if err != nil {
+				return err
+			}
 			if partition < -1 {
 				return fmt.Errorf("--partition %d: must be a partition number (0 or more)", partition)
 			}
 			cmd.SilenceUsage = true
 
-			opts := append(ackOpts,
+			opts := append(ackOpts, compression,
 				kgo.AllowAutoTopicCreation(), // as Kafka's producer: the broker's auto.create.topics.enable decides
 				kgo.RecordDeliveryTimeout(deliveryTimeout),
 			)
@@ -89,6 +94,10 @@ Properties (--property key=value, as kafka-console-producer):
 	f.StringArrayVar(&props, "property", nil, "line reader property key=value; repeat for more (see above)")
 	f.StringVar(&acks, "acks", "all", "acknowledgements to wait for: all (or -1), 1 or 0")
 	f.Int32Var(&partition, "partition", -1, "partition to write to (default: chosen by key hash, or sticky for null keys)")
+	f.StringVar(&codec, "compression", "none", "batch compression: none, gzip, snappy, lz4 or zstd")
+	// Kafka's console producer spells it --compression-codec. (There the flag alone means gzip;
+	// here it needs its value, so that "--compression-codec lz4" parses as it does there.)
+	f.StringVar(&codec, "compression-codec", "none", "the same as --compression")
 	cmd.MarkFlagRequired("topic")
 	return cmd
 }
@@ -105,6 +114,26 @@ func acksOpts(acks string) ([]kgo.Opt, error) {
 		return []kgo.Opt{kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite()}, nil
 	}
 	return nil, fmt.Errorf("--acks %q: want all, -1, 1 or 0", acks)
+}
+
+// compressionOpt maps --compression to the client's batch compression.
+func compressionOpt(codec string) (kgo.Opt, error) {
+	var c kgo.CompressionCodec
+	switch strings.ToLower(codec) {
+	case "none", "uncompressed":
+		c = kgo.NoCompression()
+	case "gzip":
+		c = kgo.GzipCompression()
+	case "snappy":
+		c = kgo.SnappyCompression()
+	case "lz4":
+		c = kgo.Lz4Compression()
+	case "zstd":
+		c = kgo.ZstdCompression()
+	default:
+		return nil, fmt.Errorf("--compression %q: want none, gzip, snappy, lz4 or zstd", codec)
+	}
+	return kgo.ProducerBatchCompression(c), nil
 }
 
 // run produces a record per line of in until EOF, then flushes. Each failed

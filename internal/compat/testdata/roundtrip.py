@@ -1,6 +1,7 @@
 """Round-trips keyed records with headers through Gregor using kafka-python.
 
-Usage: roundtrip.py BOOTSTRAP TOPIC COUNT
+Usage: roundtrip.py BOOTSTRAP TOPIC COUNT [COMPRESSION]
+COMPRESSION is kafka-python's compression_type: gzip, snappy, lz4 or zstd (default none).
 Prints one JSON object per consumed record: offset, key, value, headers.
 """
 import json
@@ -9,8 +10,9 @@ import sys
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 bootstrap, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+compression = sys.argv[4] if len(sys.argv) > 4 else None
 
-producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, compression_type=compression)
 futures = [
     producer.send(topic, key=b"k%d" % i, value=b"v%d" % i, headers=[("h", b"%d" % i)], partition=0)
     for i in range(count)

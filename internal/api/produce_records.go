@@ -1,0 +1,76 @@
+package api
+
+// The Produce path's look at the records inside a batch: decompression, the checks that need
+// the records (keys on compacted topics, timestamps), and the codec the topic stores batches
+// with.
+//
+// compression.type decides what is stored:
+//
+//	producer       the producer's bytes, untouched, whatever their codec
+//	uncompressed   the records without compression
+//	gzip, snappy,  the records compressed with that codec at the topic's
+//	lz4, zstd      compression.<codec>.level; a batch already in that codec is kept as it is
+//
+// A re-encoded batch keeps every header field but the codec, length and CRC: the same offset
+// deltas, timestamps, producer id, epoch and base sequence, so idempotence and LogAppendTime
+// (set afterwards by the partition) work on it as on the producer's batch.
+//
+// Compressed records may inflate to records.DecompressLimit(max.message.bytes) bytes; a batch
+// that inflates further, or does not decompress, gets CORRUPT_MESSAGE.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/gregorhq/gregor/internal/config"
+	"github.com/gregorhq/gregor/internal/records"
+)
+
+// prepareRecords checks the records of batch, a batch ValidateProduce accepted (trimmed to
+// hdr.Size(): bytes after it that do not make a whole second batch are ignored, as by Kafka),
+// and returns the batch to append, re-encoded if the topic's compression.type asks for it.
+func (h *Handlers) prepareRecords(batch []byte, hdr records.Header, topic string, partition int32, cfg config.Topic) ([]byte, records.Header, error) {
+	d, err := records.Decode(batch, records.DecompressLimit(int(cfg.MaxMessageBytes)))
+	if err != nil {
+		return nil, hdr, err
+	}
+	if hdr.Codec() != records.CodecNone {
+		// ValidateProduce walked the records of an uncompressed batch; these it could not see.
+		if err := d.Check(); err != nil {
+			return nil, hdr, err
+		}
+	}
+	if cfg.CompactEnabled() {
+		if err := requireKeys(d, topic, partition); err != nil {
+			return nil, hdr, err
+		}
+	}
+	if err := h.checkTimestamps(d, cfg); err != nil {
+		return nil, hdr, err
+	}
+	codec, convert := records.ParseCodec(cfg.CompressionType)
+	if !convert || codec == hdr.Codec() {
+		return batch, hdr, nil
+	}
+	out, oh, err := d.Recompress(codec, compressionLevel(cfg, codec))
+	if err != nil {
+		return nil, hdr, err
+	}
+	if oh.Size() > int64(cfg.MaxMessageBytes) {
+		// Kafka checks the size of the batch it rebuilt too (RecordBatchTooLargeException).
+		return nil, hdr, &kafkaError{kerr.MessageTooLarge, "batch re-encoded for the topic's compression.type exceeds max.message.bytes"}
+	}
+	return out, oh, nil
+}
+
+// compressionLevel is the topic's compression.<codec>.level for codec.
+func compressionLevel(cfg config.Topic, codec records.Codec) int {
+	switch codec {
+	case records.CodecGzip:
+		return int(cfg.GzipLevel)
+	case records.CodecLZ4:
+		return int(cfg.LZ4Level)
+	case records.CodecZstd:
+		return int(cfg.ZstdLevel)
+	}
+	return 0
+}
