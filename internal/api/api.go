@@ -33,7 +33,7 @@ type Handlers struct {
 	// ProducerIDs hands out producer ids (InitProducerId); nil answers
 	// COORDINATOR_NOT_AVAILABLE.
 	ProducerIDs *txn.ProducerIDManager
-	Logger *slog.Logger
+	Logger      *slog.Logger
 	// Now is the clock produce checks timestamps against; time.Now when nil.
 	Now      func() time.Time
 	registry *wire.Registry

@@ -45,6 +45,7 @@
 // renamed; a leftover .tmp is removed.
 //
 // Lock order: cleaner.passMu before Manager.checkpointMu before Manager.mu before
-// Partition.appendMu (which also guards the producer state) before Partition.mu; cleaner.mu after Manager.mu; the storage.Log's own
-// locks come after all of them.
+// Partition.appendMu (which also guards the producer state) before Partition.mu; cleaner.mu
+// after Manager.mu; the storage.Log's own locks come after all of them. The log's OnRoll
+// callback runs under the log's append lock, inside Partition.Append: it takes no lock.
 package replica
