@@ -248,3 +248,51 @@ func TestIdempotentRetryAfterKill9(t *testing.T) {
 		t.Fatalf("%d records", len(got))
 	}
 }
+
+// TestInitProducerID checks the answers of InitProducerId, and that ids stay unique across a
+// restart.
+func TestInitProducerID(t *testing.T) {
+	n := clustertest.StartNode(t)
+	ctx := testContext(t)
+	initPID := func(txnID *string, pid int64, epoch int16) *kmsg.InitProducerIDResponse {
+		t.Helper()
+		cl := newClient(t, n.Addr())
+		req := kmsg.NewPtrInitProducerIDRequest()
+		req.TransactionalID, req.ProducerID, req.ProducerEpoch = txnID, pid, epoch
+		// Straight to the broker: the client would look for a transaction coordinator first.
+		resp, err := cl.Broker(1).RetriableRequest(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.(*kmsg.InitProducerIDResponse)
+	}
+	seen := map[int64]bool{}
+	fresh := func(resp *kmsg.InitProducerIDResponse) {
+		t.Helper()
+		if resp.ErrorCode != 0 || resp.ProducerEpoch != 0 || resp.ProducerID < 0 || seen[resp.ProducerID] {
+			t.Fatalf("got id %d epoch %d %v", resp.ProducerID, resp.ProducerEpoch, kerr.ErrorForCode(resp.ErrorCode))
+		}
+		seen[resp.ProducerID] = true
+	}
+	first := initPID(nil, -1, -1)
+	fresh(first)
+	// An idempotent producer that re-initializes (KIP-360) gets a new id, as from Kafka.
+	fresh(initPID(nil, first.ProducerID, 0))
+	for _, c := range []struct {
+		txnID *string
+		pid   int64
+		epoch int16
+		want  *kerr.Error
+		name  string
+	}{
+		{kmsg.StringPtr("tx"), -1, -1, kerr.CoordinatorNotAvailable, "transactional id"},
+		{kmsg.StringPtr(""), -1, -1, kerr.InvalidRequest, "empty transactional id"},
+		{nil, 5, -1, kerr.InvalidRequest, "id without epoch"},
+	} {
+		if resp := initPID(c.txnID, c.pid, c.epoch); resp.ErrorCode != c.want.Code {
+			t.Errorf("%s: %v, want %v", c.name, kerr.ErrorForCode(resp.ErrorCode), c.want)
+		}
+	}
+	n.Restart()
+	fresh(initPID(nil, -1, -1))
+}
