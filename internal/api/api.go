@@ -16,6 +16,7 @@ import (
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/group"
 	"github.com/gregorhq/gregor/internal/replica"
+	"github.com/gregorhq/gregor/internal/txn"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -29,7 +30,10 @@ type Handlers struct {
 	Replicas   *replica.Manager
 	// Groups is the group coordinator; nil answers group APIs with COORDINATOR_NOT_AVAILABLE.
 	Groups *group.Coordinator
-	Logger *slog.Logger
+	// ProducerIDs hands out producer ids (InitProducerId); nil answers
+	// COORDINATOR_NOT_AVAILABLE.
+	ProducerIDs *txn.ProducerIDManager
+	Logger      *slog.Logger
 	// Now is the clock produce checks timestamps against; time.Now when nil.
 	Now      func() time.Time
 	registry *wire.Registry
@@ -68,6 +72,7 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerDeleteGroups(reg)
 	h.registerConsumerGroupHeartbeat(reg)
 	h.registerConsumerGroupDescribe(reg)
+	h.registerInitProducerID(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,

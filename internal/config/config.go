@@ -67,7 +67,10 @@ type Broker struct {
 	LogCleanerIoMaxBytesPerSecond  float64 // log.cleaner.io.max.bytes.per.second, default unlimited
 	LogMessageTimestampBeforeMaxMs int64   // log.message.timestamp.before.max.ms, default 2^63-1
 	LogMessageTimestampAfterMaxMs  int64   // log.message.timestamp.after.max.ms, default 3600000 (Kafka 4)
-	UncleanLeaderElectionEnable    bool    // unclean.leader.election.enable, default false
+
+	ProducerIDExpirationMs              int64 // producer.id.expiration.ms, default 86400000, >= 1
+	ProducerIDExpirationCheckIntervalMs int64 // producer.id.expiration.check.interval.ms, default 600000, >= 1
+	UncleanLeaderElectionEnable         bool  // unclean.leader.election.enable, default false
 
 	ReplicaFetchWaitMaxMs int32 // replica.fetch.wait.max.ms, default 500, <= replica.lag.time.max.ms
 	ReplicaFetchMinBytes  int32 // replica.fetch.min.bytes, default 1
@@ -143,22 +146,25 @@ func Default() Broker {
 		CompressionType:          "producer",
 		MinInsyncReplicas:        1,
 
-		LogRollMs:                      defaultRetentionHours * 3600 * 1000,
-		LogRetentionCheckIntervalMs:    5 * 60 * 1000,
-		LogSegmentDeleteDelayMs:        60 * 1000,
-		LogCleanerEnable:               true,
-		LogCleanerBackoffMs:            15 * 1000,
-		LogCleanerDeleteRetentionMs:    24 * 3600 * 1000,
-		LogCleanerMaxCompactionLagMs:   math.MaxInt64,
-		LogCleanerMinCleanableRatio:    0.5,
-		LogCleanerIoMaxBytesPerSecond:  math.MaxFloat64,
-		LogMessageTimestampBeforeMaxMs: math.MaxInt64,
-		LogMessageTimestampAfterMaxMs:  3600 * 1000,
-		ReplicaFetchWaitMaxMs:          500,
-		ReplicaFetchMinBytes:           1,
-		ReplicaFetchMaxBytes:           1024 * 1024,
-		ReplicaLagTimeMaxMs:            30000,
-		NumReplicaFetchers:             1,
+		LogRollMs:                   defaultRetentionHours * 3600 * 1000,
+		LogRetentionCheckIntervalMs: 5 * 60 * 1000,
+
+		ProducerIDExpirationMs:              24 * 3600 * 1000,
+		ProducerIDExpirationCheckIntervalMs: 10 * 60 * 1000,
+		LogSegmentDeleteDelayMs:             60 * 1000,
+		LogCleanerEnable:                    true,
+		LogCleanerBackoffMs:                 15 * 1000,
+		LogCleanerDeleteRetentionMs:         24 * 3600 * 1000,
+		LogCleanerMaxCompactionLagMs:        math.MaxInt64,
+		LogCleanerMinCleanableRatio:         0.5,
+		LogCleanerIoMaxBytesPerSecond:       math.MaxFloat64,
+		LogMessageTimestampBeforeMaxMs:      math.MaxInt64,
+		LogMessageTimestampAfterMaxMs:       3600 * 1000,
+		ReplicaFetchWaitMaxMs:               500,
+		ReplicaFetchMinBytes:                1,
+		ReplicaFetchMaxBytes:                1024 * 1024,
+		ReplicaLagTimeMaxMs:                 30000,
+		NumReplicaFetchers:                  1,
 
 		GroupMinSessionTimeoutMs:     6000,
 		GroupMaxSessionTimeoutMs:     1800000,
@@ -353,6 +359,14 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 	},
 	"log.retention.check.interval.ms": func(l *loader, v string) (err error) {
 		l.b.LogRetentionCheckIntervalMs, err = parseInt64(v)
+		return
+	},
+	"producer.id.expiration.ms": func(l *loader, v string) (err error) {
+		l.b.ProducerIDExpirationMs, err = parseInt64(v)
+		return
+	},
+	"producer.id.expiration.check.interval.ms": func(l *loader, v string) (err error) {
+		l.b.ProducerIDExpirationCheckIntervalMs, err = parseInt64(v)
 		return
 	},
 	"log.segment.delete.delay.ms": func(l *loader, v string) (err error) { l.b.LogSegmentDeleteDelayMs, err = parseInt64(v); return },
@@ -650,6 +664,8 @@ func (b Broker) Validate() error {
 	bad("log.roll.jitter.ms", atLeast(b.LogRollJitterMs, 0))
 	bad("log.retention.check.interval.ms", atLeast(b.LogRetentionCheckIntervalMs, 1))
 	bad("log.segment.delete.delay.ms", atLeast(b.LogSegmentDeleteDelayMs, 0))
+	bad("producer.id.expiration.ms", atLeast(b.ProducerIDExpirationMs, 1))
+	bad("producer.id.expiration.check.interval.ms", atLeast(b.ProducerIDExpirationCheckIntervalMs, 1))
 	bad("log.cleaner.backoff.ms", atLeast(b.LogCleanerBackoffMs, 0))
 	bad("log.cleaner.delete.retention.ms", atLeast(b.LogCleanerDeleteRetentionMs, 0))
 	bad("log.cleaner.min.compaction.lag.ms", atLeast(b.LogCleanerMinCompactionLagMs, 0))

@@ -167,6 +167,8 @@ var brokerDefs = map[string]brokerDef{
 	"log.roll.hours":                           {TypeInt, sp("168"), false, nil},
 	"log.roll.jitter.hours":                    {TypeInt, sp("0"), false, nil},
 	"log.retention.check.interval.ms":          {TypeLong, sp("300000"), false, nil},
+	"producer.id.expiration.ms":                {TypeInt, sp("86400000"), false, nil},
+	"producer.id.expiration.check.interval.ms": {TypeInt, sp("600000"), false, nil},
 	"log.cleaner.enable":                       {TypeBoolean, sp("true"), false, nil},
 	"log.flush.scheduler.interval.ms":          {TypeLong, sp(maxLongStr), false, nil},
 	"log.message.format.version":               {TypeString, sp("3.0-IV1"), false, nil},

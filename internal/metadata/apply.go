@@ -328,6 +328,19 @@ func (r RemoveTopicRecord) applyTo(b *builder) error {
 	return nil
 }
 
+func (r ProducerIDsRecord) applyTo(b *builder) error {
+	// Invariant: NextProducerID only grows, so no id is handed out twice.
+	if r.NextProducerID <= b.img.NextProducerID {
+		return fmt.Errorf("next producer id %d is not above %d", r.NextProducerID, b.img.NextProducerID)
+	}
+	if r.BrokerID < 0 {
+		return fmt.Errorf("invalid broker id %d", r.BrokerID)
+	}
+	b.img.NextProducerID = r.NextProducerID
+	b.img.NextProducerIDBroker = r.BrokerID
+	return nil
+}
+
 // Records returns records that, applied to Empty(), rebuild img (all but Offset). Snapshots are
 // written this way.
 func (img *Image) Records() []Record {
@@ -345,6 +358,9 @@ func (img *Image) Records() []Record {
 	}
 	for _, res := range slices.Sorted(maps.Keys(img.BrokerConfigs)) {
 		recs = appendConfigRecords(recs, ConfigResourceBroker, res, img.BrokerConfigs[res])
+	}
+	if img.NextProducerID > 0 {
+		recs = append(recs, ProducerIDsRecord{BrokerID: img.NextProducerIDBroker, NextProducerID: img.NextProducerID})
 	}
 	for _, name := range img.TopicNames() {
 		t := img.Topics[name]

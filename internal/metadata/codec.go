@@ -56,6 +56,7 @@ var codecs = map[RecordType]recordCodec{
 	RecordPartitionChange: {0, decodeAs[PartitionChangeRecord]},
 	RecordConfig:          {0, decodeAs[ConfigRecord]},
 	RecordRemoveTopic:     {0, decodeAs[RemoveTopicRecord]},
+	RecordProducerIDs:     {0, decodeAs[ProducerIDsRecord]},
 }
 
 func encodeEnvelopes(recs []Record) ([]envelope, error) {

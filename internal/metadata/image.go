@@ -64,16 +64,22 @@ type Image struct {
 	// BrokerConfigs holds broker-level config overrides, keyed by broker id in decimal, with ""
 	// for the cluster-wide default (Kafka's broker config resource names).
 	BrokerConfigs map[string]map[string]string
+	// NextProducerID is the first producer id no broker has been given yet: the end of the
+	// last block a ProducerIDsRecord handed out (0 before any).
+	NextProducerID int64
+	// NextProducerIDBroker is the broker that got that block, -1 before any.
+	NextProducerIDBroker int32
 }
 
 // Empty returns the image before any record.
 func Empty() *Image {
 	return &Image{
-		ControllerID:  -1,
-		Brokers:       map[int32]Broker{},
-		Topics:        map[string]*Topic{},
-		TopicsByID:    map[UUID]*Topic{},
-		BrokerConfigs: map[string]map[string]string{},
+		ControllerID:         -1,
+		NextProducerIDBroker: -1,
+		Brokers:              map[int32]Broker{},
+		Topics:               map[string]*Topic{},
+		TopicsByID:           map[UUID]*Topic{},
+		BrokerConfigs:        map[string]map[string]string{},
 	}
 }
 

@@ -23,6 +23,7 @@ const (
 	RecordPartitionChange RecordType = "partition_change"
 	RecordConfig          RecordType = "config"
 	RecordRemoveTopic     RecordType = "remove_topic"
+	RecordProducerIDs     RecordType = "producer_ids"
 )
 
 // Record is one metadata record. The set of implementations is closed (the unexported method
@@ -110,6 +111,15 @@ type RemoveTopicRecord struct {
 	TopicID UUID `json:"topicId"`
 }
 
+// ProducerIDsRecord hands the block of producer ids ending below NextProducerID to a broker
+// (Kafka's ProducerIdsRecord). Blocks are handed out in order: the block starts at the
+// previous record's NextProducerID (0 for the first), so ids are unique for the life of the
+// cluster, across restarts, because the metadata log remembers the last block.
+type ProducerIDsRecord struct {
+	BrokerID       int32 `json:"brokerId"`
+	NextProducerID int64 `json:"nextProducerId"`
+}
+
 func (ClusterRecord) Type() RecordType         { return RecordCluster }
 func (LeaderChangeRecord) Type() RecordType    { return RecordLeaderChange }
 func (BrokerRecord) Type() RecordType          { return RecordBroker }
@@ -118,3 +128,4 @@ func (PartitionRecord) Type() RecordType       { return RecordPartition }
 func (PartitionChangeRecord) Type() RecordType { return RecordPartitionChange }
 func (ConfigRecord) Type() RecordType          { return RecordConfig }
 func (RemoveTopicRecord) Type() RecordType     { return RecordRemoveTopic }
+func (ProducerIDsRecord) Type() RecordType     { return RecordProducerIDs }

@@ -23,6 +23,7 @@ import (
 	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/server"
 	"github.com/gregorhq/gregor/internal/storage"
+	"github.com/gregorhq/gregor/internal/txn"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -33,6 +34,7 @@ type Node struct {
 	controller *controller.Controller
 	replicas   *replica.Manager
 	groups     *group.Coordinator
+	producers  *txn.ProducerIDManager
 	server     *server.Server
 	stopWatch  func()
 	watchDone  chan struct{}
@@ -112,6 +114,9 @@ func (n *Node) start(ctx context.Context) error {
 		CleanerEnable:              cfg.LogCleanerEnable,
 		CleanerBackoff:             time.Duration(cfg.LogCleanerBackoffMs) * time.Millisecond,
 		CleanerIoMaxBytesPerSecond: cfg.LogCleanerIoMaxBytesPerSecond,
+
+		ProducerIDExpiration:              time.Duration(cfg.ProducerIDExpirationMs) * time.Millisecond,
+		ProducerIDExpirationCheckInterval: time.Duration(cfg.ProducerIDExpirationCheckIntervalMs) * time.Millisecond,
 	})
 	if err != nil {
 		return fmt.Errorf("node: replica manager: %w", err)
@@ -128,15 +133,17 @@ func (n *Node) start(ctx context.Context) error {
 	})
 	n.groups.Apply(n.controller.Image())
 	n.watchMetadata()
+	n.producers = txn.NewProducerIDManager(cfg.NodeID, n.controller.AllocateProducerIds)
 
 	(&api.Handlers{
-		NodeID:     cfg.NodeID,
-		Config:     cfg,
-		Listener:   client.Name,
-		Controller: n.controller,
-		Replicas:   n.replicas,
-		Groups:     n.groups,
-		Logger:     n.log,
+		NodeID:      cfg.NodeID,
+		Config:      cfg,
+		Listener:    client.Name,
+		Controller:  n.controller,
+		Replicas:    n.replicas,
+		Groups:      n.groups,
+		ProducerIDs: n.producers,
+		Logger:      n.log,
 	}).Register(reg)
 	srv.Serve()
 	n.log.Info("gregor started", "node.id", cfg.NodeID, "addr", srv.Addr().String(), "log.dir", logDir)
@@ -236,6 +243,9 @@ func (n *Node) Close() error {
 		}
 		if n.groups != nil {
 			n.groups.Close()
+		}
+		if n.producers != nil {
+			n.producers.Close() // before the controller: a block may be on its way
 		}
 		if n.replicas != nil {
 			errs = append(errs, n.replicas.Close())

@@ -11,7 +11,41 @@
 // log start offsets it and DeleteRecords move are kept in log-start-offset-checkpoint.
 // Compacted partitions are cleaned by another background goroutine (cleaner.go).
 //
+// # Idempotent producers
+//
+// Each partition keeps the state of the idempotent producers that wrote to it (producer_state.go,
+// Kafka's ProducerStateManager): per producer id its epoch and its last five batches' sequence
+// and offset ranges. Append checks every batch that carries a producer id against it, under the
+// partition's append lock: a retried batch is answered with its first offsets and not written
+// again; a stale epoch or a sequence gap is refused. Producers idle for producer.id.expiration.ms
+// are forgotten (Manager.ExpireProducers).
+//
+// The state is snapshotted into the partition directory at every segment roll and at a clean
+// shutdown, and rebuilt on open from the newest readable snapshot at or below the log end
+// offset, replaying the headers of the batches after it (with none, the whole log). The newest
+// two snapshots are kept, and none below the log start offset but the newest:
+//
+//	orders-0/
+//	  00000000000000001200.log
+//	  00000000000000001200.snapshot   the producers as of every batch below offset 1200
+//
+// A snapshot file, big-endian (our format, not Kafka's):
+//
+//	+-------------+-------------+-----------------+---------------------------------------+
+//	| version u16 | crc32c u32  | producers u32   | producer entries ...                  |
+//	| (1)         | of what     |                 |                                       |
+//	|             | follows it  |                 |                                       |
+//	+-------------+-------------+-----------------+---------------------------------------+
+//
+//	entry: producer id i64 | epoch i16 | last timestamp i64 | batches u8 (<= 5) | batches ...
+//	batch: first seq i32 | last seq i32 | first offset i64 | last offset i64 | max timestamp i64
+//
+// A file that fails its checks (version, CRC, counts against its length) is removed and an
+// older one, or the log, is used instead. Files are written as "<name>.tmp", fsynced and
+// renamed; a leftover .tmp is removed.
+//
 // Lock order: cleaner.passMu before Manager.checkpointMu before Manager.mu before
-// Partition.appendMu before Partition.mu; cleaner.mu after Manager.mu; the storage.Log's own
-// locks come after all of them.
+// Partition.appendMu (which also guards the producer state) before Partition.mu; cleaner.mu
+// after Manager.mu; the storage.Log's own locks come after all of them. The log's OnRoll
+// callback runs under the log's append lock, inside Partition.Append: it takes no lock.
 package replica

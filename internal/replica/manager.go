@@ -57,6 +57,13 @@ type Config struct {
 	// background (RunRetention still does one pass).
 	RetentionCheckInterval time.Duration
 
+	// ProducerIDExpiration is producer.id.expiration.ms: an idempotent producer that wrote
+	// nothing to a partition for this long is forgotten there (Kafka's default, 1 day, when
+	// zero). ProducerIDExpirationCheckInterval is producer.id.expiration.check.interval.ms:
+	// how often that is checked; zero or less checks only when ExpireProducers is called.
+	ProducerIDExpiration              time.Duration
+	ProducerIDExpirationCheckInterval time.Duration
+
 	// The log cleaner (cleaner.go): log.cleaner.enable, log.cleaner.backoff.ms and
 	// log.cleaner.io.max.bytes.per.second (not positive and finite: no limit).
 	CleanerEnable              bool
@@ -86,6 +93,8 @@ type Manager struct {
 	// The retention goroutine: closed stopRetention asks it to stop; it closes
 	// retentionDone when it has. Both nil when it does not run.
 	stopRetention, retentionDone chan struct{}
+	// Likewise the producer expiry goroutine.
+	stopExpiry, expiryDone chan struct{}
 }
 
 // NewManager prepares the log directory and reads its recovery checkpoint. Logs are opened by
@@ -96,6 +105,9 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ProducerIDExpiration <= 0 {
+		cfg.ProducerIDExpiration = 24 * time.Hour
 	}
 	if err := cfg.FS.MkdirAll(cfg.LogDir, 0o755); err != nil {
 		return nil, err
@@ -126,6 +138,10 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.RetentionCheckInterval > 0 {
 		m.stopRetention, m.retentionDone = make(chan struct{}), make(chan struct{})
 		go m.retentionLoop(cfg.RetentionCheckInterval)
+	}
+	if cfg.ProducerIDExpirationCheckInterval > 0 {
+		m.stopExpiry, m.expiryDone = make(chan struct{}), make(chan struct{})
+		go m.expiryLoop(cfg.ProducerIDExpirationCheckInterval)
 	}
 	return m, nil
 }
@@ -222,8 +238,23 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 			return nil, err
 		}
 	}
-	l, err := storage.Open(m.cfg.FS, dir, m.logConfig(cfg), m.recoveryPoints[tp], m.logStartOffsets[tp],
-		m.log.With("topic", tp.Topic, "partition", tp.Partition))
+	logger := m.log.With("topic", tp.Topic, "partition", tp.Partition)
+	p := &Partition{
+		TP:            tp,
+		TopicID:       id,
+		now:           m.cfg.Now,
+		logStartMoved: m.writeLogStartCheckpoint,
+		logger:        logger,
+		cfg:           cfg,
+		fs:            m.cfg.FS,
+	}
+	// The log calls back into the partition at every roll to snapshot the producer state.
+	p.logConfig = func(cfg config.Topic) storage.LogConfig {
+		lc := m.logConfig(cfg)
+		lc.OnRoll = p.onRollLocked
+		return lc
+	}
+	l, err := storage.Open(m.cfg.FS, dir, p.logConfig(cfg), m.recoveryPoints[tp], m.logStartOffsets[tp], logger)
 	if err != nil {
 		return nil, err
 	}
@@ -231,17 +262,14 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 		l.Close()
 		return nil, err
 	}
-	return &Partition{
-		TP:            tp,
-		TopicID:       id,
-		log:           l,
-		now:           m.cfg.Now,
-		logConfig:     m.logConfig,
-		logStartMoved: m.writeLogStartCheckpoint,
-		logger:        m.log.With("topic", tp.Topic, "partition", tp.Partition),
-		cfg:           cfg,
-		highWatermark: l.LogEndOffset(),
-	}, nil
+	p.producers, err = loadProducerState(m.cfg.FS, l, logger)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	p.log = l
+	p.highWatermark = l.LogEndOffset()
+	return p, nil
 }
 
 // logConfig maps a topic's configuration to its log's.
@@ -306,6 +334,10 @@ func (m *Manager) Close() error {
 		close(m.stopRetention)
 		<-m.retentionDone
 	}
+	if m.stopExpiry != nil {
+		close(m.stopExpiry)
+		<-m.expiryDone
+	}
 
 	m.checkpointMu.Lock()
 	defer m.checkpointMu.Unlock()
@@ -318,6 +350,9 @@ func (m *Manager) Close() error {
 	points := map[storage.TopicPartition]int64{}
 	for tp, p := range m.partitions {
 		p.appendMu.Lock()
+		// A clean shutdown snapshots the producer state at the log end, so the next start
+		// replays nothing.
+		p.snapshotProducersLocked(p.log.LogEndOffset())
 		if err := p.log.Close(); err != nil {
 			errs = append(errs, err)
 		} else {
@@ -329,6 +364,38 @@ func (m *Manager) Close() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// expiryLoop runs ExpireProducers every interval until Close.
+func (m *Manager) expiryLoop(interval time.Duration) {
+	defer close(m.expiryDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stopExpiry:
+			return
+		case <-t.C:
+			m.ExpireProducers()
+		}
+	}
+}
+
+// ExpireProducers forgets, in every hosted partition, the idempotent producers idle for
+// producer.id.expiration.ms (Kafka's removeExpiredProducers), and returns how many went. A
+// forgotten producer that comes back is accepted at any sequence, as a new one.
+func (m *Manager) ExpireProducers() int {
+	m.mu.RLock()
+	parts := make([]*Partition, 0, len(m.partitions))
+	for _, p := range m.partitions {
+		parts = append(parts, p)
+	}
+	m.mu.RUnlock()
+	n := 0
+	for _, p := range parts {
+		n += p.expireProducers(m.cfg.ProducerIDExpiration.Milliseconds())
+	}
+	return n
 }
 
 // readTopicID reads the topic id of a partition directory's partition.metadata file.

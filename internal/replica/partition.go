@@ -26,8 +26,16 @@ type Partition struct {
 	logConfig     func(config.Topic) storage.LogConfig
 	logStartMoved func()
 
-	// appendMu serializes appends, so offsets are assigned in the order appends arrive.
+	// appendMu serializes appends, so offsets are assigned in the order appends arrive, and
+	// guards the producer state, so that a batch is checked against the state of every batch
+	// before it.
 	appendMu sync.Mutex
+	// Guarded by appendMu.
+	//
+	// Invariant: producers holds the state of exactly the batches below the log end offset
+	// (and above the snapshot it was loaded from, less expired producers).
+	producers *producerState
+	fs        storage.FS // where producer snapshots are written
 
 	mu sync.Mutex
 	// Fields guarded by mu.
@@ -40,7 +48,10 @@ type Partition struct {
 
 // AppendResult describes a successful append.
 type AppendResult struct {
+	// BaseOffset is where the batch went; for a retried batch of an idempotent producer
+	// (Duplicate), where it went the first time.
 	BaseOffset     int64
+	Duplicate      bool
 	LogAppendTime  int64 // -1 unless the topic uses LogAppendTime
 	LogStartOffset int64
 }
@@ -49,6 +60,11 @@ type AppendResult struct {
 // max.message.bytes (h is its header) and returns where it went. The batch bytes are modified
 // in place (base offset, leader epoch, and the timestamp for
 // LogAppendTime topics) and written as they are.
+//
+// A batch of an idempotent producer is first checked against the producer's state
+// (producerState.check): a retry of one of its last batches is not appended again but
+// answered with the offset it got the first time; a stale epoch or a sequence gap is refused
+// with INVALID_PRODUCER_EPOCH or OUT_OF_ORDER_SEQUENCE_NUMBER.
 func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error) {
 	p.mu.Lock()
 	cfg, epoch := p.cfg, p.leaderEpoch
@@ -56,6 +72,20 @@ func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error)
 
 	p.appendMu.Lock()
 	res := AppendResult{LogAppendTime: -1}
+	if isIdempotent(h) {
+		dup, isDup, err := p.producers.check(h)
+		if err != nil {
+			p.appendMu.Unlock()
+			return AppendResult{}, err
+		}
+		if isDup {
+			// As Kafka answers a duplicate: success, the original offset, no append time.
+			res.BaseOffset, res.Duplicate = dup.FirstOffset, true
+			res.LogStartOffset = p.log.LogStartOffset()
+			p.appendMu.Unlock()
+			return res, nil
+		}
+	}
 	records.SetPartitionLeaderEpoch(batch, epoch)
 	if cfg.MessageTimestampType == "LogAppendTime" {
 		res.LogAppendTime = p.now().UnixMilli()
@@ -68,6 +98,8 @@ func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error)
 		return AppendResult{}, kerr.KafkaStorageError
 	}
 	res.BaseOffset = base
+	h.BaseOffset = base
+	p.producers.update(h)
 	res.LogStartOffset = p.log.LogStartOffset()
 	leo := p.log.LogEndOffset()
 	p.appendMu.Unlock()
@@ -80,6 +112,33 @@ func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error)
 	p.wakeWaitersLocked()
 	p.mu.Unlock()
 	return res, nil
+}
+
+// onRollLocked snapshots the producer state as of nextOffset, the base of the new active
+// segment (storage.LogConfig.OnRoll). It runs inside Append with appendMu held, before the
+// state holds the batch being appended, so the state is exactly that of the batches below
+// nextOffset. A failed snapshot costs only a longer rebuild after a crash.
+func (p *Partition) onRollLocked(nextOffset int64) {
+	p.snapshotProducersLocked(nextOffset)
+}
+
+// snapshotProducersLocked writes the producer state as the snapshot at offset and prunes old
+// snapshots. The caller holds appendMu.
+func (p *Partition) snapshotProducersLocked(offset int64) {
+	if err := writeSnapshot(p.fs, p.log.Dir(), offset, p.producers); err != nil {
+		p.logger.Warn("producer state snapshot failed", "offset", offset, "err", err)
+		return
+	}
+	if err := pruneSnapshots(p.fs, p.log.Dir(), p.log.LogStartOffset()); err != nil {
+		p.logger.Warn("removing old producer state snapshots failed", "err", err)
+	}
+}
+
+// expireProducers removes producers idle for expirationMs or more (producer.id.expiration.ms).
+func (p *Partition) expireProducers(expirationMs int64) int {
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
+	return p.producers.expire(p.now().UnixMilli(), expirationMs)
 }
 
 // ReadResult is what a fetch gets from one partition.

@@ -139,6 +139,12 @@ func filterBatch(batch []byte, h records.Header, offsets offsetMap, now, deleteR
 	}
 	b.SetLastOffsetDelta(h.LastOffsetDelta)
 	b.SetMaxTimestamp(h.MaxTimestamp)
+	if len(kept) == 0 {
+		// An emptied batch kept for its producer state has no records to compress: it is
+		// written uncompressed, as Kafka writes empty batch headers (clients cannot
+		// decompress an empty compressed payload).
+		return b.Build(), nil
+	}
 	// A compressed batch stays compressed with its codec, at the codec's default level (the
 	// topic's level applies to what producers send, and the codec is what the batch says).
 	return b.BuildCompressed(h.Codec(), records.DefaultLevel(h.Codec()))

@@ -558,3 +558,48 @@ func checkCleanedFrom(t testing.TB, before, got []logRecord) {
 		}
 	}
 }
+
+// TestCleanEmptiedCompressedIdempotentBatch: a compressed batch of an idempotent producer
+// whose records are all superseded is kept, for its producer state, as an empty batch, and
+// that batch is uncompressed: an empty compressed payload is not something clients decode.
+func TestCleanEmptiedCompressedIdempotentBatch(t *testing.T) {
+	fs := NewMemFS()
+	l := mustOpen(t, fs, "/d/t-0", LogConfig{SegmentBytes: 1 << 20}, 0)
+	defer l.Close()
+	for _, codec := range []records.Codec{records.CodecGzip, records.CodecSnappy, records.CodecLZ4, records.CodecZstd} {
+		b := records.NewBuilder(records.BatchHeader{BaseTimestamp: 1, ProducerID: 9, ProducerEpoch: 0, BaseSequence: 0})
+		b.Add(records.Record{Key: []byte("a"), Value: []byte("old")})
+		batch, err := b.BuildCompressed(codec, records.DefaultLevel(codec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendBuilt(t, l, batch)
+	}
+	appendKVs(t, l, 2, -1, rec("a", "new"))
+	l.appendMu.Lock()
+	if _, err := l.rollLocked(l.LogEndOffset()); err != nil {
+		t.Fatal(err)
+	}
+	l.appendMu.Unlock()
+	appendKVs(t, l, 3, -1, rec("z", "active"))
+
+	mustClean(t, l, cleanOpts(t0, l))
+	var shapes []string
+	for _, b := range readAll(t, l) {
+		h, _ := records.ParseHeader(b.bytes)
+		shapes = append(shapes, fmt.Sprintf("[%d]n=%d,pid=%d,codec=%d", h.BaseOffset, h.NumRecords, h.ProducerID, h.Codec()))
+		if h.NumRecords == 0 && int64(len(b.bytes)) != records.HeaderSize {
+			t.Errorf("empty batch at %d has %d bytes of records", h.BaseOffset, len(b.bytes)-records.HeaderSize)
+		}
+	}
+	// The cleaner may drop all but the producer's last batch; whatever it keeps of producer 9
+	// is empty and uncompressed.
+	for _, s := range shapes {
+		if strings.Contains(s, "pid=9") && s[strings.Index(s, "n="):] != "n=0,pid=9,codec=0" {
+			t.Fatalf("batches %v", shapes)
+		}
+	}
+	if got := readRecords(t, l); len(got) != 2 || got[0].String() != "4:a=new" {
+		t.Fatalf("records %v", got)
+	}
+}

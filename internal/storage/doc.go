@@ -64,7 +64,9 @@
 //
 // The active segment rolls when the next batch would pass segment.bytes, when an index is
 // full, or when the batch's timestamp is more than segment.ms (less a per-segment jitter)
-// after the segment's first batch's (Append). DeleteOldSegments deletes whole inactive
+// after the segment's first batch's (Append); LogConfig.OnRoll tells the owner of the log, which
+// snapshots its producer state then (ScanHeaders replays batch headers after a snapshot).
+// DeleteOldSegments deletes whole inactive
 // segments by retention.ms, retention.bytes and the log start offset, which DeleteRecordsBefore
 // moves; the caller checkpoints it (log-start-offset-checkpoint) and gives it back to Open.
 //

@@ -49,6 +49,13 @@ type LogConfig struct {
 	// sets nothing.
 	FileDeleteDelayMs int64
 
+	// OnRoll, when set, is called after the active segment rolled, with the new active
+	// segment's base offset: everything below it is in the closed segments. It runs inside
+	// Append, on the appender's goroutine, with the log's append lock held: it may read the
+	// log (LogStartOffset, Dir) but must not write to it. The replica manager snapshots its
+	// producer state here, as Kafka does at every roll.
+	OnRoll func(nextOffset int64)
+
 	// Now is the clock (time.Now when nil); AfterFunc schedules delayed deletions
 	// (time.AfterFunc when nil). Tests inject fakes.
 	Now       func() time.Time
@@ -281,6 +288,9 @@ func (l *Log) Append(batch []byte, h records.Header) (baseOffset int64, err erro
 		seg.offsetIdx.full() || seg.timeIdx.full() || !seg.canHoldOffset(last)) {
 		if seg, err = l.rollLocked(base); err != nil {
 			return -1, err
+		}
+		if l.cfg.OnRoll != nil {
+			l.cfg.OnRoll(base)
 		}
 	}
 
