@@ -42,7 +42,7 @@ commas goes in square brackets: --add-config cleanup.policy=[compact,delete].`,
 				return err
 			}
 			defer adm.Close()
-			ctx := contextOf(cmd)
+			ctx := clientflags.Context(cmd)
 			var rs kadm.AlterConfigsResponses
 			switch {
 			case e.Type == "topics":

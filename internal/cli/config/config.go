@@ -5,7 +5,6 @@
 package config
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -100,14 +99,6 @@ func brokerError(err error, msg string) error {
 		return fmt.Errorf("%w: %s", err, msg)
 	}
 	return err
-}
-
-// contextOf returns the command's context, or Background when it has none.
-func contextOf(cmd *cobra.Command) context.Context {
-	if ctx := cmd.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
 }
 
 func sortedKeys(m map[string]string) []string {

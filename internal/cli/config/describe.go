@@ -58,7 +58,7 @@ in use first.`,
 				return err
 			}
 			defer adm.Close()
-			ctx := contextOf(cmd)
+			ctx := clientflags.Context(cmd)
 			var rcs kadm.ResourceConfigs
 			switch {
 			case e.Type == "topics":

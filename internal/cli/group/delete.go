@@ -27,7 +27,7 @@ func newDeleteCommand(cf *clientflags.Flags) *cobra.Command {
 				return err
 			}
 			defer adm.Close()
-			ctx := contextOf(cmd)
+			ctx := clientflags.Context(cmd)
 			names, err := groupsFrom(ctx, adm, groups, args, all)
 			if err != nil {
 				return err

@@ -44,7 +44,7 @@ func newDeleteOffsetsCommand(cf *clientflags.Flags) *cobra.Command {
 				return err
 			}
 			defer adm.Close()
-			ctx := contextOf(cmd)
+			ctx := clientflags.Context(cmd)
 			set, err := resolveTopics(ctx, adm, topics)
 			if err != nil {
 				return err

@@ -76,7 +76,7 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 				return err
 			}
 			defer adm.Close()
-			ctx := contextOf(cmd)
+			ctx := clientflags.Context(cmd)
 			names, err := groupsFrom(ctx, adm, groups, args, all)
 			if err != nil {
 				return err

@@ -41,13 +41,6 @@ The flags follow kafka-consumer-groups.sh: --bootstrap-server, --group,
 	return cmd
 }
 
-func contextOf(cmd *cobra.Command) context.Context {
-	if ctx := cmd.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
-}
-
 // groupsFrom returns the groups named by --group flags and positional
 // arguments, or every group with --all-groups.
 func groupsFrom(ctx context.Context, adm *kadm.Client, flagGroups, args []string, all bool) ([]string, error) {

@@ -43,9 +43,9 @@ func newListCommand(cf *clientflags.Flags) *cobra.Command {
 			defer adm.Close()
 			var listed kadm.ListedGroups
 			if len(types) > 0 {
-				listed, err = adm.ListGroupsByType(contextOf(cmd), types, states...)
+				listed, err = adm.ListGroupsByType(clientflags.Context(cmd), types, states...)
 			} else {
-				listed, err = adm.ListGroups(contextOf(cmd), states...)
+				listed, err = adm.ListGroups(clientflags.Context(cmd), states...)
 			}
 			if err != nil {
 				return fmt.Errorf("listing groups: %w", err)

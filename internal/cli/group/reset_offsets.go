@@ -71,12 +71,12 @@ printed (--dry-run, the default).`,
 				return err
 			}
 			defer adm.Close()
-			rows, err := o.plan(contextOf(cmd), adm)
+			rows, err := o.plan(clientflags.Context(cmd), adm)
 			if err != nil {
 				return err
 			}
 			if o.execute {
-				if err := commitReset(contextOf(cmd), adm, o.group, rows); err != nil {
+				if err := commitReset(clientflags.Context(cmd), adm, o.group, rows); err != nil {
 					return err
 				}
 			} else if !o.dryRun && o.format != out.JSON {

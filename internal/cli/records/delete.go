@@ -117,7 +117,7 @@ fails if any partition failed.`,
 				return err
 			}
 			defer adm.Close()
-			resp, err := adm.DeleteRecords(contextOf(cmd), offsets)
+			resp, err := adm.DeleteRecords(clientflags.Context(cmd), offsets)
 			var shardErrs *kadm.ShardErrors
 			if err != nil && !errors.As(err, &shardErrs) {
 				return fmt.Errorf("deleting records: %w", err)

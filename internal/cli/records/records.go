@@ -4,8 +4,6 @@
 package records
 
 import (
-	"context"
-
 	"github.com/spf13/cobra"
 
 	"github.com/gregorhq/gregor/internal/cli/clientflags"
@@ -25,9 +23,3 @@ func NewCommand() *cobra.Command {
 
 // contextOf returns the command's context, or Background when the command is run without
 // Execute.
-func contextOf(cmd *cobra.Command) context.Context {
-	if ctx := cmd.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
-}

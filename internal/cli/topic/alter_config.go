@@ -38,7 +38,7 @@ are kept. The same as "gregor config alter --entity-type topics".`,
 				return err
 			}
 			defer adm.Close()
-			rs, err := adm.AlterTopicConfigs(contextOf(cmd), ops, name)
+			rs, err := adm.AlterTopicConfigs(clientflags.Context(cmd), ops, name)
 			if err != nil {
 				return fmt.Errorf("altering configs of topic %q: %w", name, err)
 			}

@@ -47,7 +47,7 @@ func newCreateCommand(cf *clientflags.Flags) *cobra.Command {
 				return err
 			}
 			defer adm.Close()
-			resp, err := adm.CreateTopics(contextOf(cmd), partitions, replicationFactor, cfgs, name)
+			resp, err := adm.CreateTopics(clientflags.Context(cmd), partitions, replicationFactor, cfgs, name)
 			if err != nil {
 				return fmt.Errorf("creating topic %q: %w", name, err)
 			}

@@ -32,7 +32,7 @@ func newDeleteCommand(cf *clientflags.Flags) *cobra.Command {
 				return err
 			}
 			defer adm.Close()
-			resp, err := adm.DeleteTopics(contextOf(cmd), name)
+			resp, err := adm.DeleteTopics(clientflags.Context(cmd), name)
 			if err != nil {
 				return fmt.Errorf("deleting topic %q: %w", name, err)
 			}

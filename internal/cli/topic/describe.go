@@ -65,7 +65,7 @@ kafka-topics --describe; --format json prints the same data for scripts.`,
 				return err
 			}
 			defer adm.Close()
-			ctx := contextOf(cmd)
+			ctx := clientflags.Context(cmd)
 
 			details, err := adm.ListTopicsWithInternal(ctx, names...)
 			if err != nil {

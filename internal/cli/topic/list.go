@@ -39,7 +39,7 @@ func newListCommand(cf *clientflags.Flags) *cobra.Command {
 				return err
 			}
 			defer adm.Close()
-			details, err := adm.ListTopicsWithInternal(contextOf(cmd))
+			details, err := adm.ListTopicsWithInternal(clientflags.Context(cmd))
 			if err != nil {
 				return fmt.Errorf("listing topics: %w", err)
 			}

@@ -4,7 +4,6 @@
 package topic
 
 import (
-	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -85,9 +84,3 @@ func formatTopicID(id kadm.TopicID) string {
 
 // contextOf returns the command's context, or Background when the command is
 // run without Execute (as in tests calling RunE directly).
-func contextOf(cmd *cobra.Command) context.Context {
-	if ctx := cmd.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
-}
