@@ -15,6 +15,7 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/wire"
@@ -35,6 +36,10 @@ func (h *Handlers) deleteRecords(_ context.Context, r *wire.Request) (wire.Reply
 			sp.Partition = rp.Partition
 			sp.LowWatermark = -1
 			p, err := h.Replicas.Partition(rt.Topic, rp.Partition)
+			if err == nil && isInternalTopic(rt.Topic) {
+				// The coordinators' state lives there; Kafka refuses this too.
+				err = kerr.InvalidTopicException
+			}
 			if err == nil {
 				sp.LowWatermark, err = p.DeleteRecords(rp.Offset)
 			}

@@ -58,6 +58,13 @@ type Coordinator struct {
 	wg sync.WaitGroup
 
 	createMu sync.Mutex // serializes creating __consumer_offsets
+
+	// applyMu serializes Apply. Callers hand it images without ordering among themselves;
+	// appliedOffset (guarded by applyMu) makes it ignore one older than the last applied, so
+	// a stale image never unloads shards of a newer one. Lock order: applyMu before mu.
+	applyMu       sync.Mutex
+	appliedOffset uint64
+	applied       bool
 }
 
 // shard is the state of one __consumer_offsets partition this broker leads.
@@ -129,6 +136,12 @@ func (c *Coordinator) afterFunc(d time.Duration, f func()) func() bool {
 // this broker now leads and unloads those it no longer leads, and gives consumer groups the
 // image's topics.
 func (c *Coordinator) Apply(img *metadata.Image) {
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
+	if c.applied && img.Offset < c.appliedOffset {
+		return
+	}
+	c.applied, c.appliedOffset = true, img.Offset
 	defer c.applyTopics(img)
 	t := img.Topics[OffsetsTopic]
 	if t == nil {

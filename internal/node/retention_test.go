@@ -161,6 +161,19 @@ func TestDeleteRecords(t *testing.T) {
 	if _, err := deleteBefore("del", 0, 21); !errors.Is(err, kerr.OffsetOutOfRange) {
 		t.Fatalf("above the high watermark: %v", err)
 	}
+	// As Kafka: a compact-only topic keeps records by key, and internal topics hold the
+	// coordinators' state.
+	createTopic(t, n.Addr(), "keyed", 1, map[string]*string{"cleanup.policy": strp("compact")})
+	if _, err := deleteBefore("keyed", 0, -1); !errors.Is(err, kerr.PolicyViolation) {
+		t.Fatalf("compact-only topic: %v, want POLICY_VIOLATION", err)
+	}
+	if err := kadm.NewClient(newClient(t, n.Addr())).CommitAllOffsets(ctx, "g",
+		kadm.OffsetsFromRecords(kgo.Record{Topic: "del", Partition: 0, Offset: 1})); err != nil {
+		t.Fatal(err) // creates __consumer_offsets
+	}
+	if _, err := deleteBefore("__consumer_offsets", 0, -1); !errors.Is(err, kerr.InvalidTopicException) {
+		t.Fatalf("__consumer_offsets: %v, want INVALID_TOPIC_EXCEPTION", err)
+	}
 	// kadm refuses partitions its metadata lacks; a raw request reaches the broker.
 	req := kmsg.NewPtrDeleteRecordsRequest()
 	rt := kmsg.NewDeleteRecordsRequestTopic()

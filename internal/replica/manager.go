@@ -89,6 +89,12 @@ type Manager struct {
 	recoveryPoints  map[storage.TopicPartition]int64 // read at start, for logs not opened yet
 	logStartOffsets map[storage.TopicPartition]int64 // likewise
 	closed          bool
+	// appliedOffset is the Offset of the newest image applied (with applied set once one
+	// was). Apply ignores older images: callers read the controller's image and apply it
+	// without ordering among themselves, and an older image would delete the logs of
+	// partitions created since. Invariant: never decreases.
+	appliedOffset uint64
+	applied       bool
 
 	// The retention goroutine: closed stopRetention asks it to stop; it closes
 	// retentionDone when it has. Both nil when it does not run.
@@ -164,9 +170,10 @@ func (m *Manager) Partition(topic string, partition int32) (*Partition, error) {
 func (m *Manager) Apply(img *metadata.Image) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
+	if m.closed || (m.applied && img.Offset < m.appliedOffset) {
 		return nil
 	}
+	m.applied, m.appliedOffset = true, img.Offset
 	want := map[storage.TopicPartition]bool{}
 	var errs []error
 	defaults := m.topicDefaults(img)

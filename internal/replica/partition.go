@@ -224,6 +224,10 @@ func (p *Partition) update(cfg config.Topic, part metadata.Partition) {
 // nothing. Segments wholly below the new start are deleted at once and the new start is
 // checkpointed before the call returns, so it survives a restart.
 func (p *Partition) DeleteRecords(offset int64) (lowWatermark int64, err error) {
+	if !p.Config().DeleteEnabled() {
+		// As Kafka: records of a compact-only topic are kept by key, not by offset.
+		return -1, kerr.PolicyViolation
+	}
 	hw := p.HighWatermark()
 	if offset == -1 {
 		offset = hw
