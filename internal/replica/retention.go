@@ -75,6 +75,10 @@ func (m *Manager) writeLogStartCheckpointLocked() error {
 
 // deleteOldSegments runs retention on the partition's log and returns how many segments went.
 func (p *Partition) deleteOldSegments() int {
+	// Retention may roll an expired active segment, and a roll snapshots the producer state
+	// (OnRoll), which appendMu guards.
+	p.appendMu.Lock()
+	defer p.appendMu.Unlock()
 	cfg := p.Config()
 	n, err := p.log.DeleteOldSegments(p.HighWatermark(), p.now(), cfg.DeleteEnabled())
 	if err != nil && !errors.Is(err, storage.ErrClosed) {

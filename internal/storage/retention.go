@@ -67,6 +67,27 @@ func (l *Log) DeleteOldSegments(highWatermark int64, now time.Time, byRetention 
 		}
 		sizeOver -= s.size
 	}
+	if n == len(l.segments)-1 && byRetention {
+		// Every closed segment went. As Kafka's deletableSegments, a non-empty active segment
+		// that breaks retention goes too, once all of it is committed: the log rolls first, so
+		// what is deleted is a closed segment and an empty active one remains. Without this an
+		// idle partition would keep expired records until its next append.
+		s := l.activeLocked()
+		tooOld := l.cfg.RetentionMs >= 0 && nowMs-s.largestTimestamp() > l.cfg.RetentionMs
+		tooBig := sizeOver >= s.size
+		if s.size > 0 && l.logEndOffset <= highWatermark && (tooOld || tooBig) {
+			if _, err := l.rollLocked(l.logEndOffset); err != nil {
+				if n > 0 {
+					l.removeFirstLocked(n, l.segments[n].baseOffset)
+				}
+				return n, err
+			}
+			if l.cfg.OnRoll != nil {
+				l.cfg.OnRoll(l.logEndOffset)
+			}
+			n++
+		}
+	}
 	if n == 0 {
 		return 0, nil
 	}

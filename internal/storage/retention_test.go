@@ -46,12 +46,23 @@ func TestRetentionByTime(t *testing.T) {
 	if got := readAll(t, l); got[0].base != 18 {
 		t.Fatalf("first batch %d", got[0].base)
 	}
-	// Far in the future everything but the active segment goes.
-	if n, _ := l.DeleteOldSegments(l.LogEndOffset(), now.Add(time.Hour), true); n != 5 || l.NumSegments() != 1 {
+	// Far in the future everything goes, the active segment too (rolled first, as Kafka),
+	// unless the high watermark is below the log end: an empty active segment remains.
+	if n, _ := l.DeleteOldSegments(l.LogEndOffset()-1, now.Add(time.Hour), true); n != 5 || l.NumSegments() != 1 {
 		t.Fatalf("deleted %d, %d segments left", n, l.NumSegments())
 	}
 	if l.LogStartOffset() != 48 || l.LogEndOffset() != 50 {
 		t.Fatalf("log [%d, %d)", l.LogStartOffset(), l.LogEndOffset())
+	}
+	if n, _ := l.DeleteOldSegments(l.LogEndOffset(), now.Add(time.Hour), true); n != 1 || l.NumSegments() != 1 {
+		t.Fatalf("expired active segment: deleted %d, %d segments left", n, l.NumSegments())
+	}
+	if l.LogStartOffset() != 50 || l.LogEndOffset() != 50 || l.SizeInBytes() != 0 {
+		t.Fatalf("log [%d, %d), %d bytes", l.LogStartOffset(), l.LogEndOffset(), l.SizeInBytes())
+	}
+	// The log goes on where it was.
+	if a := appendBatch(t, l, 2, 100, now.Add(time.Hour).UnixMilli()); a.base != 50 {
+		t.Fatalf("next append at %d", a.base)
 	}
 	// retention.ms -1 keeps everything.
 	l2, _ := retentionLog(t, clock, LogConfig{RetentionMs: -1, RetentionBytes: -1})
@@ -76,12 +87,12 @@ func TestRetentionBySize(t *testing.T) {
 	if l.LogStartOffset() != 24 {
 		t.Fatalf("log start offset %d", l.LogStartOffset())
 	}
-	// retention.bytes 0 keeps only the active segment.
+	// retention.bytes 0 keeps nothing committed: the active segment is rolled and goes too.
 	if err := l.SetConfig(LogConfig{SegmentBytes: 500, RetentionMs: -1, RetentionBytes: 0}); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := l.DeleteOldSegments(l.LogEndOffset(), clock.Now(), true); n != 4 || l.NumSegments() != 1 {
-		t.Fatalf("retention.bytes 0: deleted %d, %d segments left", n, l.NumSegments())
+	if n, _ := l.DeleteOldSegments(l.LogEndOffset(), clock.Now(), true); n != 5 || l.NumSegments() != 1 || l.SizeInBytes() != 0 {
+		t.Fatalf("retention.bytes 0: deleted %d, %d segments left, %d bytes", n, l.NumSegments(), l.SizeInBytes())
 	}
 }
 
