@@ -64,8 +64,6 @@ func runGroups(e *env, p *parsed) error {
 			}
 			args = append(args, "--state")
 		}
-		// Kafka's tool starts the table with an empty line.
-		fmt.Fprintln(e.stdout)
 	case "delete":
 		pass = []string{"group", "all-groups"}
 	case "reset-offsets":
@@ -81,6 +79,10 @@ func runGroups(e *env, p *parsed) error {
 		if !contains(pass, name) && name != "bootstrap-server" && name != action && !(name == "state" && action == "describe") {
 			return fmt.Errorf("Option \"[%s]\" can't be used with \"[%s]\"", name, action)
 		}
+	}
+	if action == "describe" || action == "reset-offsets" {
+		// Kafka's tool starts these tables with an empty line.
+		fmt.Fprintln(e.stdout)
 	}
 	return runModern(e, group.NewCommand(), e.stdout, args)
 }
