@@ -8,10 +8,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gregorhq/gregor/internal/cli"
+	"github.com/gregorhq/gregor/internal/cli/dropin"
 	"github.com/gregorhq/gregor/internal/cli/serve"
 )
 
 func main() {
+	// Called as kafka-topics (a symlink from "gregor install-aliases"), be that tool.
+	if dropin.IsTool(os.Args[0]) {
+		os.Exit(dropin.Main(os.Args))
+	}
 	root := &cobra.Command{
 		Use:           "gregor",
 		Short:         "Gregor: Kafka-compatible event streaming in one binary",
@@ -20,6 +25,7 @@ func main() {
 	}
 	root.AddCommand(serve.NewCommand())
 	cli.AddCommands(root)
+	dropin.AddCommands(root)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gregor:", err)
 		os.Exit(1)

@@ -8,6 +8,7 @@
 //	consume/    gregor consume                             (kafka-console-consumer)
 //	group/      gregor group list|describe|delete|reset-offsets|delete-offsets (kafka-consumer-groups)
 //	records/    gregor records delete                      (kafka-delete-records)
+//	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
 //	clientflags/ --bootstrap-server, shared by every command
 //	out/        tables for people, --format json for scripts
 //	property/   --property and --config key=value parsing

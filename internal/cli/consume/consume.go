@@ -35,6 +35,9 @@ type options struct {
 	maxMessages   int
 	timeoutMs     int
 	props         []string
+	// isolationLevel is read_uncommitted (every record) or read_committed
+	// (records of committed transactions only, up to the last stable offset).
+	isolationLevel string
 }
 
 // NewCommand returns the "consume" command.
@@ -108,6 +111,7 @@ Properties (--property key=value, as kafka-console-consumer):
 	fl.IntVar(&opts.maxMessages, "max-messages", 0, "exit after printing this many records (default: no limit)")
 	fl.IntVar(&opts.timeoutMs, "timeout-ms", 0, "exit after this many milliseconds without a record (default: wait forever)")
 	fl.StringArrayVar(&opts.props, "property", nil, "formatter property key=value; repeat for more (see above)")
+	fl.StringVar(&opts.isolationLevel, "isolation-level", "read_uncommitted", "read_uncommitted (every record) or read_committed (committed transactions only)")
 	cmd.MarkFlagRequired("topic")
 	return cmd
 }
@@ -132,6 +136,14 @@ func (o *options) clientOpts(offsetSet bool) ([]kgo.Opt, error) {
 	case offsetSet && o.fromBeginning:
 		return nil, errors.New("--from-beginning and --offset cannot be given together")
 	}
+	var isolation []kgo.Opt
+	switch o.isolationLevel {
+	case "read_uncommitted", "":
+	case "read_committed":
+		isolation = append(isolation, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	default:
+		return nil, fmt.Errorf("--isolation-level %q: want read_uncommitted or read_committed", o.isolationLevel)
+	}
 	start := kgo.NewOffset().AtEnd()
 	if o.fromBeginning {
 		start = kgo.NewOffset().AtStart()
@@ -143,11 +155,11 @@ func (o *options) clientOpts(offsetSet bool) ([]kgo.Opt, error) {
 				return nil, err
 			}
 		}
-		return []kgo.Opt{
+		return append(isolation,
 			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.topic: {o.partition: start}}),
-		}, nil
+		), nil
 	}
-	opts := []kgo.Opt{kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(start)}
+	opts := append(isolation, kgo.ConsumeTopics(o.topic), kgo.ConsumeResetOffset(start))
 	if o.group != "" {
 		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.AutoCommitMarks())
 	}

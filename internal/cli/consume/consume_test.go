@@ -87,6 +87,9 @@ func TestClientOptsValidation(t *testing.T) {
 			wantErr: "--max-messages -1: may not be negative"},
 		{name: "negative timeout", o: options{topic: "t", partition: -1, timeoutMs: -1},
 			wantErr: "--timeout-ms -1: may not be negative"},
+		{name: "read committed", o: options{topic: "t", partition: 0, isolationLevel: "read_committed"}},
+		{name: "bad isolation level", o: options{topic: "t", partition: -1, isolationLevel: "dirty"},
+			wantErr: `--isolation-level "dirty": want read_uncommitted or read_committed`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,217 @@
+package dropin
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gregorhq/gregor/internal/cli/internal/golden"
+	"github.com/gregorhq/gregor/internal/clustertest"
+)
+
+// safetyTimeout bounds consumers that are expected to stop on --max-messages,
+// so a broken broker fails the test instead of hanging it.
+const safetyTimeout = "10000"
+
+// kafka runs a drop-in tool with Kafka's arguments and stdin.
+func kafka(t *testing.T, stdin string, tool string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = Run(t.Context(), tool, args, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// mustKafka is kafka that fails the test on error.
+func mustKafka(t *testing.T, stdin string, tool string, args ...string) (stdout, stderr string) {
+	t.Helper()
+	stdout, stderr, err := kafka(t, stdin, tool, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\nstderr:\n%s", tool, strings.Join(args, " "), err, stderr)
+	}
+	return stdout, stderr
+}
+
+var (
+	topicIDRe = regexp.MustCompile(`TopicId: [A-Za-z0-9_-]{22}`)
+	memberRe  = regexp.MustCompile(`[A-Za-z0-9_.-]+-[0-9a-f]{8}-[0-9a-f-]{27}`)
+)
+
+// stable replaces what differs between runs (topic ids, the broker's address) in s.
+func stable(s, addr string) string {
+	s = topicIDRe.ReplaceAllString(s, "TopicId: TOPIC-ID")
+	return strings.ReplaceAll(s, addr, "ADDR")
+}
+
+// startNode starts a node whose groups rebalance at once, and returns its address.
+func startNode(t *testing.T) string {
+	return clustertest.StartNode(t, "group.initial.rebalance.delay.ms", "0").Addr()
+}
+
+// TestSeedSession replays the seed session of the issue: create, list, describe, console
+// produce with parse.key, console consume with print.key, describe the group.
+func TestSeedSession(t *testing.T) {
+	addr := startNode(t)
+	bs := []string{"--bootstrap-server", addr}
+
+	out, _ := mustKafka(t, "", "kafka-topics", append([]string{"--create", "--topic", "diff-ai", "--partitions", "4", "--replication-factor", "1"}, bs...)...)
+	if out != "Created topic diff-ai.\n" {
+		t.Fatalf("create: %q", out)
+	}
+	out, _ = mustKafka(t, "", "kafka-topics.sh", append([]string{"--list", "--exclude-internal"}, bs...)...)
+	if out != "diff-ai\n" {
+		t.Fatalf("list: %q", out)
+	}
+	out, _ = mustKafka(t, "", "kafka-topics", append([]string{"--describe", "--topic", "diff-ai"}, bs...)...)
+	golden.Assert(t, "seed_describe.txt", []byte(stable(out, addr)))
+
+	mustKafka(t, "key1:value1\n", "kafka-console-producer", "--broker-list", addr, "--topic", "diff-ai",
+		"--property", "parse.key=true", "--property", "key.separator=:")
+	out, stderr := mustKafka(t, "", "kafka-console-consumer", append([]string{"--topic", "diff-ai", "--from-beginning",
+		"--property", "print.key=true", "--property", "key.separator=:", "--max-messages", "1",
+		"--group", "group1", "--timeout-ms", safetyTimeout}, bs...)...)
+	if out != "key1:value1\n" || !strings.Contains(stderr, "Processed a total of 1 messages") {
+		t.Fatalf("consume: stdout %q stderr %q", out, stderr)
+	}
+	out, _ = mustKafka(t, "", "kafka-consumer-groups", append([]string{"--describe", "--group", "group1"}, bs...)...)
+	golden.Assert(t, "seed_groups_describe.txt", []byte(stable(out, addr)))
+}
+
+// TestToolsGolden checks the text of the other tools against a real node.
+func TestToolsGolden(t *testing.T) {
+	addr := startNode(t)
+	bs := []string{"--bootstrap-server", addr}
+	run := func(stdin, tool string, args ...string) string {
+		out, _ := mustKafka(t, stdin, tool, append(args, bs...)...)
+		return stable(out, addr)
+	}
+	run("", "kafka-topics", "--create", "--topic", "orders", "--partitions", "2", "--config", "retention.ms=3600000", "--config", "cleanup.policy=delete")
+	if out, _, err := kafka(t, "", "kafka-topics", append([]string{"--create", "--topic", "orders", "--if-not-exists"}, bs...)...); err != nil || out != "" {
+		t.Fatalf("create --if-not-exists of an existing topic: %q %v", out, err)
+	}
+	run("", "kafka-topics", "--alter", "--topic", "orders", "--partitions", "3")
+	// Keyed, so murmur2 places the records the same way every run.
+	run("k1=a\nk2=b\nk3=c\nk4=d\nk5=e\nk6=f\n", "kafka-console-producer", "--topic", "orders", "--property", "parse.key=true", "--property", "key.separator==",
+		"--producer-property", "acks=1", "--compression-codec", "lz4", "--request-required-acks", "-1")
+
+	var all strings.Builder
+	section := func(title, text string) { all.WriteString("== " + title + "\n" + text) }
+	section("kafka-topics --describe", run("", "kafka-topics", "--describe", "--topic", "orders"))
+	section("kafka-get-offsets", run("", "kafka-get-offsets", "--topic", "orders"))
+	section("kafka-get-offsets --time -2 --partitions 0,2", run("", "kafka-get-offsets", "--topic", "orders", "--time", "-2", "--partitions", "0,2"))
+	section("kafka-console-consumer --partition 0 --offset 0", run("", "kafka-console-consumer", "--topic", "orders",
+		"--partition", "0", "--offset", "0", "--max-messages", "1", "--timeout-ms", safetyTimeout,
+		"--property", "print.partition=true", "--property", "print.offset=true", "--property", "print.key=true",
+		"--isolation-level", "read_committed"))
+	section("kafka-configs --alter", run("", "kafka-configs", "--entity-type", "topics", "--entity-name", "orders", "--alter", "--add-config", "retention.ms=7200000"))
+	section("kafka-configs --describe", run("", "kafka-configs", "--topic", "orders", "--describe"))
+	file := filepath.Join(t.TempDir(), "offsets.json")
+	if err := os.WriteFile(file, []byte(`{"partitions":[{"topic":"orders","partition":0,"offset":-1}],"version":1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	section("kafka-delete-records", run("", "kafka-delete-records", "--offset-json-file", file))
+	// Four records are left after delete-records took partition 0's two.
+	run("", "kafka-console-consumer", "--topic", "orders", "--group", "app", "--from-beginning", "--max-messages", "4", "--timeout-ms", safetyTimeout)
+	section("kafka-consumer-groups --list", run("", "kafka-consumer-groups", "--list"))
+	section("kafka-consumer-groups --reset-offsets --dry-run", run("", "kafka-consumer-groups", "--reset-offsets", "--group", "app", "--topic", "orders", "--to-earliest", "--dry-run"))
+	section("kafka-consumer-groups --describe --state", memberRe.ReplaceAllString(run("", "kafka-consumer-groups", "--describe", "--group", "app", "--state"), "MEMBER"))
+	run("", "kafka-topics", "--delete", "--topic", "orders")
+	section("kafka-topics --list after --delete", run("", "kafka-topics", "--list", "--exclude-internal"))
+	golden.Assert(t, "tools.txt", []byte(all.String()))
+
+	// broker-api-versions lists whatever the broker serves, so check its shape, not every line.
+	out := run("", "kafka-broker-api-versions")
+	lines := strings.Split(out, "\n")
+	if !regexp.MustCompile(`^ADDR \(id: \d+ rack: null\) -> \($`).MatchString(lines[0]) ||
+		!strings.HasPrefix(lines[1], "\tProduce(0): ") || !strings.Contains(out, "\n\tApiVersions(18): 0 to ") ||
+		!regexp.MustCompile(`\[usable: \d+\],\n`).MatchString(out) || !strings.HasSuffix(out, "]\n)\n") {
+		t.Fatalf("broker-api-versions:\n%s", out)
+	}
+}
+
+// TestFlagErrors checks that bad command lines name the flag at fault, without a broker.
+func TestFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		tool string
+		args []string
+		want string
+	}{
+		{"kafka-topics", []string{"--bootstrap-server", "x:1", "--create"}, `Missing required argument "[topic]"`},
+		{"kafka-topics", []string{"--bootstrap-server", "x:1"}, "exactly one action: --list, --describe, --create, --alter, --delete"},
+		{"kafka-topics", []string{"--list", "--describe"}, "exactly one action"},
+		{"kafka-topics", []string{"--list", "--nope"}, "--nope is not a recognized option"},
+		{"kafka-topics", []string{"--list", "--topic"}, "option --topic requires an argument"},
+		{"kafka-topics", []string{"--list", "-t", "x"}, `unexpected argument "-t"`},
+		{"kafka-topics", []string{"--list", "--partitions", "3"}, `Option "[partitions]" can't be used with "[list]"`},
+		{"kafka-topics", []string{"--list"}, `Missing required argument "[bootstrap-server]"`},
+		{"kafka-topics", []string{"--bootstrap-server", "x:1", "--alter", "--topic", "t"}, `Missing required argument "[partitions]"`},
+		{"kafka-console-producer", []string{"--bootstrap-server", "x:1"}, `Missing required argument "[topic]"`},
+		{"kafka-console-consumer", []string{"--bootstrap-server", "x:1", "--topic", "t", "--isolation-level", "dirty"}, "--isolation-level"},
+		{"kafka-console-consumer", []string{"--bootstrap-server", "x:1", "--topic", "t", "--max-messages", "-1"}, "--max-messages"},
+		{"kafka-consumer-groups", []string{"--bootstrap-server", "x:1", "--describe"}, `Missing required argument "[group]"`},
+		{"kafka-consumer-groups", []string{"--bootstrap-server", "x:1", "--list", "--to-earliest"}, `Option "[to-earliest]" can't be used with "[list]"`},
+		{"kafka-configs", []string{"--bootstrap-server", "x:1", "--describe"}, `Missing required argument "[entity-type]"`},
+		{"kafka-configs", []string{"--bootstrap-server", "x:1", "--describe", "--add-config", "a=b", "--topic", "t"}, `Option "[add-config]" can't be used with "[describe]"`},
+		{"kafka-delete-records", []string{"--bootstrap-server", "x:1"}, `Missing required argument "[offset-json-file]"`},
+		{"kafka-get-offsets", []string{"--bootstrap-server", "x:1", "--partitions", "a"}, "option --partitions"},
+		{"kafka-nope", nil, "not a Kafka tool"},
+	} {
+		_, _, err := kafka(t, "", tc.tool, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %v: error %v, want it to mention %q", tc.tool, tc.args, err, tc.want)
+		}
+	}
+	out, _ := mustKafka(t, "", "kafka-topics", "--help")
+	if !strings.Contains(out, "--bootstrap-server <value>") || !strings.Contains(out, "--if-not-exists") {
+		t.Fatalf("--help:\n%s", out)
+	}
+}
+
+// TestAliases runs the built binary through the symlinks install-aliases writes.
+func TestAliases(t *testing.T) {
+	bin := clustertest.Binary(t)
+	dir := t.TempDir()
+	var first, second bytes.Buffer
+	if err := InstallAliases(dir, bin, &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := InstallAliases(dir, bin, &second); err != nil || second.Len() != 0 {
+		t.Fatalf("second install: %v, wrote %q; want nothing to do", err, second.String())
+	}
+	for _, n := range Names() {
+		for _, name := range []string{n, n + ".sh"} {
+			if target, err := os.Readlink(filepath.Join(dir, name)); err != nil || target != bin {
+				t.Fatalf("%s: %q %v", name, target, err)
+			}
+		}
+	}
+	// A plain file of a tool's name is left alone and reported.
+	plain := t.TempDir()
+	if err := os.WriteFile(filepath.Join(plain, "kafka-configs"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := InstallAliases(plain, bin, io.Discard); err == nil || !strings.Contains(err.Error(), "is not a symlink") {
+		t.Fatalf("install over a plain file: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(plain, "kafka-configs")); err != nil || string(b) != "#!/bin/sh\n" {
+		t.Fatalf("plain file changed: %q %v", b, err)
+	}
+
+	addr := startNode(t)
+	cmd := exec.Command(filepath.Join(dir, "kafka-topics.sh"), "--bootstrap-server", addr, "--create", "--topic", "via-link", "--partitions", "1")
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "Created topic via-link.\n" {
+		t.Fatalf("kafka-topics.sh --create: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "kafka-topics", "--bootstrap-server", addr, "--list", "--exclude-internal").CombinedOutput()
+	if err != nil || string(out) != "via-link\n" {
+		t.Fatalf("gregor kafka-topics --list: %v\n%s", err, out)
+	}
+	out, err = exec.Command(filepath.Join(dir, "kafka-topics"), "--bootstrap-server", addr, "--bogus").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "kafka-topics: --bogus is not a recognized option") {
+		t.Fatalf("kafka-topics --bogus: %v\n%s", err, out)
+	}
+}
