@@ -188,6 +188,9 @@ func (c *Coordinator) setLeadership(numPartitions int32, led []int32) {
 }
 
 // load replays a shard's partition and makes its groups available.
+// loadRetryBackoff is how long a shard whose load failed waits before trying again.
+const loadRetryBackoff = time.Second
+
 func (c *Coordinator) load(s *shard) {
 	start := c.clock.Now()
 	l, err := c.cfg.OpenLog(s.partition)
@@ -196,14 +199,17 @@ func (c *Coordinator) load(s *shard) {
 		groups, err = c.replay(s, l)
 	}
 	if err != nil {
-		// The shard stays in loading: requests are told to retry, and the next metadata
-		// change tries again.
-		c.log.Error("loading group coordinator partition failed", "partition", s.partition, "err", err)
-		c.mu.Lock()
-		if c.shards[s.partition] == s {
-			delete(c.shards, s.partition)
-		}
-		c.mu.Unlock()
+		// The shard stays loading, so requests get COORDINATOR_LOAD_IN_PROGRESS and retry,
+		// and the load is tried again shortly unless leadership moves away meanwhile.
+		c.log.Error("loading group coordinator partition failed; retrying", "partition", s.partition, "err", err)
+		c.afterFunc(loadRetryBackoff, func() {
+			s.mu.Lock()
+			gone := s.unloaded
+			s.mu.Unlock()
+			if !gone {
+				c.load(s)
+			}
+		})
 		return
 	}
 	s.mu.Lock()

@@ -2,6 +2,7 @@ package group
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -490,5 +491,52 @@ func TestNotCoordinatorAndLoading(t *testing.T) {
 	f.c.setLeadership(0, nil)
 	if code, _ := f.c.OffsetFetch(context.Background(), "mine", nil, -1, nil, false); code != kerr.CoordinatorNotAvailable.Code {
 		t.Fatalf("no offsets topic: %d", code)
+	}
+}
+
+// TestFailedLoadIsRetried: a shard whose log cannot be opened stays loading (clients get
+// COORDINATOR_LOAD_IN_PROGRESS and retry) and loads once the log opens, without waiting for
+// another metadata change.
+func TestFailedLoadIsRetried(t *testing.T) {
+	log := &memLog{}
+	var mu sync.Mutex
+	failing, attempts := true, 0
+	clock := &manualClock{now: time.UnixMilli(1_700_000_000_000)}
+	b := config.Default()
+	c := New(Config{Broker: b, Clock: clock, OpenLog: func(int32) (PartitionLog, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts++
+		if failing {
+			return nil, errors.New("disk on fire")
+		}
+		return log, nil
+	}})
+	t.Cleanup(c.Close)
+	c.setLeadership(1, []int32{0})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := attempts
+		mu.Unlock()
+		if n > 0 {
+			break // the first load failed (or is failing)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no load attempt")
+		}
+	}
+	if _, err := c.shardFor("g"); !errors.Is(err, kerr.CoordinatorLoadInProgress) {
+		t.Fatalf("while the load fails: %v, want COORDINATOR_LOAD_IN_PROGRESS", err)
+	}
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for !c.Loaded(0) {
+		if time.Now().After(deadline) {
+			t.Fatal("the shard was not loaded again")
+		}
+		clock.Advance(loadRetryBackoff)
+		time.Sleep(time.Millisecond)
 	}
 }

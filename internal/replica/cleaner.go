@@ -159,10 +159,20 @@ func (c *cleaner) cleanOnce(ctx context.Context) bool {
 		}
 		return false
 	}
-	c.mu.Lock()
-	c.checkpoints[best.TP] = st.FirstDirtyOffset
-	c.horizons[best.TP] = st.DeleteHorizon
-	c.mu.Unlock()
+	// The partition may have been deleted (and forgotten) during the pass, and a new topic
+	// of the same name must not inherit this one's clean offset.
+	c.m.mu.RLock()
+	current := c.m.partitions[best.TP] == best
+	if current {
+		c.mu.Lock()
+		c.checkpoints[best.TP] = st.FirstDirtyOffset
+		c.horizons[best.TP] = st.DeleteHorizon
+		c.mu.Unlock()
+	}
+	c.m.mu.RUnlock()
+	if !current {
+		return false
+	}
 	if err := c.writeCheckpoint(); err != nil {
 		c.m.log.Warn("writing the cleaner checkpoint failed", "err", err)
 	}
