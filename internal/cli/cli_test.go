@@ -280,3 +280,39 @@ func TestProduceCompression(t *testing.T) {
 		t.Fatalf("--compression brotli: %v", err)
 	}
 }
+
+// TestProducePartitioners checks where --partitioner sends records: murmur2 keeps a key on
+// one partition, round-robin spreads records evenly whatever their keys.
+func TestProducePartitioners(t *testing.T) {
+	addr := startBroker(t)
+	mustGregor(t, addr, "", "topic", "create", "--topic", "spread", "--partitions", "3")
+	countPartitions := func(topic string) map[string]int {
+		t.Helper()
+		out, _ := mustGregor(t, addr, "", "consume", "--topic", topic, "--from-beginning",
+			"--max-messages", "6", "--timeout-ms", safetyTimeout, "--property", "print.partition=true")
+		n := map[string]int{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			p, _, _ := strings.Cut(line, "\t")
+			n[p]++
+		}
+		return n
+	}
+
+	mustGregor(t, addr, strings.Repeat("same:v\n", 6), "produce", "--topic", "spread",
+		"--property", "parse.key=true", "--property", "key.separator=:")
+	if n := countPartitions("spread"); len(n) != 1 {
+		t.Fatalf("murmur2 with one key: records on %v, want one partition", n)
+	}
+
+	mustGregor(t, addr, "", "topic", "create", "--topic", "spread-rr", "--partitions", "3")
+	mustGregor(t, addr, strings.Repeat("same:v\n", 6), "produce", "--topic", "spread-rr", "--partitioner", "round-robin",
+		"--property", "parse.key=true", "--property", "key.separator=:")
+	if n := countPartitions("spread-rr"); len(n) != 3 || n["Partition:0"] != 2 || n["Partition:1"] != 2 || n["Partition:2"] != 2 {
+		t.Fatalf("round-robin: records per partition %v, want 2 on each of 3", n)
+	}
+
+	_, _, err := gregor(t, addr, "x\n", "produce", "--topic", "spread", "--acks", "1", "--idempotent")
+	if err == nil || !strings.Contains(err.Error(), "--idempotent needs --acks all") {
+		t.Errorf("--acks 1 --idempotent: err = %v", err)
+	}
+}

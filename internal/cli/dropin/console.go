@@ -2,6 +2,7 @@ package dropin
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/gregorhq/gregor/internal/cli/consume"
@@ -63,9 +64,19 @@ func runProducer(e *env, p *parsed) error {
 		return err
 	}
 	acks, codec := props["acks"], props["compression.type"]
-	for k := range props {
-		if k != "acks" && k != "compression.type" {
-			fmt.Fprintf(e.stderr, "Ignoring producer property %s: Gregor's console producer sets only acks and compression.type.\n", k)
+	for k, v := range props {
+		switch k {
+		case "acks", "compression.type":
+		case "enable.idempotence":
+			args = append(args, "--idempotent="+v)
+		case "partitioner.class":
+			name, ok := partitionerClasses[v]
+			if !ok {
+				return fmt.Errorf("partitioner.class %s: Gregor's console producer knows %s", v, knownPartitionerClasses())
+			}
+			args = append(args, "--partitioner", name)
+		default:
+			fmt.Fprintf(e.stderr, "Ignoring producer property %s: Gregor's console producer sets only acks, compression.type, enable.idempotence and partitioner.class.\n", k)
 		}
 	}
 	if p.has("request-required-acks") {
@@ -84,6 +95,22 @@ func runProducer(e *env, p *parsed) error {
 		args = append(args, "--compression", codec)
 	}
 	return runModern(e, produce.NewCommand(), e.stdout, args)
+}
+
+// partitionerClasses maps Kafka's partitioner.class values to --partitioner.
+var partitionerClasses = map[string]string{
+	"org.apache.kafka.clients.producer.internals.DefaultPartitioner": "murmur2",
+	"org.apache.kafka.clients.producer.RoundRobinPartitioner":        "round-robin",
+	"org.apache.kafka.clients.producer.UniformStickyPartitioner":     "sticky",
+}
+
+func knownPartitionerClasses() string {
+	names := make([]string, 0, len(partitionerClasses))
+	for c := range partitionerClasses {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
 
 func runConsumer(e *env, p *parsed) error {

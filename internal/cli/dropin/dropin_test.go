@@ -150,6 +150,7 @@ func TestFlagErrors(t *testing.T) {
 		{"kafka-topics", []string{"--list"}, `Missing required argument "[bootstrap-server]"`},
 		{"kafka-topics", []string{"--bootstrap-server", "x:1", "--alter", "--topic", "t"}, `Missing required argument "[partitions]"`},
 		{"kafka-console-producer", []string{"--bootstrap-server", "x:1"}, `Missing required argument "[topic]"`},
+		{"kafka-console-producer", []string{"--bootstrap-server", "x:1", "--topic", "t", "--producer-property", "partitioner.class=my.Partitioner"}, "partitioner.class my.Partitioner: Gregor's console producer knows org.apache.kafka.clients.producer.RoundRobinPartitioner"},
 		{"kafka-console-consumer", []string{"--bootstrap-server", "x:1", "--topic", "t", "--isolation-level", "dirty"}, "--isolation-level"},
 		{"kafka-console-consumer", []string{"--bootstrap-server", "x:1", "--topic", "t", "--max-messages", "-1"}, "--max-messages"},
 		{"kafka-consumer-groups", []string{"--bootstrap-server", "x:1", "--describe"}, `Missing required argument "[group]"`},
@@ -168,6 +169,28 @@ func TestFlagErrors(t *testing.T) {
 	out, _ := mustKafka(t, "", "kafka-topics", "--help")
 	if !strings.Contains(out, "--bootstrap-server <value>") || !strings.Contains(out, "--if-not-exists") {
 		t.Fatalf("--help:\n%s", out)
+	}
+}
+
+// TestConsoleProducerProperties maps Kafka's producer properties onto gregor produce:
+// RoundRobinPartitioner spreads one key over every partition, and enable.idempotence=true with
+// acks=1 is refused as Kafka's producer refuses it.
+func TestConsoleProducerProperties(t *testing.T) {
+	addr := startNode(t)
+	bs := []string{"--bootstrap-server", addr}
+	mustKafka(t, "", "kafka-topics", append(bs, "--create", "--topic", "rr", "--partitions", "2")...)
+	mustKafka(t, strings.Repeat("k:v\n", 4), "kafka-console-producer", append(bs, "--topic", "rr",
+		"--property", "parse.key=true", "--property", "key.separator=:",
+		"--producer-property", "partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner")...)
+	out, _ := mustKafka(t, "", "kafka-console-consumer", append(bs, "--topic", "rr", "--from-beginning",
+		"--max-messages", "4", "--timeout-ms", safetyTimeout, "--property", "print.partition=true")...)
+	if p0, p1 := strings.Count(out, "Partition:0"), strings.Count(out, "Partition:1"); p0 != 2 || p1 != 2 {
+		t.Errorf("round robin: %d records on partition 0 and %d on 1, want 2 and 2:\n%s", p0, p1, out)
+	}
+	_, _, err := kafka(t, "x\n", "kafka-console-producer", append(bs, "--topic", "rr",
+		"--producer-property", "acks=1", "--producer-property", "enable.idempotence=true")...)
+	if err == nil || !strings.Contains(err.Error(), "--idempotent needs --acks all") {
+		t.Errorf("acks=1 with enable.idempotence=true: err = %v", err)
 	}
 }
 

@@ -29,8 +29,10 @@ func NewCommand() *cobra.Command {
 		topic     string
 		props     []string
 		acks      string
-		partition int32
-		codec     string
+		partition   int32
+		codec       string
+		idempotent  bool
+		partitioner string
 	)
 	cmd := &cobra.Command{
 		Use:   "produce --topic NAME",
@@ -56,7 +58,11 @@ Properties (--property key=value, as kafka-console-producer):
 			if err != nil {
 				return err
 			}
-			ackOpts, err := acksOpts(acks)
+			ackOpts, err := acksOpts(acks, idempotent, cmd.Flags().Changed("idempotent"))
+			if err != nil {
+				return err
+			}
+			partOpt, err := partitionerOpt(partitioner, partition)
 			if err != nil {
 				return err
 			}
@@ -69,13 +75,10 @@ Properties (--property key=value, as kafka-console-producer):
 			}
 			cmd.SilenceUsage = true
 
-			opts := append(ackOpts, compression,
+			opts := append(ackOpts, compression, partOpt,
 				kgo.AllowAutoTopicCreation(), // as Kafka's producer: the broker's auto.create.topics.enable decides
 				kgo.RecordDeliveryTimeout(deliveryTimeout),
 			)
-			if partition >= 0 {
-				opts = append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))
-			}
 			cl, err := cf.NewClient(opts...)
 			if err != nil {
 				return err
@@ -93,6 +96,8 @@ Properties (--property key=value, as kafka-console-producer):
 	f.StringVar(&topic, "topic", "", "topic to produce to")
 	f.StringArrayVar(&props, "property", nil, "line reader property key=value; repeat for more (see above)")
 	f.StringVar(&acks, "acks", "all", "acknowledgements to wait for: all (or -1), 1 or 0")
+	f.BoolVar(&idempotent, "idempotent", true, "idempotent writes: no duplicates on retry, order kept (needs --acks all; off by default with --acks 1 or 0)")
+	f.StringVar(&partitioner, "partitioner", "murmur2", "how records without --partition pick one: murmur2 (key hash; sticky for null keys), round-robin or sticky (ignores keys)")
 	f.Int32Var(&partition, "partition", -1, "partition to write to (default: chosen by key hash, or sticky for null keys)")
 	f.StringVar(&codec, "compression", "none", "batch compression: none, gzip, snappy, lz4 or zstd")
 	// Kafka's console producer spells it --compression-codec. (There the flag alone means gzip;
@@ -102,18 +107,46 @@ Properties (--property key=value, as kafka-console-producer):
 	return cmd
 }
 
-// acksOpts maps --acks to client options. Idempotent writes need acks=all,
-// so weaker acks turn them off.
-func acksOpts(acks string) ([]kgo.Opt, error) {
+// acksOpts maps --acks and --idempotent to client options. Idempotent writes need acks=all,
+// so weaker acks turn them off unless --idempotent was asked for explicitly (set), which is an
+// error then, as Kafka's producer refuses enable.idempotence=true with acks other than all.
+func acksOpts(acks string, idempotent, set bool) ([]kgo.Opt, error) {
+	var opts []kgo.Opt
+	weak := true // acks below all
 	switch strings.ToLower(acks) {
 	case "all", "-1":
-		return []kgo.Opt{kgo.RequiredAcks(kgo.AllISRAcks())}, nil
+		opts, weak = []kgo.Opt{kgo.RequiredAcks(kgo.AllISRAcks())}, false
 	case "1":
-		return []kgo.Opt{kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite()}, nil
+		opts = []kgo.Opt{kgo.RequiredAcks(kgo.LeaderAck())}
 	case "0":
-		return []kgo.Opt{kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite()}, nil
+		opts = []kgo.Opt{kgo.RequiredAcks(kgo.NoAck())}
+	default:
+		return nil, fmt.Errorf("--acks %q: want all, -1, 1 or 0", acks)
 	}
-	return nil, fmt.Errorf("--acks %q: want all, -1, 1 or 0", acks)
+	switch {
+	case weak && idempotent && set:
+		return nil, fmt.Errorf("--idempotent needs --acks all (got --acks %s); add --idempotent=false or use --acks all", acks)
+	case weak || !idempotent:
+		opts = append(opts, kgo.DisableIdempotentWrite())
+	}
+	return opts, nil
+}
+
+// partitionerOpt maps --partitioner (and an explicit --partition) to the client's partitioner.
+// murmur2 is Kafka's default: the murmur2 hash of the key, and sticky batches for null keys.
+func partitionerOpt(name string, partition int32) (kgo.Opt, error) {
+	if partition >= 0 {
+		return kgo.RecordPartitioner(kgo.ManualPartitioner()), nil
+	}
+	switch strings.ToLower(name) {
+	case "murmur2", "default", "":
+		return kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)), nil
+	case "round-robin", "roundrobin":
+		return kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), nil
+	case "sticky", "uniform-sticky":
+		return kgo.RecordPartitioner(kgo.StickyPartitioner()), nil
+	}
+	return nil, fmt.Errorf("--partitioner %q: want murmur2, round-robin or sticky", name)
 }
 
 // compressionOpt maps --compression to the client's batch compression.

@@ -87,16 +87,40 @@ func TestLineReaderBadProperties(t *testing.T) {
 }
 
 func TestAcksOpts(t *testing.T) {
+	// One option sets the acks; a second turns idempotence off.
 	for acks, n := range map[string]int{"all": 1, "ALL": 1, "-1": 1, "1": 2, "0": 2} {
-		opts, err := acksOpts(acks)
+		opts, err := acksOpts(acks, true, false)
 		if err != nil || len(opts) != n {
 			t.Errorf("acksOpts(%q) = %d opts, %v; want %d", acks, len(opts), err, n)
 		}
 	}
+	if opts, err := acksOpts("all", false, true); err != nil || len(opts) != 2 {
+		t.Errorf("acksOpts(all, --idempotent=false) = %d opts, %v; want 2", len(opts), err)
+	}
+	for _, acks := range []string{"1", "0"} {
+		if _, err := acksOpts(acks, true, true); err == nil || !strings.Contains(err.Error(), "--idempotent needs --acks all") {
+			t.Errorf("acksOpts(%q, --idempotent): %v, want the needs --acks all error", acks, err)
+		}
+	}
 	for _, acks := range []string{"", "2", "none"} {
-		if _, err := acksOpts(acks); err == nil {
+		if _, err := acksOpts(acks, true, false); err == nil {
 			t.Errorf("acksOpts(%q): no error", acks)
 		}
+	}
+}
+
+func TestPartitionerOpt(t *testing.T) {
+	for _, name := range []string{"murmur2", "round-robin", "sticky", "ROUND-ROBIN"} {
+		if _, err := partitionerOpt(name, -1); err != nil {
+			t.Errorf("partitionerOpt(%q): %v", name, err)
+		}
+	}
+	if _, err := partitionerOpt("random", -1); err == nil || !strings.Contains(err.Error(), "want murmur2, round-robin or sticky") {
+		t.Errorf("partitionerOpt(random): %v", err)
+	}
+	// An explicit partition wins over any partitioner name.
+	if _, err := partitionerOpt("random", 2); err != nil {
+		t.Errorf("partitionerOpt(random, 2): %v", err)
 	}
 }
 
