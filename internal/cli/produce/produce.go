@@ -25,10 +25,10 @@ const deliveryTimeout = 2 * time.Minute
 // NewCommand returns the "produce" command.
 func NewCommand() *cobra.Command {
 	var (
-		cf        clientflags.Flags
-		topic     string
-		props     []string
-		acks      string
+		cf          clientflags.Flags
+		topic       string
+		props       []string
+		acks        string
 		partition   int32
 		codec       string
 		idempotent  bool
