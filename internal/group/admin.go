@@ -94,7 +94,7 @@ func (c *Coordinator) DescribeGroup(groupID string) kmsg.DescribeGroupsResponseG
 }
 
 // DeleteGroups deletes empty groups and their offsets (tombstones for each); a group with
-// members is NON_EMPTY_GROUP.
+// members, or with pending transactional offsets, is NON_EMPTY_GROUP.
 func (c *Coordinator) DeleteGroups(ctx context.Context, ids []string) []kmsg.DeleteGroupsResponseGroup {
 	var out []kmsg.DeleteGroupsResponseGroup
 	for _, id := range ids {
@@ -144,6 +144,11 @@ func (g *Group) deleteLocked() (int16, int64) {
 		return kerr.GroupIDNotFound.Code, 0
 	case Empty:
 	default:
+		return kerr.NonEmptyGroup.Code, 0
+	}
+	if len(g.pendingTxn) > 0 {
+		// An open transaction still holds offsets of the group: deleting it now would lose
+		// them, or bring it back at the transaction's commit.
 		return kerr.NonEmptyGroup.Code, 0
 	}
 	var recs []records.Record
