@@ -307,3 +307,30 @@ func TestOffsetDeleteDropsPendingTxnOffsets(t *testing.T) {
 		t.Fatalf("after replay: code %d offset %d", code, o)
 	}
 }
+
+// TestTxnOffsetCommitConsumerGroup: a KIP-848 group checks member and epoch when sent; an
+// epoch other than the member's is ILLEGAL_GENERATION (the transactional API's error in place
+// of STALE_MEMBER_EPOCH).
+func TestTxnOffsetCommitConsumerGroup(t *testing.T) {
+	f := newConsumerFixture(t)
+	if r := f.cgHeartbeat("g", "m1", 0); r.ErrorCode != 0 || r.MemberEpoch != 1 {
+		t.Fatalf("join: %+v", r)
+	}
+	for _, tc := range []struct {
+		member string
+		epoch  int32
+		want   int16
+	}{
+		{"m1", 1, 0},
+		{"m1", 0, kerr.IllegalGeneration.Code},
+		{"m1", 2, kerr.IllegalGeneration.Code},
+		{"m2", 1, kerr.UnknownMemberID.Code},
+		{"", -1, 0},
+	} {
+		req := txnCommitReq("g", 7, 1)
+		req.MemberID, req.Generation = tc.member, tc.epoch
+		if code := f.txnCommit(req); code != tc.want {
+			t.Errorf("member %q epoch %d: code %d, want %d", tc.member, tc.epoch, code, tc.want)
+		}
+	}
+}
