@@ -94,7 +94,8 @@ func (c *Coordinator) DescribeGroup(groupID string) kmsg.DescribeGroupsResponseG
 }
 
 // DeleteGroups deletes empty groups and their offsets (tombstones for each); a group with
-// members, or with pending transactional offsets, is NON_EMPTY_GROUP.
+// members is NON_EMPTY_GROUP. Pending transactional offsets go too, as in Kafka: a tombstone
+// deletes a partition's pending offsets, so a later commit of their transaction finds nothing.
 func (c *Coordinator) DeleteGroups(ctx context.Context, ids []string) []kmsg.DeleteGroupsResponseGroup {
 	var out []kmsg.DeleteGroupsResponseGroup
 	for _, id := range ids {
@@ -146,15 +147,18 @@ func (g *Group) deleteLocked() (int16, int64) {
 	default:
 		return kerr.NonEmptyGroup.Code, 0
 	}
-	if len(g.pendingTxn) > 0 {
-		// An open transaction still holds offsets of the group: deleting it now would lose
-		// them, or bring it back at the transaction's commit.
-		return kerr.NonEmptyGroup.Code, 0
-	}
 	var recs []records.Record
 	for _, t := range sortedKeys(g.offsets) {
 		for _, p := range sortedPartitions(g.offsets[t]) {
 			recs = append(recs, offsetCommitRecord(g.id, t, p, nil))
+		}
+	}
+	// One tombstone per partition: those of the pending offsets without a committed one.
+	for _, t := range g.pendingTxnTopicsLocked() {
+		for _, p := range g.pendingTxnPartitionsLocked(t) {
+			if _, ok := g.offsets[t][p]; !ok {
+				recs = append(recs, offsetCommitRecord(g.id, t, p, nil))
+			}
 		}
 	}
 	recs = append(recs, groupMetadataRecord(g.id, nil))
@@ -163,6 +167,7 @@ func (g *Group) deleteLocked() (int16, int64) {
 		return kerr.CoordinatorNotAvailable.Code, 0
 	}
 	g.offsets = map[string]map[int32]offset{}
+	g.pendingTxn = nil // the shard's index entries go at the transactions' markers
 	g.shutdownLocked(kerr.NotCoordinator.Code)
 	return 0, next
 }

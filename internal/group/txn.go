@@ -198,6 +198,29 @@ func (g *Group) deletePendingTxnLocked(topic string, partition int32) {
 	}
 }
 
+// pendingTxnTopicsLocked lists, sorted, the topics with pending offsets of any producer.
+func (g *Group) pendingTxnTopicsLocked() []string {
+	set := map[string]bool{}
+	for _, byTopic := range g.pendingTxn {
+		for t := range byTopic {
+			set[t] = true
+		}
+	}
+	return sortedKeys(set)
+}
+
+// pendingTxnPartitionsLocked lists, sorted, the partitions of topic with pending offsets of
+// any producer.
+func (g *Group) pendingTxnPartitionsLocked(topic string) []int32 {
+	set := map[int32]offset{}
+	for _, byTopic := range g.pendingTxn {
+		for p, o := range byTopic[topic] {
+			set[p] = o
+		}
+	}
+	return sortedPartitions(set)
+}
+
 // hasPendingTxnLocked reports whether a partition has pending offsets of any producer.
 func (g *Group) hasPendingTxnLocked(topic string, partition int32) bool {
 	for _, byTopic := range g.pendingTxn {

@@ -11,9 +11,9 @@ import (
 )
 
 // TestTxnOffsetCommitAPI drives TxnOffsetCommit over the wire: the offsets it writes are
-// pending (invisible to OffsetFetch, UNSTABLE_OFFSET_COMMIT with require_stable), keep the
-// group from being deleted, and stay pending across a restart (replayed from the
-// transactional batch in __consumer_offsets).
+// pending (invisible to OffsetFetch, UNSTABLE_OFFSET_COMMIT with require_stable), stay
+// pending across a restart (replayed from the transactional batch in __consumer_offsets), and
+// go with their group when it is deleted.
 func TestTxnOffsetCommitAPI(t *testing.T) {
 	n := startNode(t)
 	createTopic(t, n.Addr(), "in", 1)
@@ -82,15 +82,18 @@ func TestTxnOffsetCommitAPI(t *testing.T) {
 	}
 	check(cl)
 
-	del, err := admin(t, n.Addr()).DeleteGroups(ctx, "tg")
-	if err != nil || del["tg"].Err == nil || !isErr(del["tg"].Err, kerr.NonEmptyGroup) {
-		t.Fatalf("delete a group with pending offsets: %v %v", err, del["tg"].Err)
-	}
-
 	n.Restart()
 	cl2 := newClient(t, n.Addr())
 	defer cl2.Close()
 	check(cl2)
+
+	del, err := admin(t, n.Addr()).DeleteGroups(ctx, "tg")
+	if err != nil || del["tg"].Err != nil {
+		t.Fatalf("delete a group with pending offsets: %v %v", err, del["tg"].Err)
+	}
+	if code, off := fetchOffset(ctx, t, cl2, "tg", "in", true); code != 0 || off != -1 {
+		t.Fatalf("after the delete: %v offset %d", kerr.ErrorForCode(code), off)
+	}
 }
 
 // fetchOffset is the offset of partition 0 of topic with OffsetFetch v7 (or the newest both
@@ -134,9 +137,4 @@ func fetchOffset(ctx context.Context, t *testing.T, cl *kgo.Client, group, topic
 		return true
 	})
 	return code, off
-}
-
-func isErr(err error, want *kerr.Error) bool {
-	ke, ok := err.(*kerr.Error)
-	return ok && ke.Code == want.Code
 }

@@ -257,30 +257,56 @@ func TestTxnOffsetCommitStaticMemberFenced(t *testing.T) {
 	}
 }
 
-// TestPendingTxnOffsetsKeepGroup: a group with pending transactional offsets is not deleted
-// (NON_EMPTY_GROUP) nor expired until the transaction ends.
-func TestPendingTxnOffsetsKeepGroup(t *testing.T) {
+// TestPendingTxnOffsetsNotExpired: neither an offset with pending transactional offsets of
+// its partition nor its group expires until the transaction ends.
+func TestPendingTxnOffsetsNotExpired(t *testing.T) {
 	f := newFixture(t, nil, func(b *config.Broker) {
 		b.OffsetsRetentionMinutes = 1
 		b.OffsetsRetentionCheckIntervalMs = 1000
 	})
-	ctx := context.Background()
 	f.commitSimple("g", 5)
+	f.txnCommit(txnCommitReq("pending-only", 7, 1))
 	f.txnCommit(txnCommitReq("g", 7, 10))
-	if got := f.c.DeleteGroups(ctx, []string{"g"}); got[0].ErrorCode != kerr.NonEmptyGroup.Code {
-		t.Fatalf("delete with pending offsets: %d", got[0].ErrorCode)
-	}
 	f.clock.Advance(2 * time.Minute)
-	if _, groups := f.c.ListGroups(nil, nil); len(groups) != 1 {
-		t.Fatalf("group with pending offsets expired: %+v", groups)
+	if _, groups := f.c.ListGroups(nil, nil); len(groups) != 2 {
+		t.Fatalf("groups with pending offsets expired: %+v", groups)
 	}
 	if f.fetched("g") != 5 {
 		t.Fatalf("offset with pending transactional offsets expired: %d", f.fetched("g"))
 	}
 	f.marker(7, false)
-	if got := f.c.DeleteGroups(ctx, []string{"g"}); got[0].ErrorCode != 0 {
-		t.Fatalf("delete after the abort: %d", got[0].ErrorCode)
+	f.clock.Advance(2 * time.Minute)
+	if _, groups := f.c.ListGroups(nil, nil); len(groups) != 0 {
+		t.Fatalf("groups after the abort: %+v", groups)
 	}
+}
+
+// TestDeleteGroupDropsPendingTxnOffsets: as in Kafka, deleting an empty group deletes its
+// pending transactional offsets too (tombstones), so the transaction's commit brings nothing
+// back, in memory and on replay alike.
+func TestDeleteGroupDropsPendingTxnOffsets(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	ctx := context.Background()
+	f.commitSimple("g", 5)
+	req := txnCommitReq("g", 7, 10)
+	req.Topics[0].Partitions = append(req.Topics[0].Partitions, kmsg.TxnOffsetCommitRequestTopicPartition{Partition: 1, Offset: 11, LeaderEpoch: -1})
+	f.txnCommit(req)
+	if got := f.c.DeleteGroups(ctx, []string{"g"}); got[0].ErrorCode != 0 {
+		t.Fatalf("delete: %d", got[0].ErrorCode)
+	}
+	f.marker(7, true)
+	check := func(f *fixture, when string) {
+		t.Helper()
+		_, all := f.c.OffsetFetch(ctx, "g", nil, -1, nil, true)
+		if len(all) != 0 {
+			t.Fatalf("%s: offsets %+v", when, all)
+		}
+		if _, groups := f.c.ListGroups(nil, nil); len(groups) != 0 {
+			t.Fatalf("%s: groups %+v", when, groups)
+		}
+	}
+	check(f, "after the commit")
+	check(newFixture(t, f.log, nil), "after replay")
 }
 
 // TestOffsetDeleteDropsPendingTxnOffsets: OffsetDelete's tombstone deletes the partition's
