@@ -67,6 +67,7 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerOffsetCommit(reg)
 	h.registerOffsetFetch(reg)
 	h.registerOffsetDelete(reg)
+	h.registerTxnOffsetCommit(reg)
 	h.registerListGroups(reg)
 	h.registerDescribeGroups(reg)
 	h.registerDeleteGroups(reg)

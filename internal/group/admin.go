@@ -94,7 +94,8 @@ func (c *Coordinator) DescribeGroup(groupID string) kmsg.DescribeGroupsResponseG
 }
 
 // DeleteGroups deletes empty groups and their offsets (tombstones for each); a group with
-// members is NON_EMPTY_GROUP.
+// members is NON_EMPTY_GROUP. Pending transactional offsets go too, as in Kafka: a tombstone
+// deletes a partition's pending offsets, so a later commit of their transaction finds nothing.
 func (c *Coordinator) DeleteGroups(ctx context.Context, ids []string) []kmsg.DeleteGroupsResponseGroup {
 	var out []kmsg.DeleteGroupsResponseGroup
 	for _, id := range ids {
@@ -152,12 +153,21 @@ func (g *Group) deleteLocked() (int16, int64) {
 			recs = append(recs, offsetCommitRecord(g.id, t, p, nil))
 		}
 	}
+	// One tombstone per partition: those of the pending offsets without a committed one.
+	for _, t := range g.pendingTxnTopicsLocked() {
+		for _, p := range g.pendingTxnPartitionsLocked(t) {
+			if _, ok := g.offsets[t][p]; !ok {
+				recs = append(recs, offsetCommitRecord(g.id, t, p, nil))
+			}
+		}
+	}
 	recs = append(recs, groupMetadataRecord(g.id, nil))
 	next, err := g.s.log.Append(recs)
 	if err != nil {
 		return kerr.CoordinatorNotAvailable.Code, 0
 	}
 	g.offsets = map[string]map[int32]offset{}
+	g.pendingTxn = nil // the shard's index entries go at the transactions' markers
 	g.shutdownLocked(kerr.NotCoordinator.Code)
 	return 0, next
 }

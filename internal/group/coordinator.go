@@ -72,11 +72,18 @@ type shard struct {
 	partition int32
 	log       PartitionLog
 
+	// txns indexes the groups with pending transactional offsets by producer id; it has its
+	// own lock (see openTxns).
+	txns *openTxns
+
 	mu sync.Mutex
 	// Fields guarded by mu.
 	loaded   bool // replay finished
 	unloaded bool // leadership moved away (or the coordinator closed): the shard is gone
 	groups   map[string]*Group
+	// markersWhileLoading are the transaction markers written while the shard loads; those
+	// the replay did not read are applied when it is loaded.
+	markersWhileLoading []txnMarker
 }
 
 // New returns a coordinator that serves nothing until Apply (or setLeadership) tells it which
@@ -91,6 +98,9 @@ func New(cfg Config) *Coordinator {
 	c := &Coordinator{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, shards: map[int32]*shard{}, consumerCfg: consumerConfig(cfg.Broker)}
 	if c.cfg.OpenLog == nil {
 		c.cfg.OpenLog = c.openReplicaLog
+	}
+	if cfg.Replicas != nil {
+		cfg.Replicas.OnTxnMarker(OffsetsTopic, c.onTxnMarker)
 	}
 	c.scheduleExpiry()
 	return c
@@ -171,7 +181,7 @@ func (c *Coordinator) setLeadership(numPartitions int32, led []int32) {
 		if c.shards[p] != nil {
 			continue
 		}
-		s := &shard{partition: p, groups: map[string]*Group{}}
+		s := &shard{partition: p, groups: map[string]*Group{}, txns: newOpenTxns()}
 		c.shards[p] = s
 		c.wg.Add(1)
 		go func() {
@@ -187,16 +197,17 @@ func (c *Coordinator) setLeadership(numPartitions int32, led []int32) {
 	}
 }
 
-// load replays a shard's partition and makes its groups available.
 // loadRetryBackoff is how long a shard whose load failed waits before trying again.
 const loadRetryBackoff = time.Second
 
+// load replays a shard's partition and makes its groups available.
 func (c *Coordinator) load(s *shard) {
 	start := c.clock.Now()
 	l, err := c.cfg.OpenLog(s.partition)
 	var groups map[string]*Group
+	var next int64
 	if err == nil {
-		groups, err = c.replay(s, l)
+		groups, next, err = c.replay(s, l)
 	}
 	if err != nil {
 		// The shard stays loading, so requests get COORDINATOR_LOAD_IN_PROGRESS and retry,
@@ -219,6 +230,12 @@ func (c *Coordinator) load(s *shard) {
 	}
 	s.log = l
 	s.groups = groups
+	for _, m := range s.markersWhileLoading {
+		if m.offset >= next {
+			completeTxn(s, groups, m.producerID, m.commit, m.offset)
+		}
+	}
+	s.markersWhileLoading = nil
 	for _, g := range groups {
 		g.mu.Lock()
 		g.afterLoadLocked()

@@ -14,19 +14,45 @@ import (
 	"github.com/gregorhq/gregor/internal/records"
 )
 
-// memLog is an in-memory PartitionLog whose writes are committed at once.
+// memLog is an in-memory PartitionLog whose writes are committed at once. Every record takes
+// one offset, as in a partition.
 type memLog struct {
-	mu   sync.Mutex
-	recs []records.Record
+	mu      sync.Mutex
+	batches []LogBatch
+	next    int64
 }
 
 func (l *memLog) Append(recs []records.Record) (int64, error) {
+	return l.append(LogBatch{ProducerID: -1}, recs), nil
+}
+
+func (l *memLog) AppendTransactional(producerID int64, _ int16, recs []records.Record) (int64, error) {
+	return l.append(LogBatch{ProducerID: producerID, Transactional: true}, recs), nil
+}
+
+func (l *memLog) append(b LogBatch, recs []records.Record) int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, r := range recs {
-		l.recs = append(l.recs, records.Record{Key: append([]byte(nil), r.Key...), Value: cloneOrNil(r.Value)})
+		b.Records = append(b.Records, LogRecord{Offset: l.next, Key: append([]byte(nil), r.Key...), Value: cloneOrNil(r.Value)})
+		l.next++
 	}
-	return int64(len(l.recs)), nil
+	l.batches = append(l.batches, b)
+	return l.next
+}
+
+// appendMarker writes a transaction marker, as the partition does for WriteTxnMarkers, and
+// returns its offset.
+func (l *memLog) appendMarker(producerID int64, commit bool) int64 {
+	k := kmsg.NewControlRecordKey()
+	k.Type = kmsg.ControlRecordKeyTypeAbort
+	if commit {
+		k.Type = kmsg.ControlRecordKeyTypeCommit
+	}
+	v := kmsg.NewEndTxnMarker()
+	next := l.append(LogBatch{ProducerID: producerID, Transactional: true, Control: true},
+		[]records.Record{{Key: k.AppendTo(nil), Value: v.AppendTo(nil)}})
+	return next - 1
 }
 
 func cloneOrNil(b []byte) []byte {
@@ -38,14 +64,14 @@ func cloneOrNil(b []byte) []byte {
 
 func (l *memLog) WaitCommitted(context.Context, int64) error { return nil }
 
-func (l *memLog) Replay(fn func(key, value []byte)) error {
+func (l *memLog) Replay(fn func(LogBatch)) (int64, error) {
 	l.mu.Lock()
-	recs := append([]records.Record(nil), l.recs...)
+	batches, next := append([]LogBatch(nil), l.batches...), l.next
 	l.mu.Unlock()
-	for _, r := range recs {
-		fn(r.Key, r.Value)
+	for _, b := range batches {
+		fn(b)
 	}
-	return nil
+	return next, nil
 }
 
 // manualClock fires timers only when advanced (timers of zero or less fire at once).

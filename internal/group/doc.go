@@ -32,6 +32,12 @@
 //	                    metadata, assignment)
 //	null value          a tombstone: the offset, or the whole group, is deleted
 //
+//	transactional batch  the OffsetCommit records of a TxnOffsetCommit, written as one batch
+//	                     with the producer's id and epoch and the transactional bit: pending
+//	                     offsets of that producer until a transaction marker (a control batch
+//	                     of the same producer; key type 1 COMMIT, 0 ABORT) completes them
+//	                     (see txn.go). A tombstone deletes a partition's pending offsets too.
+//
 // State changes only by replaying records: a request validates against the in-memory state,
 // appends its records, and applies them to memory in the same critical section (so memory and
 // log agree on the order of changes to one key); the reply waits, without locks, until the
@@ -40,7 +46,9 @@
 // # Locks
 //
 // Lock order: Coordinator.mu, then shard.mu, then Group.mu, then a consumer group's own
-// consumergroup.Group.mu (taken inside that package's methods). Timer callbacks take only
-// Group.mu. No lock is held while waiting for the high watermark or for another member's
-// request.
+// consumergroup.Group.mu (taken inside that package's methods); shard.txns.mu is a leaf.
+// Timer callbacks take only Group.mu. A TxnOffsetCommit appends to the partition with
+// Group.mu held, so the partition calls its marker listener (onTxnMarker, which takes
+// shard.mu and Group.mu) without its own locks held. No lock is held while waiting for
+// the high watermark or for another member's request.
 package group

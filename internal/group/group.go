@@ -60,6 +60,12 @@ type Group struct {
 	joinTimerStop    func() bool
 	joinTimerSeq     int
 	offsets          map[string]map[int32]offset
+	// pendingTxn holds, per producer id, the offsets of TxnOffsetCommits whose transaction
+	// has not ended (Kafka's pending transactional offsets): invisible to OffsetFetch, they
+	// become offsets on a COMMIT marker and are dropped on an ABORT (see txn.go).
+	// Invariant: no empty inner map; every producer id here has this group in the shard's
+	// txns index.
+	pendingTxn map[int64]map[string]map[int32]offset
 	// consumer is set when the group is a KIP-848 consumer group: it then answers for the
 	// membership, and the classic fields above stay at their empty values (state Empty,
 	// no members). consumerTimerStop cancels its one session/rebalance timer, and
@@ -96,6 +102,9 @@ type offset struct {
 	metadata        string
 	commitTimestamp int64 // ms
 	expireTimestamp int64 // ms; -1 when the commit set none
+	// recordOffset is where its record is in __consumer_offsets: a transaction's offset
+	// replaces a committed one at its commit only if its record is the later one.
+	recordOffset int64
 }
 
 func (c *Coordinator) newGroup(s *shard, id string) *Group {
@@ -173,8 +182,9 @@ func (m *member) metadataFor(p *string) []byte {
 	return nil
 }
 
-// applyRecord replays one record into the shard's groups (loading).
-func (c *Coordinator) applyRecord(s *shard, groups map[string]*Group, d decodedRecord) {
+// applyRecord replays one record, at recordOffset, into the shard's groups (loading).
+// producerID is that of a transactional batch's producer, -1 for other records.
+func (c *Coordinator) applyRecord(s *shard, groups map[string]*Group, d decodedRecord, recordOffset, producerID int64) {
 	var id string
 	if d.offsetKey != nil {
 		id = d.offsetKey.Group
@@ -191,22 +201,29 @@ func (c *Coordinator) applyRecord(s *shard, groups map[string]*Group, d decodedR
 	}
 	switch {
 	case d.offsetKey != nil && d.offsetValue == nil:
+		// A tombstone deletes the partition's offset, pending ones included (as the
+		// coordinator does when it writes one).
 		g.deleteOffsetLocked(d.offsetKey.Topic, d.offsetKey.Partition)
+		g.deletePendingTxnLocked(d.offsetKey.Topic, d.offsetKey.Partition)
 	case d.offsetKey != nil:
 		v := d.offsetValue
-		o := offset{offset: v.Offset, leaderEpoch: v.LeaderEpoch, metadata: v.Metadata, commitTimestamp: v.CommitTimestamp, expireTimestamp: -1}
+		o := offset{offset: v.Offset, leaderEpoch: v.LeaderEpoch, metadata: v.Metadata, commitTimestamp: v.CommitTimestamp, expireTimestamp: -1, recordOffset: recordOffset}
 		if v.Version == 0 {
 			o.leaderEpoch = -1
 		}
 		if v.Version == 1 {
 			o.expireTimestamp = v.ExpireTimestamp
 		}
+		if producerID >= 0 {
+			g.addPendingTxnLocked(producerID, d.offsetKey.Topic, d.offsetKey.Partition, o)
+			break
+		}
 		g.setOffsetLocked(d.offsetKey.Topic, d.offsetKey.Partition, o)
 	case d.groupValue == nil:
 		// The group was deleted; its offsets were deleted by their own tombstones.
 		g.protocolType, g.protocol, g.leader, g.generation = "", nil, "", 0
 		g.members, g.static = map[string]*member{}, map[string]string{}
-		if len(g.offsets) == 0 {
+		if len(g.offsets) == 0 && len(g.pendingTxn) == 0 {
 			delete(groups, id)
 		}
 	default:
@@ -251,21 +268,41 @@ func (g *Group) afterLoadLocked() {
 	}
 }
 
-// replay reads a partition's log into a fresh set of groups.
-func (c *Coordinator) replay(s *shard, l PartitionLog) (map[string]*Group, error) {
+// replay reads a partition's log into a fresh set of groups, and the shard's index of open
+// transactions, and returns the offset after the last batch read.
+func (c *Coordinator) replay(s *shard, l PartitionLog) (map[string]*Group, int64, error) {
 	groups := map[string]*Group{}
-	err := l.Replay(func(key, value []byte) {
-		d, err := decodeRecord(key, value)
-		if err == errSkipRecord {
+	s.txns.reset()
+	next, err := l.Replay(func(b LogBatch) {
+		if b.Control {
+			if len(b.Records) == 0 {
+				return
+			}
+			r := b.Records[0]
+			commit, ok := markerType(r.Key)
+			if !ok {
+				return // not a transaction marker
+			}
+			completeTxn(s, groups, b.ProducerID, commit, r.Offset)
 			return
 		}
-		if err != nil {
-			c.log.Warn("skipping undecodable __consumer_offsets record", "partition", s.partition, "err", err)
-			return
+		producerID := int64(-1)
+		if b.Transactional {
+			producerID = b.ProducerID
 		}
-		c.applyRecord(s, groups, d)
+		for _, r := range b.Records {
+			d, err := decodeRecord(r.Key, r.Value)
+			if err == errSkipRecord {
+				continue
+			}
+			if err != nil {
+				c.log.Warn("skipping undecodable __consumer_offsets record", "partition", s.partition, "offset", r.Offset, "err", err)
+				continue
+			}
+			c.applyRecord(s, groups, d, r.Offset, producerID)
+		}
 	})
-	return groups, err
+	return groups, next, err
 }
 
 // shutdownLocked makes the group Dead: waiting requests get code, timers stop.

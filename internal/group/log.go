@@ -12,13 +12,40 @@ import (
 
 // PartitionLog is one __consumer_offsets partition as the coordinator uses it.
 type PartitionLog interface {
-	// Append writes recs as one batch and returns the offset after it.
+	// Append writes recs as one batch and returns the offset after it; record i is at
+	// next-len(recs)+i.
 	Append(recs []records.Record) (next int64, err error)
+	// AppendTransactional writes recs as one transactional batch of the producer (the offsets
+	// of a TxnOffsetCommit), with its epoch checked as the partition checks a producer's, and
+	// returns the offset after it; record i is at next-len(recs)+i.
+	AppendTransactional(producerID int64, producerEpoch int16, recs []records.Record) (next int64, err error)
 	// WaitCommitted returns once the high watermark is at least offset, or ctx ends.
 	WaitCommitted(ctx context.Context, offset int64) error
-	// Replay calls fn with every record from the log start to the high watermark, in order.
-	Replay(fn func(key, value []byte)) error
+	// Replay calls fn with every batch from the log start to the high watermark, in order,
+	// and returns the offset after the last one.
+	Replay(fn func(LogBatch)) (next int64, err error)
 }
+
+// LogBatch is one batch of a __consumer_offsets partition, as replay needs it.
+type LogBatch struct {
+	ProducerID int64 // -1 when none
+	// Transactional marks the offsets of a TxnOffsetCommit: pending until a marker of the
+	// same producer ends the transaction.
+	Transactional bool
+	// Control marks a transaction marker: its one record's key is Kafka's
+	// EndTransactionMarker key (version, type), see markerType.
+	Control bool
+	Records []LogRecord
+}
+
+// LogRecord is one record of a LogBatch, with its offset in the partition.
+type LogRecord struct {
+	Offset     int64
+	Key, Value []byte
+}
+
+// attrTransactional is the transactional bit of a RecordBatch's attributes.
+const attrTransactional = 0x10
 
 // replicaLog is a PartitionLog on a partition of the replica manager.
 type replicaLog struct {
@@ -33,6 +60,29 @@ func (l replicaLog) Append(recs []records.Record) (int64, error) {
 		return 0, err
 	}
 	res, err := l.p.Append(batch, h)
+	if err != nil {
+		return 0, err
+	}
+	return res.BaseOffset + int64(len(recs)), nil
+}
+
+func (l replicaLog) AppendTransactional(producerID int64, producerEpoch int16, recs []records.Record) (int64, error) {
+	// Kafka's shape for a coordinator's transactional write: the producer's id and epoch,
+	// the transactional bit, and no sequence (it is not checked for coordinator appends).
+	b := records.NewBuilder(records.BatchHeader{
+		Attributes: attrTransactional, BaseTimestamp: l.now(),
+		ProducerID: producerID, ProducerEpoch: producerEpoch, BaseSequence: -1,
+	})
+	for i, r := range recs {
+		r.OffsetDelta, r.TimestampDelta = int32(i), 0
+		b.Add(r)
+	}
+	batch := b.Build()
+	h, err := records.ParseHeader(batch)
+	if err != nil {
+		return 0, err
+	}
+	res, err := l.p.AppendFromCoordinator(batch, h)
 	if err != nil {
 		return 0, err
 	}
@@ -59,19 +109,19 @@ func (l replicaLog) WaitCommitted(ctx context.Context, offset int64) error {
 // offsets.load.buffer.size default).
 const replayReadBytes = 5 << 20
 
-func (l replicaLog) Replay(fn func(key, value []byte)) error {
+func (l replicaLog) Replay(fn func(LogBatch)) (int64, error) {
 	off := l.p.LogStartOffset()
 	for {
 		res, err := l.p.Read(off, replayReadBytes, true)
 		if err != nil {
-			return err
+			return off, err
 		}
 		data, err := res.Region.ReadBytes()
 		if err != nil {
-			return err
+			return off, err
 		}
 		if len(data) == 0 {
-			return nil
+			return off, nil
 		}
 		progressed := false
 		for len(data) > 0 {
@@ -83,19 +133,18 @@ func (l replicaLog) Replay(fn func(key, value []byte)) error {
 			data = data[h.Size():]
 			off = h.NextOffset()
 			progressed = true
-			if h.Control() {
-				continue
-			}
+			lb := LogBatch{ProducerID: h.ProducerID, Transactional: h.Transactional(), Control: h.Control()}
 			err = records.ForEachRecord(batch, func(r records.Record) bool {
-				fn(r.Key, r.Value)
+				lb.Records = append(lb.Records, LogRecord{Offset: h.BaseOffset + int64(r.OffsetDelta), Key: r.Key, Value: r.Value})
 				return true
 			})
 			if err != nil {
-				return err
+				return off, err
 			}
+			fn(lb)
 		}
 		if !progressed {
-			return errors.New("group: replay made no progress")
+			return off, errors.New("group: replay made no progress")
 		}
 	}
 }

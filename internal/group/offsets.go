@@ -92,7 +92,9 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 			g.mu.Unlock()
 			return setAll(kerr.CoordinatorNotAvailable.Code)
 		}
-		for _, cm := range commits {
+		base := next - int64(len(recs))
+		for i, cm := range commits {
+			cm.o.recordOffset = base + int64(i)
 			g.setOffsetLocked(cm.topic, cm.partition, cm.o)
 		}
 	}
@@ -140,14 +142,16 @@ func (g *Group) validateCommitLocked(req *kmsg.OffsetCommitRequest) error {
 // OffsetFetch returns a group's committed offsets: of the partitions asked for (-1 for those
 // without one), or of every partition when topics is nil. memberID (nil when not sent) and
 // memberEpoch (-1 when not sent) are OffsetFetch v9's: a member of a consumer group must send
-// its current epoch. requireStable matters only with pending transactional commits, which
-// this coordinator does not have yet.
+// its current epoch. With requireStable (v7+), a partition with pending transactional offsets
+// (of any producer) answers UNSTABLE_OFFSET_COMMIT, so the consumer retries once the
+// transaction has ended instead of starting from an offset about to change.
 func (c *Coordinator) OffsetFetch(ctx context.Context, groupID string, memberID *string, memberEpoch int32, topics []kmsg.OffsetFetchRequestGroupTopic, requireStable bool) (int16, []kmsg.OffsetFetchResponseGroupTopic) {
 	g, err := c.group(groupID, false)
 	if err != nil {
 		return errCode(err), nil
 	}
 	var offsets map[string]map[int32]offset
+	unstable := func(string, int32) bool { return false }
 	if g != nil {
 		defer g.mu.Unlock()
 		if g.consumer != nil {
@@ -157,13 +161,18 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, groupID string, memberID 
 			}
 		}
 		offsets = g.offsets
+		if requireStable {
+			unstable = g.hasPendingTxnLocked
+		}
 	}
-	part := func(p int32, o offset, ok bool) kmsg.OffsetFetchResponseGroupTopicPartition {
+	part := func(t string, p int32, o offset, ok bool) kmsg.OffsetFetchResponseGroupTopicPartition {
 		rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
 		rp.Partition = p
 		rp.Offset, rp.LeaderEpoch = -1, -1
 		meta := ""
-		if ok {
+		if unstable(t, p) {
+			rp.ErrorCode = kerr.UnstableOffsetCommit.Code
+		} else if ok {
 			rp.Offset, rp.LeaderEpoch, meta = o.offset, o.leaderEpoch, o.metadata
 		}
 		rp.Metadata = &meta
@@ -175,7 +184,7 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, groupID string, memberID 
 			rt := kmsg.NewOffsetFetchResponseGroupTopic()
 			rt.Topic = t
 			for _, p := range sortedPartitions(offsets[t]) {
-				rt.Partitions = append(rt.Partitions, part(p, offsets[t][p], true))
+				rt.Partitions = append(rt.Partitions, part(t, p, offsets[t][p], true))
 			}
 			out = append(out, rt)
 		}
@@ -186,7 +195,7 @@ func (c *Coordinator) OffsetFetch(ctx context.Context, groupID string, memberID 
 		rt.Topic = t.Topic
 		for _, p := range t.Partitions {
 			o, ok := offsets[t.Topic][p]
-			rt.Partitions = append(rt.Partitions, part(p, o, ok))
+			rt.Partitions = append(rt.Partitions, part(t.Topic, p, o, ok))
 		}
 		out = append(out, rt)
 	}
@@ -240,7 +249,8 @@ func (c *Coordinator) OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRe
 			sp.Partition = rp.Partition
 			if subscribed(rt.Topic) {
 				sp.ErrorCode = kerr.GroupSubscribedToTopic.Code
-			} else if _, ok := g.offsets[rt.Topic][rp.Partition]; ok {
+			} else if _, ok := g.offsets[rt.Topic][rp.Partition]; ok || g.hasPendingTxnLocked(rt.Topic, rp.Partition) {
+				// The tombstone deletes pending transactional offsets too (see applyRecord).
 				dels = append(dels, key{rt.Topic, rp.Partition})
 				recs = append(recs, offsetCommitRecord(g.id, rt.Topic, rp.Partition, nil))
 			}
@@ -257,6 +267,7 @@ func (c *Coordinator) OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRe
 		}
 		for _, d := range dels {
 			g.deleteOffsetLocked(d.topic, d.partition)
+			g.deletePendingTxnLocked(d.topic, d.partition)
 		}
 	}
 	l := g.s.log
@@ -304,7 +315,9 @@ func (c *Coordinator) scheduleExpiry() {
 
 // expireOffsets deletes, with tombstones, the offsets of empty groups that are older than
 // offsets.retention.minutes (counted from the later of the commit and the group becoming
-// empty, or at an explicit expire timestamp), and then groups left with nothing.
+// empty, or at an explicit expire timestamp), and then groups left with nothing. An offset
+// with pending transactional offsets of its partition stays, and so does a group that has
+// any.
 func (c *Coordinator) expireOffsets() {
 	now := c.clock.Now()
 	retention := time.Duration(c.cfg.Broker.OffsetsRetentionMinutes) * time.Minute
@@ -338,6 +351,9 @@ func (g *Group) expireLocked(now time.Time, retention time.Duration) bool {
 	var dels []key
 	for t, ps := range g.offsets {
 		for p, o := range ps {
+			if g.hasPendingTxnLocked(t, p) {
+				continue // a transaction is about to replace it (Kafka does not expire it)
+			}
 			var expired bool
 			if o.expireTimestamp >= 0 {
 				expired = now.UnixMilli() >= o.expireTimestamp
@@ -351,7 +367,7 @@ func (g *Group) expireLocked(now time.Time, retention time.Duration) bool {
 			}
 		}
 	}
-	gone := len(dels) == g.offsetCount()
+	gone := len(dels) == g.offsetCount() && len(g.pendingTxn) == 0
 	if gone {
 		recs = append(recs, groupMetadataRecord(g.id, nil))
 	}
