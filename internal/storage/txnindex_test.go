@@ -1,11 +1,15 @@
 package storage
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gregorhq/gregor/internal/records"
 )
 
 func TestTxnIndexAppendQueryReopen(t *testing.T) {
@@ -138,4 +142,55 @@ func FuzzReadTxnIndex(f *testing.F) {
 			t.Fatal("entries do not re-encode to their bytes")
 		}
 	})
+}
+
+// TestCleanDropsAbortedTransactions: the cleaner removes the records of an aborted
+// transaction, which shadow no committed record of the same key, keeps the markers, and
+// carries the aborted transaction index over to the cleaned segment.
+func TestCleanDropsAbortedTransactions(t *testing.T) {
+	fs := NewMemFS()
+	l := mustOpen(t, fs, "/d/t-0", LogConfig{SegmentBytes: 400, IndexIntervalBytes: 1}, 0)
+	defer l.Close()
+	ts := t0.UnixMilli()
+	appendKVs(t, l, ts, -1, rec("a", "committed"), rec("b", "b0")) // 0-1
+	txn := func(pid int64, kvs ...kv) int64 {
+		b := records.NewBuilder(records.BatchHeader{BaseTimestamp: ts, ProducerID: pid, ProducerEpoch: 0, BaseSequence: 0, Attributes: 0x10})
+		for i, r := range kvs {
+			b.Add(records.Record{OffsetDelta: int32(i), Key: r.key, Value: r.value})
+		}
+		return appendBuilt(t, l, b.Build())
+	}
+	first := txn(5, rec("a", "aborted"), rec("c", "aborted")) // 2-3
+	txn(6, rec("b", "b-committed"))                           // 4
+	marker := appendBuilt(t, l, records.BuildControlBatch(0, ts, 5, 0, false, 0))
+	appendBuilt(t, l, records.BuildControlBatch(0, ts, 6, 0, true, 0))
+	want := AbortedTxn{ProducerID: 5, FirstOffset: first, LastOffset: marker, LastStableOffset: marker + 1}
+	if err := l.AppendAbortedTxn(want); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 { // roll past everything above
+		appendKVs(t, l, ts, -1, rec(fmt.Sprintf("f%d", i), strings.Repeat("x", 100)))
+	}
+	opts := cleanOpts(t0, l)
+	opts.Force = true
+	mustClean(t, l, opts)
+
+	got := map[string]string{}
+	var controls int
+	for _, r := range readRecords(t, l) {
+		if len(r.key) == 4 && r.key[0] == 0 && r.key[1] == 0 {
+			controls++
+			continue
+		}
+		if r.value == "aborted" {
+			t.Fatalf("record of the aborted transaction kept: %v", r)
+		}
+		got[r.key] = r.value
+	}
+	if got["a"] != "committed" || got["b"] != "b-committed" || controls != 2 {
+		t.Fatalf("after cleaning: a=%q b=%q, %d markers", got["a"], got["b"], controls)
+	}
+	if a := l.AbortedTransactions(0, l.LogEndOffset()); !reflect.DeepEqual(a, []AbortedTxn{want}) {
+		t.Fatalf("aborted index after cleaning %v, want %v", a, []AbortedTxn{want})
+	}
 }
