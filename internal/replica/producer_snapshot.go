@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/storage"
 )
@@ -276,10 +278,13 @@ func loadProducerState(fs storage.FS, l *storage.Log, logger interface {
 			state.update(h)
 			return true
 		}
-		if replayErr = replayMarker(l, state, h, lastAborted); replayErr != nil {
-			return false
+		replayErr = replayMarker(l, state, h, lastAborted)
+		if errors.Is(replayErr, kerr.CorruptMessage) {
+			// CRC-valid but not a marker we can read: skip it rather than refuse the log.
+			logger.Warn("skipping unreadable control batch", "offset", h.BaseOffset, "err", replayErr)
+			replayErr = nil
 		}
-		return true
+		return replayErr == nil
 	})
 	if err == nil {
 		err = replayErr
