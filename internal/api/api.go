@@ -74,6 +74,8 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerConsumerGroupHeartbeat(reg)
 	h.registerConsumerGroupDescribe(reg)
 	h.registerInitProducerID(reg)
+	h.registerWriteTxnMarkers(reg)
+	h.registerDescribeProducers(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,

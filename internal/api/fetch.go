@@ -15,7 +15,13 @@ package api
 // FETCH_SESSION_ID_NOT_FOUND, after which clients fall back to full fetches.
 //
 // A fetch whose partitions hold fewer than min_bytes waits, up to max_wait_ms, for appends:
-// one Waiter is registered on its partitions and woken by appends; nothing polls.
+// one Waiter is registered on its partitions and woken by appends; nothing polls. A
+// transaction marker is an append too, so a read_committed fetch wakes when the last stable
+// offset moves.
+//
+// isolation_level 1 (read_committed) reads only below the last stable offset and returns
+// the aborted transactions (producer id, first offset) of the fetched range, which the
+// consumer skips; every response carries the last stable offset, at either level.
 //
 // Record data is never copied: each partition's records are a region of a segment file that
 // the connection writer sends with sendfile; encodeFetch writes the rest of the response
@@ -99,6 +105,7 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 		}
 	}
 
+	readCommitted := req.IsolationLevel == 1
 	maxBytes := int64(req.MaxBytes)
 	if maxBytes <= 0 || maxBytes > maxFetchBytes {
 		maxBytes = maxFetchBytes
@@ -112,7 +119,7 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 		}
 	}()
 	for {
-		got, failed := readFetch(parts, maxBytes)
+		got, failed := readFetch(parts, maxBytes, readCommitted)
 		if failed || got >= int64(req.MinBytes) || req.MaxWaitMillis <= 0 || ctx.Err() != nil {
 			break
 		}
@@ -137,7 +144,7 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 		case <-ctx.Done():
 		}
 		if timedOut {
-			readFetch(parts, maxBytes)
+			readFetch(parts, maxBytes, readCommitted)
 			break
 		}
 	}
@@ -148,7 +155,7 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 // is left of the response's, and until some partition returns data the first batch is
 // returned whole even if it is larger than both. It returns the bytes read and whether a
 // partition failed (a failed fetch is answered at once).
-func readFetch(parts []fetchPartition, maxBytes int64) (total int64, failed bool) {
+func readFetch(parts []fetchPartition, maxBytes int64, readCommitted bool) (total int64, failed bool) {
 	for _, fp := range parts {
 		if fp.p == nil {
 			failed = true
@@ -158,11 +165,20 @@ func readFetch(parts []fetchPartition, maxBytes int64) (total int64, failed bool
 		if remaining := maxBytes - total; remaining < limit {
 			limit = max(remaining, 0)
 		}
-		res, err := fp.p.Read(fp.offset, limit, total == 0)
+		res, err := fp.p.ReadIsolated(fp.offset, limit, total == 0, readCommitted)
 		fp.resp.HighWatermark = res.HighWatermark
 		fp.resp.LastStableOffset = res.LastStableOffset
 		fp.resp.LogStartOffset = res.LogStartOffset
 		fp.resp.ErrorCode = errorCode(err)
+		fp.resp.AbortedTransactions = nil // null for read_uncommitted, as Kafka
+		if readCommitted {
+			fp.resp.AbortedTransactions = make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, 0, len(res.AbortedTransactions))
+			for _, a := range res.AbortedTransactions {
+				at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+				at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
+				fp.resp.AbortedTransactions = append(fp.resp.AbortedTransactions, at)
+			}
+		}
 		if err != nil {
 			failed = true
 			*fp.region = storage.Region{}

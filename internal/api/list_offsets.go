@@ -51,12 +51,14 @@ func (h *Handlers) listOffsets(_ context.Context, r *wire.Request) (wire.Reply, 
 			switch ts := rp.Timestamp; {
 			case ts == -2 || (ts == -4 && req.Version >= 8):
 				sp.Offset = p.LogStartOffset()
+			case ts == -1 && req.IsolationLevel == 1:
+				sp.Offset = p.LastStableOffset()
 			case ts == -1:
 				sp.Offset = p.HighWatermark()
 			case ts == -3 && req.Version >= 7:
 				sp.Offset, sp.Timestamp = p.MaxTimestamp()
 			case ts >= 0:
-				if off, t, ok := p.OffsetForTimestamp(ts); ok {
+				if off, t, ok := p.OffsetForTimestamp(ts); ok && (req.IsolationLevel != 1 || off < p.LastStableOffset()) {
 					sp.Offset, sp.Timestamp = off, t
 				}
 			default:

@@ -61,3 +61,29 @@ func TestBuildSimple(t *testing.T) {
 		t.Fatalf("header %+v", h)
 	}
 }
+
+func TestControlBatchRoundTrip(t *testing.T) {
+	for _, commit := range []bool{false, true} {
+		b := BuildControlBatch(7, 1000, 42, 3, commit, 9)
+		h, err := ParseHeader(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !h.Control() || !h.Transactional() || h.ProducerID != 42 || h.ProducerEpoch != 3 || h.BaseSequence != -1 || h.NumRecords != 1 {
+			t.Fatalf("header %+v", h)
+		}
+		if ComputeCRC(b) != h.CRC {
+			t.Fatal("bad crc")
+		}
+		cr, err := ParseControlRecord(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cr.Commit() != commit || cr.CoordinatorEpoch != 9 {
+			t.Fatalf("control record %+v, want commit %v epoch 9", cr, commit)
+		}
+	}
+	if _, err := ParseControlRecord(BuildSimple(0, 0, Record{Value: []byte("x")})); err == nil {
+		t.Fatal("a data batch parsed as a marker")
+	}
+}

@@ -194,7 +194,7 @@ func (c *cleaner) optionsLocked(p *Partition, now time.Time) storage.CleanOption
 	}
 	return storage.CleanOptions{
 		Now:                    now,
-		UpperBound:             p.HighWatermark(),
+		UpperBound:             p.LastStableOffset(), // open transactions are not cleaned
 		FirstDirtyOffset:       firstDirty,
 		DeleteRetentionMs:      cfg.DeleteRetentionMs,
 		MinCompactionLagMs:     cfg.MinCompactionLagMs,

@@ -33,19 +33,34 @@
 //
 //	+-------------+-------------+-----------------+---------------------------------------+
 //	| version u16 | crc32c u32  | producers u32   | producer entries ...                  |
-//	| (1)         | of what     |                 |                                       |
+//	| (2)         | of what     |                 |                                       |
 //	|             | follows it  |                 |                                       |
 //	+-------------+-------------+-----------------+---------------------------------------+
 //
-//	entry: producer id i64 | epoch i16 | last timestamp i64 | batches u8 (<= 5) | batches ...
+//	entry: producer id i64 | epoch i16 | last timestamp i64 | current txn first offset i64
+//	       (-1: none) | coordinator epoch i32 | batches u8 (<= 5) | batches ...
 //	batch: first seq i32 | last seq i32 | first offset i64 | last offset i64 | max timestamp i64
 //
 // A file that fails its checks (version, CRC, counts against its length) is removed and an
-// older one, or the log, is used instead. Files are written as "<name>.tmp", fsynced and
+// older one, or the log, is used instead; so is a version 1 file, written before
+// transactions. Files are written as "<name>.tmp", fsynced and
 // renamed; a leftover .tmp is removed.
+//
+// # Transactions
+//
+// A transactional batch opens its producer's transaction in the partition (the producer
+// entry's CurrentTxnFirstOffset); the partition keeps its open transactions ordered by first
+// offset, and the last stable offset (LSO) is the first offset of the oldest one, or the high
+// watermark if lower. A transaction marker (WriteTxnMarker, a control batch the coordinator
+// has written through WriteTxnMarkers) ends it: a commit makes its records visible to
+// read_committed consumers, an abort adds an entry to the segment's aborted transaction index
+// (storage's .txnindex), which read_committed fetches return so consumers skip those records.
+// Markers fence: an older producer epoch, or an older coordinator epoch, is refused. The
+// Manager's marker listeners (OnTxnMarker) hear of every marker once it is in the log.
 //
 // Lock order: cleaner.passMu before Manager.checkpointMu before Manager.mu before
 // Partition.appendMu (which also guards the producer state) before Partition.mu; cleaner.mu
-// after Manager.mu; the storage.Log's own locks come after all of them. The log's OnRoll
+// after Manager.mu; Manager.listenersMu is taken alone; the storage.Log's own locks come
+// after all of them. Marker listeners are called with no lock held. The log's OnRoll
 // callback runs under the log's append lock, inside Partition.Append: it takes no lock.
 package replica

@@ -101,6 +101,10 @@ type Manager struct {
 	stopRetention, retentionDone chan struct{}
 	// Likewise the producer expiry goroutine.
 	stopExpiry, expiryDone chan struct{}
+
+	// listenersMu guards markerListeners (OnTxnMarker), by topic. It is taken alone.
+	listenersMu     sync.RWMutex
+	markerListeners map[string][]TxnMarkerListener
 }
 
 // NewManager prepares the log directory and reads its recovery checkpoint. Logs are opened by
@@ -254,6 +258,8 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 		logger:        logger,
 		cfg:           cfg,
 		fs:            m.cfg.FS,
+
+		markerListeners: m.txnMarkerListeners,
 	}
 	// The log calls back into the partition at every roll to snapshot the producer state.
 	p.logConfig = func(cfg config.Topic) storage.LogConfig {
@@ -276,6 +282,7 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 	}
 	p.log = l
 	p.highWatermark = l.LogEndOffset()
+	p.firstUnstableOffset = p.producers.firstUnstableOffset()
 	return p, nil
 }
 

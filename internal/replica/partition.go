@@ -25,6 +25,8 @@ type Partition struct {
 	// offset (the Manager's checkpoint).
 	logConfig     func(config.Topic) storage.LogConfig
 	logStartMoved func()
+	// markerListeners returns the Manager's listeners for a topic (OnTxnMarker).
+	markerListeners func(topic string) []TxnMarkerListener
 
 	// appendMu serializes appends, so offsets are assigned in the order appends arrive, and
 	// guards the producer state, so that a batch is checked against the state of every batch
@@ -43,7 +45,11 @@ type Partition struct {
 	leaderEpoch int32
 	// Invariant: log start offset <= highWatermark <= log end offset.
 	highWatermark int64
-	waiters       map[*Waiter]struct{}
+	// firstUnstableOffset is the producer state's first offset of the oldest open
+	// transaction (-1: none), copied here after each append so that readers need not take
+	// appendMu. The last stable offset is min(it, highWatermark).
+	firstUnstableOffset int64
+	waiters             map[*Waiter]struct{}
 }
 
 // AppendResult describes a successful append.
@@ -101,16 +107,8 @@ func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error)
 	h.BaseOffset = base
 	p.producers.update(h)
 	res.LogStartOffset = p.log.LogStartOffset()
-	leo := p.log.LogEndOffset()
+	p.appendedLocked()
 	p.appendMu.Unlock()
-
-	// The ISR of a single node is the leader alone, so the high watermark follows the log end.
-	p.mu.Lock()
-	if leo > p.highWatermark {
-		p.highWatermark = leo
-	}
-	p.wakeWaitersLocked()
-	p.mu.Unlock()
 	return res, nil
 }
 
@@ -147,15 +145,32 @@ type ReadResult struct {
 	LastStableOffset int64
 	LogStartOffset   int64
 	Region           storage.Region
+	// AbortedTransactions are, for a read_committed read, the aborted transactions whose
+	// records may be in Region (from the read offset up to the last stable offset); nil
+	// otherwise.
+	AbortedTransactions []storage.AbortedTxn
 }
 
 // Read returns up to maxBytes of whole batches starting at the batch that holds offset, never
 // past the high watermark; minOneBatch returns the first batch even if it is larger than
 // maxBytes, so a consumer can always make progress.
 func (p *Partition) Read(offset, maxBytes int64, minOneBatch bool) (ReadResult, error) {
-	hw := p.HighWatermark()
-	res := ReadResult{HighWatermark: hw, LastStableOffset: hw, LogStartOffset: p.log.LogStartOffset()}
-	region, err := p.log.Read(offset, maxBytes, hw, minOneBatch)
+	return p.ReadIsolated(offset, maxBytes, minOneBatch, false)
+}
+
+// ReadIsolated is Read at an isolation level: readCommitted (Kafka's isolation_level 1)
+// reads only below the last stable offset, not the high watermark, and returns the aborted
+// transactions of what it read, which the consumer skips.
+func (p *Partition) ReadIsolated(offset, maxBytes int64, minOneBatch, readCommitted bool) (ReadResult, error) {
+	p.mu.Lock()
+	hw, lso := p.highWatermark, p.lastStableOffsetLocked()
+	p.mu.Unlock()
+	res := ReadResult{HighWatermark: hw, LastStableOffset: lso, LogStartOffset: p.log.LogStartOffset()}
+	upTo := hw
+	if readCommitted {
+		upTo = lso
+	}
+	region, err := p.log.Read(offset, maxBytes, upTo, minOneBatch)
 	if errors.Is(err, storage.ErrOffsetOutOfRange) {
 		return res, kerr.OffsetOutOfRange
 	}
@@ -163,6 +178,9 @@ func (p *Partition) Read(offset, maxBytes int64, minOneBatch bool) (ReadResult, 
 		return res, kerr.KafkaStorageError
 	}
 	res.Region = region
+	if readCommitted && region.Size > 0 {
+		res.AbortedTransactions = p.log.AbortedTransactions(offset, upTo)
+	}
 	return res, nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/storage"
 )
@@ -20,10 +22,12 @@ import (
 // state of the producers as of every batch below offset. The format (ours; Kafka's differs) is
 // described in the package comment.
 const (
-	snapshotSuffix      = ".snapshot"
-	snapshotVersion     = 1
-	snapshotHeaderSize  = 2 + 4 + 4         // version, crc, producer count
-	snapshotEntrySize   = 8 + 2 + 8 + 1     // producer id, epoch, last timestamp, batch count
+	snapshotSuffix     = ".snapshot"
+	snapshotVersion    = 2
+	snapshotHeaderSize = 2 + 4 + 4 // version, crc, producer count
+	// producer id, epoch, last timestamp, current txn first offset, coordinator epoch,
+	// batch count
+	snapshotEntrySize   = 8 + 2 + 8 + 8 + 4 + 1
 	snapshotBatchSize   = 4 + 4 + 8 + 8 + 8 // first seq, last seq, first offset, last offset, timestamp
 	snapshotsToKeep     = 2                 // the newest ones; older ones are removed
 	maxSnapshotFileSize = 1 << 30           // a bigger file is corrupt
@@ -55,6 +59,8 @@ func encodeSnapshot(s *producerState) []byte {
 		b = be.AppendUint64(b, uint64(id))
 		b = be.AppendUint16(b, uint16(e.Epoch))
 		b = be.AppendUint64(b, uint64(e.LastTimestamp))
+		b = be.AppendUint64(b, uint64(e.CurrentTxnFirstOffset))
+		b = be.AppendUint32(b, uint32(e.CoordinatorEpoch))
 		b = append(b, byte(len(e.Batches)))
 		for _, bt := range e.Batches {
 			b = be.AppendUint32(b, uint32(bt.FirstSeq))
@@ -91,10 +97,15 @@ func decodeSnapshot(b []byte) (*producerState, error) {
 			return nil, fmt.Errorf("%w: truncated producer entry", errCorruptSnapshot)
 		}
 		id := int64(be.Uint64(rest))
-		e := &producerEntry{Epoch: int16(be.Uint16(rest[8:])), LastTimestamp: int64(be.Uint64(rest[10:]))}
-		nb := int(rest[18])
+		e := &producerEntry{
+			Epoch:                 int16(be.Uint16(rest[8:])),
+			LastTimestamp:         int64(be.Uint64(rest[10:])),
+			CurrentTxnFirstOffset: int64(be.Uint64(rest[18:])),
+			CoordinatorEpoch:      int32(be.Uint32(rest[26:])),
+		}
+		nb := int(rest[30])
 		rest = rest[snapshotEntrySize:]
-		if nb > maxCachedBatches || len(rest) < nb*snapshotBatchSize || id < 0 {
+		if nb > maxCachedBatches || len(rest) < nb*snapshotBatchSize || id < 0 || e.CurrentTxnFirstOffset < -1 {
 			return nil, fmt.Errorf("%w: producer %d with %d batches", errCorruptSnapshot, id, nb)
 		}
 		if _, ok := s.producers[id]; ok {
@@ -115,6 +126,7 @@ func decodeSnapshot(b []byte) (*producerState, error) {
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("%w: %d trailing bytes", errCorruptSnapshot, len(rest))
 	}
+	s.rebuildOngoing()
 	return s, nil
 }
 
@@ -224,7 +236,9 @@ func pruneSnapshots(fs storage.FS, dir string, logStartOffset int64) error {
 
 // loadProducerState rebuilds a partition's producer state after its log was opened (Kafka's
 // UnifiedLog.loadProducerState): from the newest readable snapshot at or below the log end
-// offset, then replaying the headers of the batches after it. Snapshots above the log end
+// offset, then replaying the headers of the batches after it (and the control record of
+// each transaction marker). An abort marker replayed above the log's newest aborted
+// transaction entry gets its entry again (a crash came between the two writes). Snapshots above the log end
 // offset (recovery truncated the log below them) and unreadable ones are removed; with none
 // left the whole log is replayed.
 func loadProducerState(fs storage.FS, l *storage.Log, logger interface {
@@ -257,12 +271,52 @@ func loadProducerState(fs storage.FS, l *storage.Log, logger interface {
 		state, from = s, max(off, lso)
 		break
 	}
+	lastAborted := l.LastAbortedOffset()
+	var replayErr error
 	err = l.ScanHeaders(from, func(h records.Header) bool {
-		state.update(h)
-		return true
+		if !h.Control() {
+			state.update(h)
+			return true
+		}
+		replayErr = replayMarker(l, state, h, lastAborted)
+		if errors.Is(replayErr, kerr.CorruptMessage) {
+			// CRC-valid but not a marker we can read: skip it rather than refuse the log.
+			logger.Warn("skipping unreadable control batch", "offset", h.BaseOffset, "err", replayErr)
+			replayErr = nil
+		}
+		return replayErr == nil
 	})
+	if err == nil {
+		err = replayErr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("replica: rebuilding producer state of %s: %w", dir, err)
 	}
 	return state, nil
+}
+
+// replayMarker applies the transaction marker whose header is h to state while it is
+// rebuilt, re-adding its aborted transaction entry if the index lacks it.
+func replayMarker(l *storage.Log, state *producerState, h records.Header, lastAborted int64) error {
+	if h.ProducerID < 0 {
+		return nil // not a transaction marker (no other control batch is written)
+	}
+	region, err := l.Read(h.BaseOffset, h.Size(), h.NextOffset(), true)
+	if err != nil {
+		return err
+	}
+	batch, err := region.ReadBytes()
+	if err != nil {
+		return err
+	}
+	cr, err := records.ParseControlRecord(batch)
+	if err != nil {
+		return fmt.Errorf("marker at offset %d: %w", h.BaseOffset, err)
+	}
+	m := TxnMarker{ProducerID: h.ProducerID, ProducerEpoch: h.ProducerEpoch, Commit: cr.Commit(), CoordinatorEpoch: cr.CoordinatorEpoch}
+	first := state.completeTxn(m, h.BaseOffset, h.MaxTimestamp)
+	if m.Commit || h.BaseOffset <= lastAborted {
+		return nil
+	}
+	return l.AppendAbortedTxn(abortedTxn(state, m.ProducerID, first, h.BaseOffset))
 }

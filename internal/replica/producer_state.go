@@ -1,8 +1,10 @@
 package replica
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -23,7 +25,6 @@ type producerBatch struct {
 }
 
 // producerEntry is one producer's state in one partition (Kafka's ProducerStateEntry).
-// Transactions will add the first offset of the producer's open transaction here.
 type producerEntry struct {
 	Epoch int16
 	// Batches are the producer's latest batches of the current epoch, oldest first.
@@ -33,6 +34,16 @@ type producerEntry struct {
 	Batches []producerBatch
 	// LastTimestamp is the max timestamp of the producer's latest batch; expiry counts from it.
 	LastTimestamp int64
+	// CurrentTxnFirstOffset is the offset of the first batch of the producer's open
+	// transaction in this partition, -1 when none is open.
+	CurrentTxnFirstOffset int64
+	// CoordinatorEpoch is that of the coordinator that wrote the producer's latest marker
+	// (-1 before any): a marker from an older coordinator is fenced.
+	CoordinatorEpoch int32
+}
+
+func newProducerEntry(epoch int16) *producerEntry {
+	return &producerEntry{Epoch: epoch, CurrentTxnFirstOffset: -1, CoordinatorEpoch: -1}
 }
 
 // lastSeq is the sequence of the producer's latest record, -1 (Kafka's NO_SEQUENCE) when
@@ -44,14 +55,50 @@ func (e *producerEntry) lastSeq() int32 {
 	return e.Batches[len(e.Batches)-1].LastSeq
 }
 
-// producerState is the idempotent producers' state of one partition (Kafka's
-// ProducerStateManager, without transactions yet). It is guarded by Partition.appendMu.
+// producerState is the idempotent and transactional producers' state of one partition
+// (Kafka's ProducerStateManager). It is guarded by Partition.appendMu.
 type producerState struct {
 	producers map[int64]*producerEntry
+	// ongoing are the open transactions, ordered by first offset (appends assign offsets in
+	// order, so a new one goes last).
+	//
+	// Invariant: ongoing holds exactly the producers whose CurrentTxnFirstOffset >= 0, each
+	// once, with that offset.
+	ongoing []ongoingTxn
+}
+
+// ongoingTxn is one open transaction of the partition.
+type ongoingTxn struct {
+	FirstOffset int64
+	ProducerID  int64
 }
 
 func newProducerState() *producerState {
 	return &producerState{producers: map[int64]*producerEntry{}}
+}
+
+// firstUnstableOffset is the first offset of the oldest open transaction, -1 when none is
+// open: the last stable offset cannot pass it.
+func (s *producerState) firstUnstableOffset() int64 {
+	if len(s.ongoing) == 0 {
+		return -1
+	}
+	return s.ongoing[0].FirstOffset
+}
+
+// rebuildOngoing recomputes ongoing from the entries (after a snapshot is decoded).
+func (s *producerState) rebuildOngoing() {
+	s.ongoing = s.ongoing[:0]
+	for id, e := range s.producers {
+		if e.CurrentTxnFirstOffset >= 0 {
+			s.ongoing = append(s.ongoing, ongoingTxn{FirstOffset: e.CurrentTxnFirstOffset, ProducerID: id})
+		}
+	}
+	slices.SortFunc(s.ongoing, func(a, b ongoingTxn) int { return cmp.Compare(a.FirstOffset, b.FirstOffset) })
+}
+
+func (s *producerState) removeOngoing(producerID int64) {
+	s.ongoing = slices.DeleteFunc(s.ongoing, func(t ongoingTxn) bool { return t.ProducerID == producerID })
 }
 
 // isIdempotent reports whether a batch carries a producer id (Kafka's hasProducerId).
@@ -92,6 +139,12 @@ func (s *producerState) check(h records.Header) (dup producerBatch, isDup bool, 
 	if e == nil {
 		return producerBatch{}, false, nil
 	}
+	if e.CurrentTxnFirstOffset >= 0 && !h.Transactional() && h.ProducerEpoch == e.Epoch {
+		// As Kafka's ProducerAppendInfo.checkProducerEpoch/appendDataBatch: a plain
+		// idempotent write in the middle of the producer's own transaction.
+		return producerBatch{}, false, fmt.Errorf("producer %d has a transaction open at offset %d but wrote a non-transactional batch: %w",
+			h.ProducerID, e.CurrentTxnFirstOffset, kerr.InvalidTxnState)
+	}
 	first, last := h.BaseSequence, batchLastSeq(h)
 	if h.ProducerEpoch == e.Epoch {
 		for _, b := range e.Batches {
@@ -121,18 +174,31 @@ func (s *producerState) check(h records.Header) (dup producerBatch, isDup bool, 
 // update records an appended batch (h.BaseOffset is its offset in the log). It checks
 // nothing: it runs after check on the produce path, and on batches already in the log when
 // the state is rebuilt.
+//
+// A transactional batch opens the producer's transaction if none is open. Batches without a
+// sequence (BaseSequence -1: a coordinator's writes on a producer's behalf) update the epoch
+// and the transaction but are not remembered for retries. Control batches go through
+// completeTxn instead.
 func (s *producerState) update(h records.Header) {
 	if !isIdempotent(h) || h.Control() {
-		return // transaction markers come with transactions
+		return
 	}
 	e := s.producers[h.ProducerID]
 	if e == nil {
-		e = &producerEntry{Epoch: h.ProducerEpoch}
+		e = newProducerEntry(h.ProducerEpoch)
 		s.producers[h.ProducerID] = e
 	}
 	if h.ProducerEpoch != e.Epoch {
 		e.Epoch = h.ProducerEpoch
 		e.Batches = nil
+	}
+	if h.Transactional() && e.CurrentTxnFirstOffset < 0 {
+		e.CurrentTxnFirstOffset = h.BaseOffset
+		s.ongoing = append(s.ongoing, ongoingTxn{FirstOffset: h.BaseOffset, ProducerID: h.ProducerID})
+	}
+	e.LastTimestamp = h.MaxTimestamp
+	if h.BaseSequence < 0 {
+		return
 	}
 	if len(e.Batches) == maxCachedBatches {
 		e.Batches = append(e.Batches[:0], e.Batches[1:]...)
@@ -142,7 +208,54 @@ func (s *producerState) update(h records.Header) {
 		FirstOffset: h.BaseOffset, LastOffset: h.LastOffset(),
 		Timestamp: h.MaxTimestamp,
 	})
-	e.LastTimestamp = h.MaxTimestamp
+}
+
+// checkEpoch is the epoch check of a batch that carries no sequence to check (Kafka's
+// AppendOrigin.COORDINATOR): an epoch older than the producer's is INVALID_PRODUCER_EPOCH.
+func (s *producerState) checkEpoch(producerID int64, epoch int16) error {
+	if e := s.producers[producerID]; e != nil && epoch < e.Epoch {
+		return fmt.Errorf("epoch %d of producer %d is older than its current epoch %d: %w",
+			epoch, producerID, e.Epoch, kerr.InvalidProducerEpoch)
+	}
+	return nil
+}
+
+// checkMarker checks a transaction marker before it is appended (Kafka's
+// ProducerAppendInfo.appendEndTxnMarker): its epoch must not be older than the producer's,
+// and its coordinator epoch not older than that of the producer's last marker.
+func (s *producerState) checkMarker(m TxnMarker) error {
+	if err := s.checkEpoch(m.ProducerID, m.ProducerEpoch); err != nil {
+		return err
+	}
+	if e := s.producers[m.ProducerID]; e != nil && m.CoordinatorEpoch < e.CoordinatorEpoch {
+		return fmt.Errorf("marker of coordinator epoch %d for producer %d, which had one of epoch %d: %w",
+			m.CoordinatorEpoch, m.ProducerID, e.CoordinatorEpoch, kerr.TransactionCoordinatorFenced)
+	}
+	return nil
+}
+
+// completeTxn applies a marker at offset with max timestamp ts: the producer takes the
+// marker's epoch (its cached batches go with an older one) and its transaction ends. It
+// returns the first offset of the transaction it ended, -1 when none was open (a marker is
+// written even then, as Kafka does).
+func (s *producerState) completeTxn(m TxnMarker, offset, ts int64) (firstOffset int64) {
+	e := s.producers[m.ProducerID]
+	if e == nil {
+		e = newProducerEntry(m.ProducerEpoch)
+		s.producers[m.ProducerID] = e
+	}
+	if m.ProducerEpoch != e.Epoch {
+		e.Epoch = m.ProducerEpoch
+		e.Batches = nil
+	}
+	e.CoordinatorEpoch = m.CoordinatorEpoch
+	e.LastTimestamp = ts
+	firstOffset = e.CurrentTxnFirstOffset
+	if firstOffset >= 0 {
+		e.CurrentTxnFirstOffset = -1
+		s.removeOngoing(m.ProducerID)
+	}
+	return firstOffset
 }
 
 // expire removes producers whose latest batch is at least expirationMs older than nowMs
@@ -151,7 +264,9 @@ func (s *producerState) update(h records.Header) {
 func (s *producerState) expire(nowMs, expirationMs int64) int {
 	n := 0
 	for id, e := range s.producers {
-		if nowMs-e.LastTimestamp >= expirationMs {
+		// A producer with an open transaction stays: the last stable offset depends on it
+		// (Kafka expires it only once the transaction ends).
+		if e.CurrentTxnFirstOffset < 0 && nowMs-e.LastTimestamp >= expirationMs {
 			delete(s.producers, id)
 			n++
 		}

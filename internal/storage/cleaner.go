@@ -35,7 +35,8 @@ import (
 type CleanOptions struct {
 	// Now is the cleaner's clock reading (delete horizons, compaction lags).
 	Now time.Time
-	// UpperBound is the high watermark: no segment holding an offset at or past it is cleaned.
+	// UpperBound is the last stable offset: no segment holding an offset at or past it is
+	// cleaned, so neither uncommitted records nor open transactions are.
 	UpperBound int64
 	// FirstDirtyOffset is the cleaner checkpoint: everything below it was cleaned by an
 	// earlier pass. Values outside the log mean the log start offset, as in Kafka.
@@ -227,8 +228,10 @@ func needCompactionNow(segs []cleanerSegment, firstDirty int64, opts CleanOption
 // a segment that ends short for a lost tail). Rewritten batches keep their base offset,
 // offset range, producer fields and max timestamp.
 //
-// Transactions are not handled yet: aborted transactions' records are not removed and the
-// upper bound should become the last stable offset once they exist.
+// Transactions: the records of aborted transactions (by the aborted transaction index) are
+// dropped and never mapped, so they shadow no committed record; their batches stay, empty,
+// like any producer's. Markers are kept (Kafka removes a marker once its transaction's data
+// is gone and delete.retention.ms has passed; Gregor keeps them, which costs only space).
 func (l *Log) Clean(ctx context.Context, opts CleanOptions) (CleanStats, error) {
 	l.cleanMu.Lock()
 	defer l.cleanMu.Unlock()
@@ -250,7 +253,8 @@ func (l *Log) Clean(ctx context.Context, opts CleanOptions) (CleanStats, error) 
 	if k == 0 {
 		return stats, nil
 	}
-	offsets, end, err := buildOffsetMap(ctx, segs[:k], c.FirstDirtyOffset, opts, &stats)
+	aborted := newAbortedSet(l.AbortedTransactions(segs[0].base, segs[k-1].next))
+	offsets, end, err := buildOffsetMap(ctx, segs[:k], c.FirstDirtyOffset, aborted, opts, &stats)
 	if err != nil {
 		return stats, fmt.Errorf("storage: clean %s: %w", l.dir, err)
 	}
@@ -259,7 +263,7 @@ func (l *Log) Clean(ctx context.Context, opts CleanOptions) (CleanStats, error) 
 		j++
 	}
 	for _, group := range groupSegmentsBySize(segs[:j], cfg) {
-		if err := l.cleanGroup(ctx, cfg, group, offsets, opts, &stats); err != nil {
+		if err := l.cleanGroup(ctx, cfg, group, offsets, aborted, opts, &stats); err != nil {
 			return stats, fmt.Errorf("storage: clean %s: %w", l.dir, err)
 		}
 		stats.Cleaned = true
@@ -272,12 +276,37 @@ func (l *Log) Clean(ctx context.Context, opts CleanOptions) (CleanStats, error) 
 	return stats, nil
 }
 
+// abortedSet answers whether a batch belongs to an aborted transaction: per producer, the
+// offset ranges [first offset, marker] of its aborted transactions.
+type abortedSet map[int64][]AbortedTxn
+
+func newAbortedSet(entries []AbortedTxn) abortedSet {
+	s := abortedSet{}
+	for _, a := range entries {
+		s[a.ProducerID] = append(s[a.ProducerID], a)
+	}
+	return s
+}
+
+// holds reports whether h is a data batch of an aborted transaction.
+func (s abortedSet) holds(h records.Header) bool {
+	if !h.Transactional() || h.Control() {
+		return false
+	}
+	for _, a := range s[h.ProducerID] {
+		if h.BaseOffset >= a.FirstOffset && h.BaseOffset < a.LastOffset {
+			return true
+		}
+	}
+	return false
+}
+
 // offsetMap maps a key to the offset of its latest record in the mapped dirty section.
 type offsetMap map[string]int64
 
 // buildOffsetMap maps the dirty segments among segs, whole segments at a time, until the map
 // is full; end is the offset after the last mapped segment (firstDirty when none was).
-func buildOffsetMap(ctx context.Context, segs []cleanerSegment, firstDirty int64, opts CleanOptions, stats *CleanStats) (m offsetMap, end int64, err error) {
+func buildOffsetMap(ctx context.Context, segs []cleanerSegment, firstDirty int64, aborted abortedSet, opts CleanOptions, stats *CleanStats) (m offsetMap, end int64, err error) {
 	limit := opts.MaxMapEntries
 	if limit <= 0 {
 		limit = DefaultMaxMapEntries
@@ -293,7 +322,7 @@ func buildOffsetMap(ctx context.Context, segs []cleanerSegment, firstDirty int64
 			break // Kafka too stops at a segment boundary when the map is full
 		}
 		err := forEachBatch(ctx, s, opts.Throttle, stats, func(batch []byte, h records.Header) error {
-			if h.LastOffset() < firstDirty || h.Control() {
+			if h.LastOffset() < firstDirty || h.Control() || aborted.holds(h) {
 				return nil
 			}
 			return records.ForEachRecord(batch, func(r records.Record) bool {

@@ -12,13 +12,13 @@ import (
 
 // cleanGroup rewrites a run of closed segments into one "<base>.log.cleaned" segment (with its
 // indexes), fsyncs it and swaps it in for them.
-func (l *Log) cleanGroup(ctx context.Context, cfg LogConfig, group []cleanerSegment, offsets offsetMap, opts CleanOptions, stats *CleanStats) error {
+func (l *Log) cleanGroup(ctx context.Context, cfg LogConfig, group []cleanerSegment, offsets offsetMap, aborted abortedSet, opts CleanOptions, stats *CleanStats) error {
 	out, err := createCleanedSegment(l.fs, l.dir, group[0].base, cfg)
 	if err != nil {
 		return err
 	}
 	w := &cleanedWriter{seg: out, w: bufio.NewWriterSize(out.log, 1<<16), interval: cfg.IndexIntervalBytes}
-	err = l.rewriteGroup(ctx, group, offsets, opts, stats, w)
+	err = l.rewriteGroup(ctx, group, offsets, aborted, opts, stats, w)
 	if err == nil {
 		err = w.finish()
 	}
@@ -40,12 +40,12 @@ func (l *Log) cleanGroup(ctx context.Context, cfg LogConfig, group []cleanerSegm
 }
 
 // rewriteGroup filters the group's batches into w; see Clean for what survives.
-func (l *Log) rewriteGroup(ctx context.Context, group []cleanerSegment, offsets offsetMap, opts CleanOptions, stats *CleanStats, w *cleanedWriter) error {
+func (l *Log) rewriteGroup(ctx context.Context, group []cleanerSegment, offsets offsetMap, aborted abortedSet, opts CleanOptions, stats *CleanStats, w *cleanedWriter) error {
 	now := opts.Now.UnixMilli()
 	groupEnd := group[len(group)-1].next
 	for _, s := range group {
 		err := forEachBatch(ctx, s, opts.Throttle, stats, func(batch []byte, h records.Header) error {
-			out, err := filterBatch(batch, h, offsets, now, opts.DeleteRetentionMs, h.NextOffset() == groupEnd, stats)
+			out, err := filterBatch(batch, h, offsets, aborted.holds(h), now, opts.DeleteRetentionMs, h.NextOffset() == groupEnd, stats)
 			if err != nil || out == nil {
 				return err
 			}
@@ -72,8 +72,9 @@ func (l *Log) rewriteGroup(ctx context.Context, group []cleanerSegment, offsets 
 // filterBatch returns the batch to write in place of batch: batch itself when nothing
 // changes, a rebuilt batch, or nil to drop it. A compressed batch's records are decompressed
 // and filtered like any others; a rebuilt one is compressed again with the same codec. keepEmpty keeps an emptied batch (the last of
-// a group). The returned slice may alias batch; the caller writes it before reading on.
-func filterBatch(batch []byte, h records.Header, offsets offsetMap, now, deleteRetentionMs int64, keepEmpty bool, stats *CleanStats) ([]byte, error) {
+// a group). abortedTxn drops all its records (a batch of an aborted transaction). The
+// returned slice may alias batch; the caller writes it before reading on.
+func filterBatch(batch []byte, h records.Header, offsets offsetMap, abortedTxn bool, now, deleteRetentionMs int64, keepEmpty bool, stats *CleanStats) ([]byte, error) {
 	if h.Control() {
 		return batch, nil
 	}
@@ -85,6 +86,8 @@ func filterBatch(batch []byte, h records.Header, offsets offsetMap, now, deleteR
 		stats.RecordsRead++
 		off := h.BaseOffset + int64(r.OffsetDelta)
 		switch latest, inMap := offsets[string(r.Key)]; {
+		case abortedTxn:
+			dropped = true
 		case r.Key == nil:
 			stats.KeylessRecordsDropped++
 			dropped = true

@@ -97,6 +97,21 @@ func (l *Log) swapIn(s *segment, old []cleanerSegment) error {
 			return fail(err)
 		}
 	}
+	// The aborted transaction entries of the old segments move to the cleaned one, whose
+	// name the first of them had (retirement renamed its .txnindex away in step 3). A crash
+	// before this loses them; the log's owner re-adds those of markers it replays.
+	var aborted []AbortedTxn
+	for _, o := range old {
+		aborted = append(aborted, o.seg.aborted...)
+	}
+	if len(aborted) > 0 {
+		if err := writeTxnIndexFile(l.fs, s.path(TxnIndexFileSuffix), aborted); err != nil {
+			return fail(err)
+		}
+		l.mu.Lock()
+		s.aborted = aborted
+		l.mu.Unlock()
+	}
 	// Step 5.
 	if err := syncDir(l.fs, l.dir); err != nil {
 		return fail(err)

@@ -49,6 +49,10 @@
 //	| timestamp int64 (ms)        | relativeOffset int32   | ...
 //	+-----------------------------+------------------------+----
 //
+// A segment in which a transaction was aborted also has a "<base>.txnindex", the aborted
+// transaction index (Kafka's format, 34-byte entries; drawn in txnindex.go): read_committed
+// fetches return its entries so consumers skip aborted records.
+//
 // Index files hold exactly their entries (Kafka preallocates and trims them on close; we
 // never preallocate). The active segment keeps its indexes in memory and writes them out
 // on roll, Flush and Close; inactive segments' indexes are searched in the files.

@@ -123,6 +123,11 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 			break
 		}
 	}
+	for _, s := range l.segments {
+		if err := l.trimTxnIndex(s); err != nil {
+			return err
+		}
+	}
 	// Only the active segment keeps its indexes in memory.
 	for _, s := range l.segments[:len(l.segments)-1] {
 		s.offsetIdx.mem, s.timeIdx.mem = nil, nil
@@ -209,9 +214,14 @@ func (l *Log) listSegments() ([]int64, error) {
 			continue
 		}
 		switch suffix {
+		case TxnIndexFileSuffix + ".tmp": // an interrupted rewrite (writeTxnIndexFile)
+			if err := l.fs.Remove(filepath.Join(l.dir, name)); err != nil {
+				return nil, err
+			}
+			continue
 		case LogFileSuffix:
 			logs[base] = true
-		case IndexFileSuffix, TimeIndexFileSuffix:
+		case IndexFileSuffix, TimeIndexFileSuffix, TxnIndexFileSuffix:
 			indexes = append(indexes, name)
 		}
 	}
@@ -247,6 +257,10 @@ func (l *Log) openSegment(base int64) (s *segment, sane bool, err error) {
 	}
 	s.size = fi.Size()
 	s.lastModifiedMs = fi.ModTime().UnixMilli()
+	if err := l.loadTxnIndex(s); err != nil {
+		s.close()
+		return nil, false, err
+	}
 	sane = true
 	for _, kind := range []indexKind{offsetIndexKind, timeIndexKind} {
 		suffix := IndexFileSuffix

@@ -54,7 +54,7 @@ func (l *Log) retireLocked(segs []*segment) {
 	}
 	r := &retirement{segs: segs}
 	for _, s := range segs {
-		for _, suffix := range []string{LogFileSuffix, IndexFileSuffix, TimeIndexFileSuffix} {
+		for _, suffix := range segmentSuffixes {
 			from := s.path(suffix)
 			to := from + deletedFileSuffix
 			if err := l.fs.Rename(from, to); err != nil {

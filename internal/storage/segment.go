@@ -30,10 +30,14 @@ type segment struct {
 	// maxTimestamp is the largest batch max timestamp (-1 if none) and maxTimestampOffset
 	// the last offset of the first batch that has it (-1 if none).
 	maxTimestamp, maxTimestampOffset int64
+	// aborted are the entries of the segment's .txnindex (txnindex.go), in marker order;
+	// appended to, never changed in place, so a reader may keep the slice it read.
+	aborted []AbortedTxn
 
 	// Guarded by Log.appendMu.
 	bytesSinceLastIndexEntry int64
 	dirty                    bool // written since its last fsync
+	txnIndexDirty            bool // the .txnindex file had a corrupt tail (load only)
 	// For rolling by age: when the segment was created or opened (ms), the max timestamp
 	// of its first batch (-1 when it has none or is empty), and the random amount by which
 	// it rolls early (segment.jitter.ms).
@@ -118,10 +122,13 @@ func (s *segment) close() error {
 	return s.closeFiles(s.log, oi, ti)
 }
 
+// segmentSuffixes are the suffixes of a segment's files; the .txnindex may be missing.
+var segmentSuffixes = []string{LogFileSuffix, IndexFileSuffix, TimeIndexFileSuffix, TxnIndexFileSuffix}
+
 // removeFiles deletes the segment's files; missing files are fine.
 func (s *segment) removeFiles(fs FS) error {
 	var first error
-	for _, suffix := range []string{LogFileSuffix, IndexFileSuffix, TimeIndexFileSuffix} {
+	for _, suffix := range segmentSuffixes {
 		if err := fs.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
 			first = err
 		}
