@@ -207,15 +207,27 @@ func (o *e2eOptions) endOffsets(ctx context.Context) (map[string]map[int32]kgo.O
 		return nil, err
 	}
 	defer adm.Close()
-	ends, err := adm.ListEndOffsets(ctx, o.topic)
-	if err == nil && ends.Error() != nil && errors.Is(ends.Error(), kerr.UnknownTopicOrPartition) {
-		if _, cerr := adm.CreateTopic(ctx, -1, -1, nil, o.topic); cerr != nil && !errors.Is(cerr, kerr.TopicAlreadyExists) {
-			return nil, fmt.Errorf("creating topic %q: %w", o.topic, cerr)
-		}
+	// A topic just created may take a moment to reach every broker's metadata.
+	deadline := time.Now().Add(10 * time.Second)
+	created := false
+	var ends kadm.ListedOffsets
+	for {
 		ends, err = adm.ListEndOffsets(ctx, o.topic)
-	}
-	if err == nil {
-		err = ends.Error()
+		if err == nil {
+			err = ends.Error()
+		}
+		if !errors.Is(err, kerr.UnknownTopicOrPartition) || time.Now().After(deadline) {
+			break
+		}
+		if !created {
+			if _, cerr := adm.CreateTopic(ctx, -1, -1, nil, o.topic); cerr != nil && !errors.Is(cerr, kerr.TopicAlreadyExists) {
+				return nil, fmt.Errorf("creating topic %q: %w", o.topic, cerr)
+			}
+			created = true
+		}
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			return nil, err
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("listing end offsets of %q: %w", o.topic, err)

@@ -118,8 +118,12 @@ const (
 	detailedHeader = "time, threadId, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec\n"
 )
 
-// kafkaDate is consumer-perf-test's default --date-format, yyyy-MM-dd HH:mm:ss:SSS.
-const kafkaDate = "2006-01-02 15:04:05:000"
+// kafkaDate formats t as consumer-perf-test's default --date-format,
+// yyyy-MM-dd HH:mm:ss:SSS, in local time. (Go's layouts take fractional
+// seconds only after '.' or ',', hence the milliseconds by hand.)
+func kafkaDate(t time.Time) string {
+	return fmt.Sprintf("%s:%03d", t.Format("2006-01-02 15:04:05"), t.Nanosecond()/int(time.Millisecond))
+}
 
 // ConsumerSummary is the figures of a whole consumer run; its JSON is what
 // --format json prints.
@@ -163,7 +167,7 @@ func div(a, b float64) float64 {
 // String is consumer-perf-test's data line.
 func (c ConsumerSummary) String() string {
 	return fmt.Sprintf("%s, %s, %.4f, %.4f, %d, %.4f, %d, %d, %.4f, %.4f\n",
-		c.Start.Format(kafkaDate), c.End.Format(kafkaDate), c.MB, c.MBPerSec, c.Messages, c.MsgsPerSec,
+		kafkaDate(c.Start), kafkaDate(c.End), c.MB, c.MBPerSec, c.Messages, c.MsgsPerSec,
 		c.RebalanceMs, c.FetchMs, c.FetchMBPerSec, c.FetchMsgsSec)
 }
 
@@ -175,6 +179,6 @@ func progressLine(now time.Time, interval time.Duration, bytes, lastBytes, msgs,
 	intervalMB := float64(bytes-lastBytes) / (1024 * 1024)
 	fetchMs := interval.Milliseconds() - rebalance.Milliseconds()
 	return fmt.Sprintf("%s, %d, %.4f, %.4f, %d, %.4f, %d, %d, %.4f, %.4f\n",
-		now.Format(kafkaDate), 0, mb, div(1000*intervalMB, ms), msgs, div(1000*float64(msgs-lastMsgs), ms),
+		kafkaDate(now), 0, mb, div(1000*intervalMB, ms), msgs, div(1000*float64(msgs-lastMsgs), ms),
 		rebalance.Milliseconds(), fetchMs, div(1000*intervalMB, float64(fetchMs)), div(1000*float64(msgs-lastMsgs), float64(fetchMs)))
 }
