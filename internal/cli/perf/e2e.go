@@ -89,7 +89,7 @@ the broker's defaults when it does not exist.`,
 	f.Int64Var(&o.numRecords, "num-records", 0, "number of records")
 	f.IntVar(&o.recordSize, "record-size", 100, "record size in bytes (at least 8)")
 	f.Float64Var(&o.throughput, "throughput", 1000, "records/sec to produce; -1 for no limit")
-	f.StringSliceVar(&o.props, "producer-props", nil, "producer properties key=value")
+	f.StringArrayVar(&o.props, "producer-props", nil, "producer properties key=value; several may follow one flag")
 	f.Int64Var(&timeoutMs, "timeout", 30000, "give up when no record arrives for this many milliseconds")
 	out.AddFormatFlag(f, &o.format)
 	cmd.MarkFlagRequired("topic")

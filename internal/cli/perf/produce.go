@@ -69,7 +69,7 @@ to the acknowledgement.`,
 	f.Int64Var(&o.numRecords, "num-records", 0, "number of records to produce")
 	f.IntVar(&o.recordSize, "record-size", 0, "record size in bytes (or --payload-file)")
 	f.Float64Var(&o.throughput, "throughput", -1, "maximum records/sec; -1 for no limit")
-	f.StringSliceVar(&o.props, "producer-props", nil, "producer properties key=value (acks, linger.ms, batch.size, compression.type, ...); space- or comma-separated")
+	f.StringArrayVar(&o.props, "producer-props", nil, "producer properties key=value (acks, linger.ms, batch.size, compression.type, ...); several may follow one flag")
 	f.StringVar(&o.configFile, "producer.config", "", "producer properties file")
 	f.StringVar(&o.payloadFile, "payload-file", "", "file of payloads, one picked at random per record")
 	f.StringVar(&o.payloadDelimiter, "payload-delimiter", "\\n", "delimiter between payloads in --payload-file")
