@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
-  records=2000 consume_records=2000 e2e_records=300 many=100 idle=500
+  records=1000 consume_records=1000 e2e_records=200 many=50 idle=200
   limits=(--net-mib 32 --disk-mib 8 --sync-writes 4)
 else
   records=200000 consume_records=200000 e2e_records=20000 many=1000 idle=10000
