@@ -8,6 +8,8 @@
 //	consume/    gregor consume                             (kafka-console-consumer)
 //	group/      gregor group list|describe|delete|reset-offsets|delete-offsets (kafka-consumer-groups)
 //	records/    gregor records delete                      (kafka-delete-records)
+//	perf/       gregor perf produce|consume|e2e            (kafka-producer-perf-test, kafka-consumer-perf-test)
+//	verify/     gregor verify producer|consumer            (kafka-verifiable-producer, kafka-verifiable-consumer)
 //	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
 //	clientflags/ --bootstrap-server, shared by every command
 //	out/        tables for people, --format json for scripts
@@ -23,12 +25,15 @@ import (
 	"github.com/gregorhq/gregor/internal/cli/config"
 	"github.com/gregorhq/gregor/internal/cli/consume"
 	"github.com/gregorhq/gregor/internal/cli/group"
+	"github.com/gregorhq/gregor/internal/cli/perf"
 	"github.com/gregorhq/gregor/internal/cli/produce"
 	"github.com/gregorhq/gregor/internal/cli/records"
 	"github.com/gregorhq/gregor/internal/cli/topic"
+	"github.com/gregorhq/gregor/internal/cli/verify"
 )
 
-// AddCommands adds every client command (topic, config, produce, consume, group, records) to root.
+// AddCommands adds every client command (topic, config, produce, consume, group, records,
+// perf, verify) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
@@ -37,5 +42,7 @@ func AddCommands(root *cobra.Command) {
 		consume.NewCommand(),
 		group.NewCommand(),
 		records.NewCommand(),
+		perf.NewCommand(),
+		verify.NewCommand(),
 	)
 }

@@ -15,6 +15,7 @@ const (
 	noValue       valueKind = iota // a switch: --list
 	requiredValue                  // --topic T or --topic=T
 	optionalValue                  // --state or --state Stable: the next word is the value unless it is an option
+	multiValue                     // --producer-props a=1 b=2: every word up to the next option is a value (argparse's nargs "+")
 )
 
 // option is one flag a tool accepts, spelled as Kafka's tool spells it (no leading dashes).
@@ -48,6 +49,8 @@ func (os options) usage(w io.Writer) {
 			arg = " <value>"
 		case optionalValue:
 			arg = " [value]"
+		case multiValue:
+			arg = " <value>..."
 		}
 		fmt.Fprintf(w, "  --%-28s %s\n", o.name+arg, o.help)
 	}
@@ -92,6 +95,18 @@ func parse(opts options, args []string) (*parsed, error) {
 				i++
 				val = args[i]
 			}
+		case multiValue:
+			if hasEq {
+				break
+			}
+			if i+1 >= len(args) || strings.HasPrefix(args[i+1], "--") {
+				return nil, fmt.Errorf("option --%s requires an argument", name)
+			}
+			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "--") {
+				i++
+				p.vals[name] = append(p.vals[name], args[i])
+			}
+			continue
 		}
 		p.vals[name] = append(p.vals[name], val)
 	}
