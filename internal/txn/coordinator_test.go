@@ -31,7 +31,7 @@ func (l *memLog) Append(recs []records.Record) (int64, error) {
 }
 
 func (l *memLog) WaitCommitted(context.Context, int64) error { return nil }
-func (l *memLog) LeaderEpoch() int32                       { return 7 }
+func (l *memLog) LeaderEpoch() int32                         { return 7 }
 
 func (l *memLog) Replay(fn func(key, value []byte)) error {
 	l.mu.Lock()
