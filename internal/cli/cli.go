@@ -8,6 +8,7 @@
 //	consume/    gregor consume                             (kafka-console-consumer)
 //	group/      gregor group list|describe|delete|reset-offsets|delete-offsets (kafka-consumer-groups)
 //	records/    gregor records delete                      (kafka-delete-records)
+//	txn/        gregor txn list|describe                   (kafka-transactions)
 //	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
 //	clientflags/ --bootstrap-server, shared by every command
 //	out/        tables for people, --format json for scripts
@@ -26,9 +27,11 @@ import (
 	"github.com/gregorhq/gregor/internal/cli/produce"
 	"github.com/gregorhq/gregor/internal/cli/records"
 	"github.com/gregorhq/gregor/internal/cli/topic"
+	"github.com/gregorhq/gregor/internal/cli/txn"
 )
 
-// AddCommands adds every client command (topic, config, produce, consume, group, records) to root.
+// AddCommands adds every client command (topic, config, produce, consume, group, records, txn)
+// to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
@@ -37,5 +40,6 @@ func AddCommands(root *cobra.Command) {
 		consume.NewCommand(),
 		group.NewCommand(),
 		records.NewCommand(),
+		txn.NewCommand(),
 	)
 }
