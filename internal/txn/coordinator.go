@@ -72,6 +72,11 @@ type Coordinator struct {
 	// for; Add only under mu with closed false.
 	wg sync.WaitGroup
 
+	// goMu guards goStopped, so that goTracked, which runs with a shard's mu held, never
+	// takes mu (lock order: mu, shard.mu, goMu). Close sets goStopped before waiting on wg.
+	goMu      sync.Mutex
+	goStopped bool
+
 	createMu sync.Mutex // serializes creating __transaction_state
 
 	// applyMu serializes Apply; appliedOffset (guarded by applyMu) makes it ignore an image
@@ -160,9 +165,9 @@ func (c *Coordinator) openReplicaLog(partition int32) (PartitionLog, error) {
 // goTracked runs f in a goroutine Close waits for; it returns false, without running f, once
 // the coordinator is closed.
 func (c *Coordinator) goTracked(f func()) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed {
+	c.goMu.Lock()
+	defer c.goMu.Unlock()
+	if c.goStopped {
 		return false
 	}
 	c.wg.Add(1)
@@ -299,6 +304,9 @@ func (c *Coordinator) Close() {
 	for _, s := range shards {
 		unload(s)
 	}
+	c.goMu.Lock()
+	c.goStopped = true
+	c.goMu.Unlock()
 	c.wg.Wait()
 }
 

@@ -47,6 +47,6 @@
 //
 // # Locks
 //
-// Lock order: Coordinator.mu, then shard.mu. No lock is held while waiting for the high
+// Lock order: Coordinator.applyMu, Coordinator.mu, shard.mu, Coordinator.goMu. No lock is held while waiting for the high
 // watermark, for the controller (a new producer id) or for markers.
 package txn
