@@ -9,6 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/gregorhq/gregor/internal/clustertest"
 )
@@ -140,5 +142,103 @@ func TestTransactionCoordinator(t *testing.T) {
 	}
 	if d := waitTxnState(ctx, t, adm, "t1", "CompleteCommit"); d.ProducerEpoch != final.ProducerEpoch+1 {
 		t.Fatalf("after restart epoch %d, want %d", d.ProducerEpoch, final.ProducerEpoch+1)
+	}
+}
+
+// TestTransactionAPIErrors sends the transaction APIs by hand: unknown partitions, the
+// verify_only form of AddPartitionsToTxn v4, and PRODUCER_FENCED answered as
+// INVALID_PRODUCER_EPOCH to old versions.
+func TestTransactionAPIErrors(t *testing.T) {
+	n := clustertest.StartNode(t, "transaction.state.log.num.partitions", "1")
+	ctx := testContext(t)
+	createTopic(t, n.Addr(), "raw", 2, nil)
+	// EndTxn pinned to v1, which does not know PRODUCER_FENCED.
+	versions := kversion.Stable()
+	versions.SetMaxKeyVersion(kmsg.EndTxn.Int16(), 1)
+	cl := newClient(t, n.Addr(), kgo.MaxVersions(versions))
+	adm := kadm.NewClient(cl)
+	request := func(req kmsg.Request) kmsg.Response {
+		t.Helper()
+		for {
+			// The first request creates __transaction_state; its shard loads meanwhile.
+			resp, err := cl.Broker(1).RetriableRequest(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, ok := resp.(*kmsg.InitProducerIDResponse); ok && (r.ErrorCode == kerr.NotCoordinator.Code || r.ErrorCode == kerr.CoordinatorLoadInProgress.Code) {
+				select {
+				case <-ctx.Done():
+					t.Fatal("coordinator never loaded")
+				case <-time.After(20 * time.Millisecond):
+				}
+				continue
+			}
+			return resp
+		}
+	}
+	find := kmsg.NewPtrFindCoordinatorRequest()
+	find.CoordinatorType, find.CoordinatorKeys = 1, []string{"raw-tx"}
+	if resp := request(find).(*kmsg.FindCoordinatorResponse); resp.Coordinators[0].ErrorCode != 0 || resp.Coordinators[0].NodeID != 1 {
+		t.Fatalf("FindCoordinator: %+v", resp.Coordinators[0])
+	}
+	initReq := kmsg.NewPtrInitProducerIDRequest()
+	initReq.TransactionalID, initReq.TransactionTimeoutMillis = kmsg.StringPtr("raw-tx"), 60000
+	initResp := request(initReq).(*kmsg.InitProducerIDResponse)
+	if initResp.ErrorCode != 0 {
+		t.Fatalf("InitProducerId: %v", kerr.ErrorForCode(initResp.ErrorCode))
+	}
+	pid, epoch := initResp.ProducerID, initResp.ProducerEpoch
+
+	add := func(verify bool, topic string, partitions ...int32) map[string]map[int32]int16 {
+		t.Helper()
+		req := kmsg.NewPtrAddPartitionsToTxnRequest()
+		tx := kmsg.NewAddPartitionsToTxnRequestTransaction()
+		tx.TransactionalID, tx.ProducerID, tx.ProducerEpoch, tx.VerifyOnly = "raw-tx", pid, epoch, verify
+		tx.Topics = []kmsg.AddPartitionsToTxnRequestTransactionTopic{{Topic: "raw", Partitions: []int32{0}}, {Topic: topic, Partitions: partitions}}
+		req.Transactions = append(req.Transactions, tx)
+		resp := request(req).(*kmsg.AddPartitionsToTxnResponse)
+		codes := map[string]map[int32]int16{}
+		for _, rt := range resp.Transactions[0].Topics {
+			for _, rp := range rt.Partitions {
+				if codes[rt.Topic] == nil {
+					codes[rt.Topic] = map[int32]int16{}
+				}
+				codes[rt.Topic][rp.Partition] = rp.ErrorCode
+			}
+		}
+		return codes
+	}
+	if c := add(false, "missing", 0); c["missing"][0] != kerr.UnknownTopicOrPartition.Code || c["raw"][0] != kerr.OperationNotAttempted.Code {
+		t.Fatalf("unknown topic: %v", c)
+	}
+	if c := add(true, "raw", 1); c["raw"][0] != kerr.InvalidTxnState.Code {
+		t.Fatalf("verify before adding: %v", c)
+	}
+	if c := add(false, "raw", 1); c["raw"][0] != 0 || c["raw"][1] != 0 {
+		t.Fatalf("add: %v", c)
+	}
+	if c := add(true, "raw", 1); c["raw"][0] != 0 || c["raw"][1] != 0 {
+		t.Fatalf("verify after adding: %v", c)
+	}
+
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "raw-tx", pid, epoch+1, true
+	if resp := request(end).(*kmsg.EndTxnResponse); resp.ErrorCode != kerr.InvalidProducerEpoch.Code {
+		t.Fatalf("EndTxn v1 with a wrong epoch: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	end.ProducerEpoch = epoch
+	if resp := request(end).(*kmsg.EndTxnResponse); resp.ErrorCode != 0 {
+		t.Fatalf("EndTxn: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	waitTxnState(ctx, t, adm, "raw-tx", "CompleteCommit")
+
+	tooLong := kmsg.NewPtrInitProducerIDRequest()
+	tooLong.TransactionalID, tooLong.TransactionTimeoutMillis = kmsg.StringPtr("raw-tx"), 900001
+	if resp := request(tooLong).(*kmsg.InitProducerIDResponse); resp.ErrorCode != kerr.InvalidTransactionTimeout.Code {
+		t.Fatalf("InitProducerId over transaction.max.timeout.ms: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	described, err := adm.DescribeTransactions(ctx, "nobody")
+	if err != nil || !errors.Is(described["nobody"].Err, kerr.TransactionalIDNotFound) {
+		t.Fatalf("describe an unknown id: %+v %v", described, err)
 	}
 }
