@@ -33,7 +33,10 @@ type Handlers struct {
 	// ProducerIDs hands out producer ids (InitProducerId); nil answers
 	// COORDINATOR_NOT_AVAILABLE.
 	ProducerIDs *txn.ProducerIDManager
-	Logger      *slog.Logger
+	// Txns is the transaction coordinator; nil answers transaction APIs with
+	// COORDINATOR_NOT_AVAILABLE.
+	Txns   *txn.Coordinator
+	Logger *slog.Logger
 	// Now is the clock produce checks timestamps against; time.Now when nil.
 	Now      func() time.Time
 	registry *wire.Registry
@@ -76,6 +79,11 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerInitProducerID(reg)
 	h.registerWriteTxnMarkers(reg)
 	h.registerDescribeProducers(reg)
+	h.registerAddPartitionsToTxn(reg)
+	h.registerAddOffsetsToTxn(reg)
+	h.registerEndTxn(reg)
+	h.registerListTransactions(reg)
+	h.registerDescribeTransactions(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,
@@ -89,6 +97,17 @@ func errorCode(err error) int16 {
 		return ke.Code
 	}
 	return kerr.UnknownServerError.Code
+}
+
+// fencedCode is the code of err for a transaction API, with PRODUCER_FENCED answered as
+// INVALID_PRODUCER_EPOCH to a version older than fencedSince, whose clients do not know it
+// (as Kafka does).
+func fencedCode(err error, version, fencedSince int16) int16 {
+	code := errorCode(err)
+	if code == kerr.ProducerFenced.Code && version < fencedSince {
+		return kerr.InvalidProducerEpoch.Code
+	}
+	return code
 }
 
 // errorMessage is the message sent alongside a non-zero error code, nil when there is none.

@@ -10,8 +10,8 @@ package api
 //	v5-v6: no change (new error codes; share-group keys in v6 are not served)
 //
 // A group key is answered with the leader of its __consumer_offsets partition; the topic is
-// created on first use. Transaction keys get COORDINATOR_NOT_AVAILABLE until the transaction
-// coordinator exists.
+// created on first use. A transaction key is answered likewise with the leader of its
+// __transaction_state partition (package txn).
 
 import (
 	"context"
@@ -54,13 +54,17 @@ func (h *Handlers) coordinatorFor(ctx context.Context, keyType int8, key string)
 	switch {
 	case keyType != 0 && keyType != 1:
 		err = kerr.InvalidRequest
-	case keyType == 1 || h.Groups == nil:
+	case keyType == 1 && h.Txns == nil, keyType == 0 && h.Groups == nil:
 		err = kerr.CoordinatorNotAvailable
 	case key == "":
 		err = kerr.InvalidRequest
 	default:
 		var node int32
-		node, err = h.Groups.FindCoordinator(ctx, key)
+		if keyType == 1 {
+			node, err = h.Txns.FindCoordinator(ctx, key)
+		} else {
+			node, err = h.Groups.FindCoordinator(ctx, key)
+		}
 		if err == nil {
 			err = kerr.CoordinatorNotAvailable
 			for _, b := range h.brokers(h.Controller.Image()) {

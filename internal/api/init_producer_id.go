@@ -15,9 +15,10 @@ package api
 // (a producer that re-initializes after OUT_OF_ORDER_SEQUENCE_NUMBER starts afresh; its old
 // id is never handed out again). Ids come from blocks the controller allocates (package txn).
 //
-// A transactional id gets COORDINATOR_NOT_AVAILABLE, as FindCoordinator answers for
-// transaction keys, until the transaction coordinator exists; an empty one is
-// INVALID_REQUEST. The transaction timeout is not used yet.
+// A transactional id is the transaction coordinator's (package txn): the id's producer id with
+// its epoch bumped, fencing earlier producers; an empty one is INVALID_REQUEST, a timeout
+// above transaction.max.timeout.ms INVALID_TRANSACTION_TIMEOUT. PRODUCER_FENCED is answered
+// as INVALID_PRODUCER_EPOCH before v4.
 
 import (
 	"context"
@@ -42,8 +43,15 @@ func (h *Handlers) initProducerID(ctx context.Context, r *wire.Request) (wire.Re
 		resp.ErrorCode = kerr.InvalidRequest.Code
 	case req.TransactionalID != nil && *req.TransactionalID == "":
 		resp.ErrorCode = kerr.InvalidRequest.Code
-	case req.TransactionalID != nil:
+	case req.TransactionalID != nil && h.Txns == nil:
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+	case req.TransactionalID != nil:
+		id, epoch, err := h.Txns.InitProducerID(ctx, *req.TransactionalID, req.TransactionTimeoutMillis, req.ProducerID, req.ProducerEpoch)
+		if err != nil {
+			resp.ErrorCode = fencedCode(err, req.Version, 4)
+			break
+		}
+		resp.ProducerID, resp.ProducerEpoch = id, epoch
 	case h.ProducerIDs == nil:
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 	default:

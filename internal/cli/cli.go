@@ -10,6 +10,7 @@
 //	records/    gregor records delete                      (kafka-delete-records)
 //	perf/       gregor perf produce|consume|e2e            (kafka-producer-perf-test, kafka-consumer-perf-test)
 //	verify/     gregor verify producer|consumer            (kafka-verifiable-producer, kafka-verifiable-consumer)
+//	txn/        gregor txn list|describe                   (kafka-transactions)
 //	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
 //	clientflags/ --bootstrap-server, shared by every command
 //	out/        tables for people, --format json for scripts
@@ -29,11 +30,12 @@ import (
 	"github.com/gregorhq/gregor/internal/cli/produce"
 	"github.com/gregorhq/gregor/internal/cli/records"
 	"github.com/gregorhq/gregor/internal/cli/topic"
+	"github.com/gregorhq/gregor/internal/cli/txn"
 	"github.com/gregorhq/gregor/internal/cli/verify"
 )
 
 // AddCommands adds every client command (topic, config, produce, consume, group, records,
-// perf, verify) to root.
+// perf, verify, txn) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
@@ -44,5 +46,6 @@ func AddCommands(root *cobra.Command) {
 		records.NewCommand(),
 		perf.NewCommand(),
 		verify.NewCommand(),
+		txn.NewCommand(),
 	)
 }

@@ -102,6 +102,21 @@ type Broker struct {
 	OffsetsRetentionCheckIntervalMs int64 // offsets.retention.check.interval.ms, default 600000, >= 1
 	OffsetMetadataMaxBytes          int32 // offset.metadata.max.bytes, default 4096
 
+	// Transaction coordinator (__transaction_state).
+	TransactionStateLogNumPartitions int32 // transaction.state.log.num.partitions, default 50, >= 1
+	// TransactionStateLogReplicationFactor is transaction.state.log.replication.factor,
+	// default 3, >= 1; like offsets.topic.replication.factor, capped at the live brokers.
+	TransactionStateLogReplicationFactor int16
+	TransactionStateLogSegmentBytes      int32 // transaction.state.log.segment.bytes, default 104857600, >= 1
+	TransactionMaxTimeoutMs              int32 // transaction.max.timeout.ms, default 900000, >= 1
+	TransactionalIDExpirationMs          int32 // transactional.id.expiration.ms, default 604800000, >= 1
+	// TransactionAbortTimedOutTransactionCleanupIntervalMs is
+	// transaction.abort.timed.out.transaction.cleanup.interval.ms, default 10000, >= 1.
+	TransactionAbortTimedOutTransactionCleanupIntervalMs int32
+	// TransactionRemoveExpiredTransactionCleanupIntervalMs is
+	// transaction.remove.expired.transaction.cleanup.interval.ms, default 3600000, >= 1.
+	TransactionRemoveExpiredTransactionCleanupIntervalMs int32
+
 	// Raw is every key Load was given, with its value as given, for DescribeConfigs.
 	Raw map[string]string
 	// Ignored names, sorted, the keys Load was given that Kafka knows and Gregor does not
@@ -185,7 +200,15 @@ func Default() Broker {
 		OffsetsRetentionMinutes:             7 * 24 * 60,
 		OffsetsRetentionCheckIntervalMs:     600000,
 		OffsetMetadataMaxBytes:              4096,
-		Raw:                                 map[string]string{},
+
+		TransactionStateLogNumPartitions:                     50,
+		TransactionStateLogReplicationFactor:                 3,
+		TransactionStateLogSegmentBytes:                      100 * 1024 * 1024,
+		TransactionMaxTimeoutMs:                              900000,
+		TransactionalIDExpirationMs:                          604800000,
+		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
+		TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
+		Raw: map[string]string{},
 	}
 }
 
@@ -455,6 +478,34 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 		l.b.GroupConsumerAssignors = strings.Join(splitList(v), ",")
 		return nil
 	},
+	"transaction.state.log.num.partitions": func(l *loader, v string) (err error) {
+		l.b.TransactionStateLogNumPartitions, err = parseInt32(v)
+		return
+	},
+	"transaction.state.log.replication.factor": func(l *loader, v string) (err error) {
+		l.b.TransactionStateLogReplicationFactor, err = parseInt16(v)
+		return
+	},
+	"transaction.state.log.segment.bytes": func(l *loader, v string) (err error) {
+		l.b.TransactionStateLogSegmentBytes, err = parseInt32(v)
+		return
+	},
+	"transaction.max.timeout.ms": func(l *loader, v string) (err error) {
+		l.b.TransactionMaxTimeoutMs, err = parseInt32(v)
+		return
+	},
+	"transactional.id.expiration.ms": func(l *loader, v string) (err error) {
+		l.b.TransactionalIDExpirationMs, err = parseInt32(v)
+		return
+	},
+	"transaction.abort.timed.out.transaction.cleanup.interval.ms": func(l *loader, v string) (err error) {
+		l.b.TransactionAbortTimedOutTransactionCleanupIntervalMs, err = parseInt32(v)
+		return
+	},
+	"transaction.remove.expired.transaction.cleanup.interval.ms": func(l *loader, v string) (err error) {
+		l.b.TransactionRemoveExpiredTransactionCleanupIntervalMs, err = parseInt32(v)
+		return
+	},
 	"offsets.topic.num.partitions": func(l *loader, v string) (err error) {
 		l.b.OffsetsTopicNumPartitions, err = parseInt32(v)
 		return
@@ -687,6 +738,13 @@ func (b Broker) Validate() error {
 	bad("offsets.topic.segment.bytes", atLeast(b.OffsetsTopicSegmentBytes, 1))
 	bad("offsets.retention.minutes", atLeast(b.OffsetsRetentionMinutes, 1))
 	bad("offsets.retention.check.interval.ms", atLeast(b.OffsetsRetentionCheckIntervalMs, 1))
+	bad("transaction.state.log.num.partitions", atLeast(b.TransactionStateLogNumPartitions, 1))
+	bad("transaction.state.log.replication.factor", atLeast(b.TransactionStateLogReplicationFactor, 1))
+	bad("transaction.state.log.segment.bytes", atLeast(b.TransactionStateLogSegmentBytes, 1))
+	bad("transaction.max.timeout.ms", atLeast(b.TransactionMaxTimeoutMs, 1))
+	bad("transactional.id.expiration.ms", atLeast(b.TransactionalIDExpirationMs, 1))
+	bad("transaction.abort.timed.out.transaction.cleanup.interval.ms", atLeast(b.TransactionAbortTimedOutTransactionCleanupIntervalMs, 1))
+	bad("transaction.remove.expired.transaction.cleanup.interval.ms", atLeast(b.TransactionRemoveExpiredTransactionCleanupIntervalMs, 1))
 	if int64(b.ReplicaFetchWaitMaxMs) > b.ReplicaLagTimeMaxMs {
 		badf("replica.fetch.wait.max.ms", "%d is more than replica.lag.time.max.ms %d", b.ReplicaFetchWaitMaxMs, b.ReplicaLagTimeMaxMs)
 	}

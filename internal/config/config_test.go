@@ -57,12 +57,13 @@ func TestLoadKRaftSample(t *testing.T) {
 	want.AdvertisedListeners = []Listener{{"PLAINTEXT", "localhost", 9092}, {"CONTROLLER", "localhost", 9093}}
 	want.LogDirs = []string{"/tmp/kraft-combined-logs"}
 	want.OffsetsTopicReplicationFactor = 1
+	want.TransactionStateLogReplicationFactor = 1
 	want.Ignored = []string{
 		"num.io.threads", "num.network.threads",
 		"num.recovery.threads.per.data.dir",
 		"share.coordinator.state.topic.min.isr", "share.coordinator.state.topic.replication.factor",
 		"socket.receive.buffer.bytes", "socket.send.buffer.bytes",
-		"transaction.state.log.min.isr", "transaction.state.log.replication.factor",
+		"transaction.state.log.min.isr",
 	}
 	if !reflect.DeepEqual(b, want) {
 		t.Fatalf("got  %+v\nwant %+v", b, want)

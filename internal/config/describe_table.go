@@ -196,6 +196,14 @@ var brokerDefs = map[string]brokerDef{
 	"offsets.retention.check.interval.ms":      {TypeLong, sp("600000"), false, nil},
 	"offset.metadata.max.bytes":                {TypeInt, sp("4096"), false, nil},
 
+	"transaction.state.log.num.partitions":                        {TypeInt, sp("50"), false, nil},
+	"transaction.state.log.replication.factor":                    {TypeShort, sp("3"), false, nil},
+	"transaction.state.log.segment.bytes":                         {TypeInt, sp("104857600"), false, nil},
+	"transaction.max.timeout.ms":                                  {TypeInt, sp("900000"), false, nil},
+	"transactional.id.expiration.ms":                              {TypeInt, sp("604800000"), false, nil},
+	"transaction.abort.timed.out.transaction.cleanup.interval.ms": {TypeInt, sp("10000"), false, nil},
+	"transaction.remove.expired.transaction.cleanup.interval.ms":  {TypeInt, sp("3600000"), false, nil},
+
 	// Dynamic, implemented: checked by their brokerKeys setter and Validate.
 	"message.max.bytes":                   {TypeInt, sp("1048588"), true, nil},
 	"log.segment.bytes":                   {TypeInt, sp("1073741824"), true, nil},

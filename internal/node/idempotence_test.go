@@ -285,7 +285,7 @@ func TestInitProducerID(t *testing.T) {
 		want  *kerr.Error
 		name  string
 	}{
-		{kmsg.StringPtr("tx"), -1, -1, kerr.CoordinatorNotAvailable, "transactional id"},
+		{kmsg.StringPtr("tx"), -1, -1, kerr.InvalidTransactionTimeout, "transactional id without a timeout"},
 		{kmsg.StringPtr(""), -1, -1, kerr.InvalidRequest, "empty transactional id"},
 		{nil, 5, -1, kerr.InvalidRequest, "id without epoch"},
 	} {

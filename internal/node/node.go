@@ -35,6 +35,7 @@ type Node struct {
 	replicas   *replica.Manager
 	groups     *group.Coordinator
 	producers  *txn.ProducerIDManager
+	txns       *txn.Coordinator
 	server     *server.Server
 	stopWatch  func()
 	watchDone  chan struct{}
@@ -132,8 +133,18 @@ func (n *Node) start(ctx context.Context) error {
 		Logger:     n.log.With("component", "groups"),
 	})
 	n.groups.Apply(n.controller.Image())
-	n.watchMetadata()
 	n.producers = txn.NewProducerIDManager(cfg.NodeID, n.controller.AllocateProducerIds)
+	n.txns = txn.New(txn.Config{
+		NodeID:         cfg.NodeID,
+		Broker:         cfg,
+		Controller:     n.controller,
+		Replicas:       n.replicas,
+		NextProducerID: n.producers.NextID,
+		Markers:        localMarkers{replicas: n.replicas, controller: n.controller},
+		Logger:         n.log.With("component", "txns"),
+	})
+	n.txns.Apply(n.controller.Image())
+	n.watchMetadata()
 
 	(&api.Handlers{
 		NodeID:      cfg.NodeID,
@@ -143,6 +154,7 @@ func (n *Node) start(ctx context.Context) error {
 		Replicas:    n.replicas,
 		Groups:      n.groups,
 		ProducerIDs: n.producers,
+		Txns:        n.txns,
 		Logger:      n.log,
 	}).Register(reg)
 	srv.Serve()
@@ -151,7 +163,7 @@ func (n *Node) start(ctx context.Context) error {
 }
 
 // watchMetadata applies every new metadata image to the replica manager, then to the group
-// coordinator (which needs the logs the replica manager opens).
+// and transaction coordinators (which need the logs the replica manager opens).
 func (n *Node) watchMetadata() {
 	changed, unsubscribe := n.controller.Subscribe()
 	quit := make(chan struct{})
@@ -170,6 +182,7 @@ func (n *Node) watchMetadata() {
 					n.log.Error("applying metadata failed", "err", err)
 				}
 				n.groups.Apply(img)
+				n.txns.Apply(img)
 			case <-quit:
 				return
 			}
@@ -229,7 +242,8 @@ func (n *Node) isControllerListener(name string) bool {
 func (n *Node) Addr() net.Addr { return n.server.Addr() }
 
 // Close shuts the node down in order: stop serving (requests in flight finish and are
-// answered), stop following metadata, stop the group coordinator (its timers and loaders), flush
+// answered), stop following metadata, stop the group and transaction coordinators (their timers,
+// loaders and marker writers), flush
 // and close the logs, stop the controller.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
@@ -243,6 +257,9 @@ func (n *Node) Close() error {
 		}
 		if n.groups != nil {
 			n.groups.Close()
+		}
+		if n.txns != nil {
+			n.txns.Close() // before the producer ids: an InitProducerId may be waiting on one
 		}
 		if n.producers != nil {
 			n.producers.Close() // before the controller: a block may be on its way

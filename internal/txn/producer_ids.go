@@ -1,6 +1,3 @@
-// Package txn holds the broker's side of producer ids: handing out ids to idempotent
-// producers from blocks the controller allocates. The transaction coordinator
-// (__transaction_state) will live here too.
 package txn
 
 import (

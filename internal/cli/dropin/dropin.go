@@ -2,15 +2,15 @@
 // kafka-topics, kafka-console-producer, kafka-console-consumer,
 // kafka-consumer-groups, kafka-configs, kafka-delete-records,
 // kafka-broker-api-versions, kafka-get-offsets, kafka-producer-perf-test,
-// kafka-consumer-perf-test, kafka-verifiable-producer or
-// kafka-verifiable-consumer (argv[0], with or without
+// kafka-consumer-perf-test, kafka-verifiable-producer, kafka-verifiable-consumer or
+// kafka-transactions (argv[0], with or without
 // ".sh", through a symlink that "gregor install-aliases" writes), or as
 // "gregor kafka-topics ...", the binary parses Kafka's own flags and prints
 // what Kafka's tool prints, so scripts written for Kafka keep working.
 //
 // Each tool translates its Kafka flags into a run of the modern command
 // (internal/cli/topic, produce, consume, group, config, records, perf,
-// verify) and, where
+// verify, txn) and, where
 // Kafka's text differs from the modern table, reads the modern command's
 // --format json output and prints Kafka's text from it. Only what has no
 // modern command (broker-api-versions, get-offsets, adding partitions) talks
@@ -45,7 +45,11 @@ type env struct {
 type tool struct {
 	name string
 	opts options
-	run  func(e *env, p *parsed) error
+	// subcommands are the positional words the tool takes among its options
+	// (kafka-transactions list|describe); the one given is recorded as a switch of
+	// that name. Tools without them take options only.
+	subcommands []string
+	run         func(e *env, p *parsed) error
 }
 
 // tools are the Kafka tools Gregor answers to, by name without ".sh".
@@ -79,9 +83,13 @@ func Run(ctx context.Context, name string, args []string, stdin io.Reader, stdou
 	if !ok {
 		return fmt.Errorf("%s is not a Kafka tool Gregor knows; it knows %s", name, strings.Join(Names(), ", "))
 	}
+	sub, args := splitSubcommand(t, args)
 	p, err := parse(t.opts, args)
 	if err != nil {
 		return err
+	}
+	if sub != "" {
+		p.vals[sub] = []string{""}
 	}
 	if p.has("help") {
 		fmt.Fprintf(stdout, "%s: Kafka's %s, served by Gregor. Options:\n", t.name, t.name)
@@ -89,6 +97,29 @@ func Run(ctx context.Context, name string, args []string, stdin io.Reader, stdou
 		return nil
 	}
 	return t.run(&env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}, p)
+}
+
+// splitSubcommand takes the first of t's subcommands out of args, skipping the values of
+// options, and returns it ("" when none is given) and the remaining args.
+func splitSubcommand(t *tool, args []string) (string, []string) {
+	if len(t.subcommands) == 0 {
+		return "", args
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "--") {
+			name, _, hasEq := strings.Cut(a[2:], "=")
+			if o, ok := t.opts.lookup(name); ok && o.kind == requiredValue && !hasEq {
+				i++ // its value
+			}
+			continue
+		}
+		if contains(t.subcommands, a) {
+			rest := append(append([]string(nil), args[:i]...), args[i+1:]...)
+			return a, rest
+		}
+	}
+	return "", args
 }
 
 // Main runs the tool named by args[0] (the program's own name) with the rest

@@ -1,0 +1,44 @@
+package api
+
+// AddOffsetsToTxn, versions 0-4.
+//
+//	v0: transactional id, producer id and epoch, group id
+//	v1: no change
+//	v2: no change (PRODUCER_FENCED may be answered; older versions get INVALID_PRODUCER_EPOCH)
+//	v3: flexible
+//	v4: no change (KIP-890 marker)
+//
+// The group's __consumer_offsets partition (group.PartitionFor with
+// offsets.topic.num.partitions) joins the transaction, so that the offsets a TxnOffsetCommit
+// writes there are committed or aborted with it.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/group"
+	"github.com/gregorhq/gregor/internal/wire"
+)
+
+func (h *Handlers) registerAddOffsetsToTxn(reg *wire.Registry) {
+	reg.Register(wire.API{Key: kmsg.AddOffsetsToTxn, MinVersion: 0, MaxVersion: 4, Handle: h.addOffsetsToTxn})
+}
+
+func (h *Handlers) addOffsetsToTxn(ctx context.Context, r *wire.Request) (wire.Reply, error) {
+	req := r.Body.(*kmsg.AddOffsetsToTxnRequest)
+	resp := kmsg.NewPtrAddOffsetsToTxnResponse()
+	switch {
+	case h.Txns == nil:
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+	case req.TransactionalID == "" || req.Group == "":
+		resp.ErrorCode = kerr.InvalidRequest.Code
+	default:
+		p := group.PartitionFor(req.Group, h.Config.OffsetsTopicNumPartitions)
+		err := h.Txns.AddPartitions(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch,
+			map[string][]int32{group.OffsetsTopic: {p}})
+		resp.ErrorCode = fencedCode(err, req.Version, 2)
+	}
+	return wire.Reply{Msg: resp}, nil
+}

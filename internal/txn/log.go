@@ -1,0 +1,105 @@
+package txn
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/gregorhq/gregor/internal/records"
+	"github.com/gregorhq/gregor/internal/replica"
+)
+
+// PartitionLog is one __transaction_state partition as the coordinator uses it.
+type PartitionLog interface {
+	// Append writes recs as one batch and returns the offset after it.
+	Append(recs []records.Record) (next int64, err error)
+	// WaitCommitted returns once the high watermark is at least offset, or ctx ends.
+	WaitCommitted(ctx context.Context, offset int64) error
+	// Replay calls fn with every record from the log start to the high watermark, in order.
+	Replay(fn func(key, value []byte)) error
+	// LeaderEpoch is the partition's leader epoch: the coordinator epoch markers carry.
+	LeaderEpoch() int32
+}
+
+// replicaLog is a PartitionLog on a partition of the replica manager.
+type replicaLog struct {
+	p   *replica.Partition
+	now func() int64 // milliseconds
+}
+
+func (l replicaLog) LeaderEpoch() int32 { return l.p.LeaderEpoch() }
+
+func (l replicaLog) Append(recs []records.Record) (int64, error) {
+	batch := records.BuildSimple(0, l.now(), recs...)
+	h, err := records.ParseHeader(batch)
+	if err != nil {
+		return 0, err
+	}
+	res, err := l.p.Append(batch, h)
+	if err != nil {
+		return 0, err
+	}
+	return res.BaseOffset + int64(len(recs)), nil
+}
+
+func (l replicaLog) WaitCommitted(ctx context.Context, offset int64) error {
+	if l.p.HighWatermark() >= offset {
+		return nil
+	}
+	w := replica.NewWaiter([]*replica.Partition{l.p})
+	defer w.Close()
+	for l.p.HighWatermark() < offset {
+		select {
+		case <-w.C():
+		case <-ctx.Done():
+			return kerr.RequestTimedOut
+		}
+	}
+	return nil
+}
+
+// replayReadBytes is how much of the log Replay reads at a time (Kafka's
+// transaction.state.log.load.buffer.size default).
+const replayReadBytes = 5 << 20
+
+func (l replicaLog) Replay(fn func(key, value []byte)) error {
+	off := l.p.LogStartOffset()
+	for {
+		res, err := l.p.Read(off, replayReadBytes, true)
+		if err != nil {
+			return err
+		}
+		data, err := res.Region.ReadBytes()
+		if err != nil {
+			return err
+		}
+		if len(data) == 0 {
+			return nil
+		}
+		progressed := false
+		for len(data) > 0 {
+			h, err := records.ParseHeader(data)
+			if err != nil || h.Size() > int64(len(data)) {
+				break // a batch cut short by the read size: read it again from its start
+			}
+			batch := data[:h.Size()]
+			data = data[h.Size():]
+			off = h.NextOffset()
+			progressed = true
+			if h.Control() {
+				continue
+			}
+			err = records.ForEachRecord(batch, func(r records.Record) bool {
+				fn(r.Key, r.Value)
+				return true
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if !progressed {
+			return errors.New("txn: replay made no progress")
+		}
+	}
+}
