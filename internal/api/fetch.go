@@ -63,6 +63,7 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 	img := h.Controller.Image()
 	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
 	regions := make([][]storage.Region, len(req.Topics))
+	names := make([]string, len(req.Topics)) // the topics' names, for metrics
 	var parts []fetchPartition
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
@@ -76,6 +77,7 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 				topicErr = kerr.UnknownTopicID
 			}
 		}
+		names[i] = name
 		st.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
 		regions[i] = make([]storage.Region, len(rt.Partitions))
 		for j, rp := range rt.Partitions {
@@ -139,6 +141,17 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 		if timedOut {
 			readFetch(parts, maxBytes)
 			break
+		}
+	}
+	if h.Metrics != nil {
+		for i := range regions {
+			var n int64
+			for _, r := range regions[i] {
+				n += r.Size
+			}
+			if n > 0 {
+				h.Metrics.BytesOut(names[i], n)
+			}
 		}
 	}
 	return wire.Reply{Chunks: encodeFetch(resp, regions)}, nil

@@ -102,6 +102,12 @@ type Broker struct {
 	OffsetsRetentionCheckIntervalMs int64 // offsets.retention.check.interval.ms, default 600000, >= 1
 	OffsetMetadataMaxBytes          int32 // offset.metadata.max.bytes, default 4096
 
+	// AdminListeners is admin.listeners, default "http://localhost:9644": where the admin HTTP
+	// endpoint (metrics, consumer lag) listens; an empty string turns it off. Gregor's own
+	// key (Kafka has no admin HTTP listener); only the HTTP scheme is accepted.
+	AdminListeners []Listener
+	LagWindowSize  int32 // lag.window.size, default 10, >= 2: commits kept per group partition for lag evaluation
+
 	// Raw is every key Load was given, with its value as given, for DescribeConfigs.
 	Raw map[string]string
 	// Ignored names, sorted, the keys Load was given that Kafka knows and Gregor does not
@@ -185,6 +191,8 @@ func Default() Broker {
 		OffsetsRetentionMinutes:             7 * 24 * 60,
 		OffsetsRetentionCheckIntervalMs:     600000,
 		OffsetMetadataMaxBytes:              4096,
+		AdminListeners:                      []Listener{{Name: "HTTP", Host: "localhost", Port: 9644}},
+		LagWindowSize:                       10,
 		Raw:                                 map[string]string{},
 	}
 }
@@ -479,6 +487,11 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 		l.b.OffsetMetadataMaxBytes, err = parseInt32(v)
 		return
 	},
+	"admin.listeners": func(l *loader, v string) (err error) {
+		l.b.AdminListeners, err = ParseListeners(v)
+		return
+	},
+	"lag.window.size": func(l *loader, v string) (err error) { l.b.LagWindowSize, err = parseInt32(v); return },
 }
 
 // Load starts from Default, applies props (as ParseProperties returns them) and validates the
@@ -687,6 +700,12 @@ func (b Broker) Validate() error {
 	bad("offsets.topic.segment.bytes", atLeast(b.OffsetsTopicSegmentBytes, 1))
 	bad("offsets.retention.minutes", atLeast(b.OffsetsRetentionMinutes, 1))
 	bad("offsets.retention.check.interval.ms", atLeast(b.OffsetsRetentionCheckIntervalMs, 1))
+	for _, l := range b.AdminListeners {
+		if l.Name != "HTTP" {
+			badf("admin.listeners", "%s is not an http:// listener", l)
+		}
+	}
+	bad("lag.window.size", atLeast(b.LagWindowSize, 2))
 	if int64(b.ReplicaFetchWaitMaxMs) > b.ReplicaLagTimeMaxMs {
 		badf("replica.fetch.wait.max.ms", "%d is more than replica.lag.time.max.ms %d", b.ReplicaFetchWaitMaxMs, b.ReplicaLagTimeMaxMs)
 	}
