@@ -256,4 +256,12 @@ func TestBurrowStatusOfLaggingConsumer(t *testing.T) {
 	if gl.TotalLag != 95 || len(gl.Partitions) != 2 || gl.Partitions[0].LagSeconds < 0 || gl.Partitions[0].CommittedOffset != 5 {
 		t.Fatalf("gregor lag: %s", body)
 	}
+
+	// A deleted group is forgotten.
+	if _, err := adm.DeleteGroup(ctx, "lagger"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(t, n.AdminURL()+"/v3/kafka/local/consumer/lagger/status"); code != http.StatusNotFound {
+		t.Fatalf("status of a deleted group: %d %s", code, body)
+	}
 }

@@ -63,7 +63,10 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 	img := h.Controller.Image()
 	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
 	regions := make([][]storage.Region, len(req.Topics))
-	names := make([]string, len(req.Topics)) // the topics' names, for metrics
+	var names []string // the topics' names, for metrics
+	if h.Metrics != nil {
+		names = make([]string, len(req.Topics))
+	}
 	var parts []fetchPartition
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
@@ -77,7 +80,9 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 				topicErr = kerr.UnknownTopicID
 			}
 		}
-		names[i] = name
+		if names != nil {
+			names[i] = name
+		}
 		st.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
 		regions[i] = make([]storage.Region, len(rt.Partitions))
 		for j, rp := range rt.Partitions {

@@ -35,6 +35,9 @@ type Config struct {
 	// client is answered; at is the commit time. Consumer-lag evaluation watches commits this
 	// way instead of reading __consumer_offsets again. It must not block.
 	OnOffsetCommit func(group, topic string, partition int32, offset int64, at time.Time)
+	// OnGroupDeleted, when set, is told of a group DeleteGroups removed, so whatever
+	// OnOffsetCommit fed can forget it. It must not block.
+	OnGroupDeleted func(group string)
 }
 
 // commitTimeout bounds how long a write waits for the high watermark (Kafka's

@@ -143,6 +143,7 @@ func (n *Node) start(ctx context.Context) error {
 		Replicas:       n.replicas,
 		Logger:         n.log.With("component", "groups"),
 		OnOffsetCommit: n.lag.Observe,
+		OnGroupDeleted: n.lag.Forget,
 	})
 	n.metrics.Registry.MustRegister(metrics.NewCollector(metrics.Sources{
 		NodeID:            cfg.NodeID,
