@@ -37,9 +37,21 @@ type Handlers struct {
 	// COORDINATOR_NOT_AVAILABLE.
 	Txns   *txn.Coordinator
 	Logger *slog.Logger
+	// Metrics, when set, counts the bytes and records produced and the bytes fetched, per
+	// topic.
+	Metrics TopicMetrics
 	// Now is the clock produce checks timestamps against; time.Now when nil.
 	Now      func() time.Time
 	registry *wire.Registry
+}
+
+// TopicMetrics counts traffic per topic (Kafka's BrokerTopicMetrics). Calls come from the
+// request goroutines and must be cheap.
+type TopicMetrics interface {
+	// RecordsIn counts one batch appended by Produce: its size in bytes and its records.
+	RecordsIn(topic string, bytes, records int64)
+	// BytesOut counts record bytes a Fetch response carries.
+	BytesOut(topic string, bytes int64)
 }
 
 // Register adds every API Gregor serves to reg.

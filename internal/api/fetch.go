@@ -69,6 +69,10 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 	img := h.Controller.Image()
 	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
 	regions := make([][]storage.Region, len(req.Topics))
+	var names []string // the topics' names, for metrics
+	if h.Metrics != nil {
+		names = make([]string, len(req.Topics))
+	}
 	var parts []fetchPartition
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
@@ -81,6 +85,9 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 			} else {
 				topicErr = kerr.UnknownTopicID
 			}
+		}
+		if names != nil {
+			names[i] = name
 		}
 		st.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
 		regions[i] = make([]storage.Region, len(rt.Partitions))
@@ -146,6 +153,17 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 		if timedOut {
 			readFetch(parts, maxBytes, readCommitted)
 			break
+		}
+	}
+	if h.Metrics != nil {
+		for i := range regions {
+			var n int64
+			for _, r := range regions[i] {
+				n += r.Size
+			}
+			if n > 0 {
+				h.Metrics.BytesOut(names[i], n)
+			}
 		}
 	}
 	return wire.Reply{Chunks: encodeFetch(resp, regions)}, nil

@@ -106,6 +106,9 @@ func (h *Handlers) appendPartition(version int16, topic string, partition int32,
 	if err != nil {
 		return err
 	}
+	if h.Metrics != nil && !res.Duplicate {
+		h.Metrics.RecordsIn(topic, int64(len(batch)), int64(hdr.NumRecords))
+	}
 	sp.BaseOffset = res.BaseOffset
 	sp.LogAppendTime = res.LogAppendTime
 	sp.LogStartOffset = res.LogStartOffset

@@ -32,6 +32,7 @@ func StartNode(t testing.TB, overrides ...string) *Node {
 		"listeners":            "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0",
 		"advertised.listeners": "PLAINTEXT://127.0.0.1:0",
 		"log.dirs":             dir,
+		"admin.listeners":      "http://127.0.0.1:0",
 	}
 	for i := 0; i+1 < len(overrides); i += 2 {
 		props[overrides[i]] = overrides[i+1]
@@ -63,6 +64,16 @@ func (n *Node) start() {
 
 // Addr is the node's client address, host:port.
 func (n *Node) Addr() string { return n.Node.Addr().String() }
+
+// AdminURL is the node's admin HTTP endpoint, http://host:port ("" when admin.listeners is
+// overridden to empty).
+func (n *Node) AdminURL() string {
+	a := n.Node.AdminAddr()
+	if a == nil {
+		return ""
+	}
+	return "http://" + a.String()
+}
 
 // Restart closes the node cleanly and starts it again on the same data directory (on new
 // ports).

@@ -66,6 +66,7 @@ func StartProcess(t testing.TB, dir string, overrides ...string) *Process {
 		"--override", "listeners=PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0",
 		"--override", "advertised.listeners=PLAINTEXT://127.0.0.1:0",
 		"--override", "log.dirs=" + dir,
+		"--override", "admin.listeners=http://127.0.0.1:0",
 	}
 	for _, o := range overrides {
 		args = append(args, "--override", o)

@@ -116,6 +116,11 @@ type Broker struct {
 	// TransactionRemoveExpiredTransactionCleanupIntervalMs is
 	// transaction.remove.expired.transaction.cleanup.interval.ms, default 3600000, >= 1.
 	TransactionRemoveExpiredTransactionCleanupIntervalMs int32
+	// AdminListeners is admin.listeners, default "http://localhost:9644": where the admin HTTP
+	// endpoint (metrics, consumer lag) listens; an empty string turns it off. Gregor's own
+	// key (Kafka has no admin HTTP listener); only the HTTP scheme is accepted.
+	AdminListeners []Listener
+	LagWindowSize  int32 // lag.window.size, default 10, >= 2: commits kept per group partition for lag evaluation
 
 	// Raw is every key Load was given, with its value as given, for DescribeConfigs.
 	Raw map[string]string
@@ -208,7 +213,10 @@ func Default() Broker {
 		TransactionalIDExpirationMs:                          604800000,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
-		Raw: map[string]string{},
+
+		AdminListeners: []Listener{{Name: "HTTP", Host: "localhost", Port: 9644}},
+		LagWindowSize:  10,
+		Raw:            map[string]string{},
 	}
 }
 
@@ -530,6 +538,11 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 		l.b.OffsetMetadataMaxBytes, err = parseInt32(v)
 		return
 	},
+	"admin.listeners": func(l *loader, v string) (err error) {
+		l.b.AdminListeners, err = ParseListeners(v)
+		return
+	},
+	"lag.window.size": func(l *loader, v string) (err error) { l.b.LagWindowSize, err = parseInt32(v); return },
 }
 
 // Load starts from Default, applies props (as ParseProperties returns them) and validates the
@@ -745,6 +758,12 @@ func (b Broker) Validate() error {
 	bad("transactional.id.expiration.ms", atLeast(b.TransactionalIDExpirationMs, 1))
 	bad("transaction.abort.timed.out.transaction.cleanup.interval.ms", atLeast(b.TransactionAbortTimedOutTransactionCleanupIntervalMs, 1))
 	bad("transaction.remove.expired.transaction.cleanup.interval.ms", atLeast(b.TransactionRemoveExpiredTransactionCleanupIntervalMs, 1))
+	for _, l := range b.AdminListeners {
+		if l.Name != "HTTP" {
+			badf("admin.listeners", "%s is not an http:// listener", l)
+		}
+	}
+	bad("lag.window.size", atLeast(b.LagWindowSize, 2))
 	if int64(b.ReplicaFetchWaitMaxMs) > b.ReplicaLagTimeMaxMs {
 		badf("replica.fetch.wait.max.ms", "%d is more than replica.lag.time.max.ms %d", b.ReplicaFetchWaitMaxMs, b.ReplicaLagTimeMaxMs)
 	}

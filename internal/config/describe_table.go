@@ -195,6 +195,8 @@ var brokerDefs = map[string]brokerDef{
 	"offsets.retention.minutes":                {TypeInt, sp("10080"), false, nil},
 	"offsets.retention.check.interval.ms":      {TypeLong, sp("600000"), false, nil},
 	"offset.metadata.max.bytes":                {TypeInt, sp("4096"), false, nil},
+	"admin.listeners":                          {TypeString, sp("http://localhost:9644"), false, nil},
+	"lag.window.size":                          {TypeInt, sp("10"), false, nil},
 
 	"transaction.state.log.num.partitions":                        {TypeInt, sp("50"), false, nil},
 	"transaction.state.log.replication.factor":                    {TypeShort, sp("3"), false, nil},

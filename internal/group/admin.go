@@ -131,6 +131,9 @@ func (c *Coordinator) deleteGroup(ctx context.Context, id string) int16 {
 	if code != 0 {
 		return code
 	}
+	if c.cfg.OnGroupDeleted != nil {
+		c.cfg.OnGroupDeleted(id)
+	}
 	return errCode(c.waitCommitted(ctx, l, next))
 }
 

@@ -30,6 +30,14 @@ type Config struct {
 	// Clock is the time source; SystemClock when nil.
 	Clock  Clock
 	Logger *slog.Logger
+	// OnOffsetCommit, when set, is told of every offset committed through OffsetCommit, after
+	// the commit is durable (in the high watermark of __consumer_offsets) and before the
+	// client is answered; at is the commit time. Consumer-lag evaluation watches commits this
+	// way instead of reading __consumer_offsets again. It must not block.
+	OnOffsetCommit func(group, topic string, partition int32, offset int64, at time.Time)
+	// OnGroupDeleted, when set, is told of a group DeleteGroups removed, so whatever
+	// OnOffsetCommit fed can forget it. It must not block.
+	OnGroupDeleted func(group string)
 }
 
 // commitTimeout bounds how long a write waits for the high watermark (Kafka's
@@ -58,6 +66,9 @@ type Coordinator struct {
 	wg sync.WaitGroup
 
 	createMu sync.Mutex // serializes creating __consumer_offsets
+
+	// rebalances counts the classic groups' completed joins (new generations), for metrics.
+	rebalances atomic.Int64
 
 	// applyMu serializes Apply. Callers hand it images without ordering among themselves;
 	// appliedOffset (guarded by applyMu) makes it ignore one older than the last applied, so

@@ -395,6 +395,7 @@ func (g *Group) completeJoinLocked() {
 		}
 	}
 	g.generation++
+	g.c.rebalances.Add(1)
 	if len(g.members) == 0 {
 		g.protocol, g.leader = nil, ""
 		g.transitionLocked(Empty)

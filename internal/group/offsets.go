@@ -103,8 +103,17 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 	if err := c.waitCommitted(ctx, l, next); err != nil {
 		return setAll(errCode(err))
 	}
+	if c.cfg.OnOffsetCommit != nil {
+		for _, cm := range commits {
+			c.cfg.OnOffsetCommit(req.Group, cm.topic, cm.partition, cm.o.offset, time.UnixMilli(now))
+		}
+	}
 	return resp
 }
+
+// Rebalances is the number of rebalances (new generations of classic groups) this
+// coordinator has completed since it started.
+func (c *Coordinator) Rebalances() int64 { return c.rebalances.Load() }
 
 // validateCommitLocked is Kafka's ClassicGroup.validateOffsetCommit.
 func (g *Group) validateCommitLocked(req *kmsg.OffsetCommitRequest) error {

@@ -1,5 +1,5 @@
 // Package node assembles one Gregor process: the controller, the replica manager, the API
-// handlers and the client listener. A single node is a cluster of one, running the same code
+// handlers, the client listener and the admin HTTP listener (metrics, consumer lag). A single node is a cluster of one, running the same code
 // path as every node of a larger cluster: it is the controller quorum's only voter and the
 // only broker.
 package node
@@ -15,11 +15,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gregorhq/gregor/internal/admin"
 	"github.com/gregorhq/gregor/internal/api"
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/group"
+	"github.com/gregorhq/gregor/internal/lag"
 	"github.com/gregorhq/gregor/internal/metadata"
+	"github.com/gregorhq/gregor/internal/metrics"
 	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/server"
 	"github.com/gregorhq/gregor/internal/storage"
@@ -37,6 +40,9 @@ type Node struct {
 	producers  *txn.ProducerIDManager
 	txns       *txn.Coordinator
 	server     *server.Server
+	metrics    *metrics.Metrics
+	lag        *lag.Evaluator
+	admin      *admin.Server // nil when admin.listeners is empty
 	stopWatch  func()
 	watchDone  chan struct{}
 	closeOnce  sync.Once
@@ -75,6 +81,8 @@ func (n *Node) start(ctx context.Context) error {
 	}
 
 	reg := wire.NewRegistry()
+	n.metrics = metrics.New()
+	reg.SetObserver(n.metrics)
 	srv, err := server.Listen(server.Config{
 		Addr:           net.JoinHostPort(client.Host, strconv.Itoa(client.Port)),
 		MaxRequestSize: cfg.SocketRequestMaxBytes,
@@ -125,13 +133,27 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.replicas.Apply(n.controller.Image()); err != nil {
 		return fmt.Errorf("node: opening logs: %w", err)
 	}
-	n.groups = group.New(group.Config{
-		NodeID:     cfg.NodeID,
-		Broker:     cfg,
-		Controller: n.controller,
-		Replicas:   n.replicas,
-		Logger:     n.log.With("component", "groups"),
+	n.lag = lag.New(lag.Config{
+		WindowSize: int(cfg.LagWindowSize),
+		Offsets:    partitionOffsets{n.replicas, n.controller},
 	})
+	n.groups = group.New(group.Config{
+		NodeID:         cfg.NodeID,
+		Broker:         cfg,
+		Controller:     n.controller,
+		Replicas:       n.replicas,
+		Logger:         n.log.With("component", "groups"),
+		OnOffsetCommit: n.lag.Observe,
+		OnGroupDeleted: n.lag.Forget,
+	})
+	n.metrics.Registry.MustRegister(metrics.NewCollector(metrics.Sources{
+		NodeID:            cfg.NodeID,
+		Replicas:          n.replicas,
+		Image:             n.controller.Image,
+		MinInsyncReplicas: cfg.MinInsyncReplicas,
+		Groups:            n.groups,
+		Lag:               n.lag,
+	}))
 	n.groups.Apply(n.controller.Image())
 	n.producers = txn.NewProducerIDManager(cfg.NodeID, n.controller.AllocateProducerIds)
 	n.txns = txn.New(txn.Config{
@@ -156,9 +178,17 @@ func (n *Node) start(ctx context.Context) error {
 		ProducerIDs: n.producers,
 		Txns:        n.txns,
 		Logger:      n.log,
+		Metrics:     n.metrics,
 	}).Register(reg)
+	if err := n.startAdmin(); err != nil {
+		return fmt.Errorf("node: admin listener: %w", err)
+	}
 	srv.Serve()
-	n.log.Info("gregor started", "node.id", cfg.NodeID, "addr", srv.Addr().String(), "log.dir", logDir)
+	args := []any{"node.id", cfg.NodeID, "addr", srv.Addr().String(), "log.dir", logDir}
+	if n.admin != nil {
+		args = append(args, "admin.addr", n.admin.Addr().String())
+	}
+	n.log.Info("gregor started", args...)
 	return nil
 }
 
@@ -250,6 +280,9 @@ func (n *Node) Close() error {
 		var errs []error
 		if n.server != nil {
 			errs = append(errs, n.server.Close())
+		}
+		if n.admin != nil {
+			errs = append(errs, n.admin.Close())
 		}
 		if n.stopWatch != nil {
 			n.stopWatch()

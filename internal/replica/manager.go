@@ -167,6 +167,18 @@ func (m *Manager) Partition(topic string, partition int32) (*Partition, error) {
 	return p, nil
 }
 
+// Partitions returns the hosted partitions, in no particular order. The slice is the caller's;
+// a partition in it may be closed by a later Apply.
+func (m *Manager) Partitions() []*Partition {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]*Partition, 0, len(m.partitions))
+	for _, p := range m.partitions {
+		out = append(out, p)
+	}
+	return out
+}
+
 // Apply makes the hosted partitions match img: it opens or creates the logs of partitions that
 // name this broker as a replica, and deletes the logs of partitions that are gone. On the first
 // call it also removes partition directories the image does not know (topics deleted while the

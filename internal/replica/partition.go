@@ -277,3 +277,24 @@ func (p *Partition) Config() config.Topic {
 	defer p.mu.Unlock()
 	return p.cfg
 }
+
+// NumSegments is the number of segments of the partition's log.
+func (p *Partition) NumSegments() int { return p.log.NumSegments() }
+
+// BatchTimestampAt returns the base timestamp of the batch that holds offset (the timestamp
+// of its first record), read from that batch's header alone; found is false when offset is
+// at or past the high watermark, below the log start offset, or unreadable. Consumer-lag
+// evaluation uses it for the age of the first record a group has not consumed.
+func (p *Partition) BatchTimestampAt(offset int64) (timestamp int64, found bool) {
+	if offset >= p.HighWatermark() || offset < p.log.LogStartOffset() {
+		return -1, false
+	}
+	err := p.log.ScanHeaders(offset, func(h records.Header) bool {
+		timestamp, found = h.BaseTimestamp, true
+		return false
+	})
+	if err != nil {
+		return -1, false
+	}
+	return timestamp, found
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sort"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -61,10 +62,22 @@ type API struct {
 	Handle     Handler
 }
 
+// RequestObserver is told of every request a handler served: its API key and how long the
+// handler took (for a long-polling Fetch, the wait included, as Kafka's TotalTimeMs). It is
+// called on the connection's goroutine and must be cheap.
+type RequestObserver interface {
+	ObserveRequest(key int16, d time.Duration)
+}
+
 // Registry maps API keys to their handlers. It is filled at startup and read-only after.
 type Registry struct {
-	apis map[int16]API
+	apis     map[int16]API
+	observer RequestObserver
 }
+
+// SetObserver makes o see every request Dispatch hands to a handler. Call it at startup,
+// before serving.
+func (r *Registry) SetObserver(o RequestObserver) { r.observer = o }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{apis: map[int16]API{}} }
@@ -123,7 +136,14 @@ func (r *Registry) Dispatch(ctx context.Context, h Header, body []byte, remote n
 	if err := req.ReadFrom(body); err != nil {
 		return Reply{}, fmt.Errorf("%w: %v v%d body: %v", ErrMalformed, api.Key, h.APIVersion, err)
 	}
+	var start time.Time
+	if r.observer != nil {
+		start = time.Now()
+	}
 	reply, err := api.Handle(ctx, &Request{Header: h, Body: req, Remote: remote})
+	if r.observer != nil {
+		r.observer.ObserveRequest(h.APIKey, time.Since(start))
+	}
 	if reply.Msg != nil {
 		reply.Msg.SetVersion(h.APIVersion)
 	}

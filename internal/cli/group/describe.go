@@ -29,6 +29,9 @@ type offsetRow struct {
 	ConsumerID    string `json:"consumer_id"`
 	Host          string `json:"host"`
 	ClientID      string `json:"client_id"`
+	// Status is the broker's lag evaluation of the partition (Burrow's statuses), when the
+	// admin endpoint answered.
+	Status string `json:"status,omitempty"`
 }
 
 // memberRow is one member in the --members view.
@@ -53,12 +56,13 @@ type stateRow struct {
 
 func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 	var (
-		format  out.Format
-		groups  []string
-		all     bool
-		members bool
-		state   bool
-		verbose bool
+		format   out.Format
+		groups   []string
+		all      bool
+		members  bool
+		state    bool
+		verbose  bool
+		adminURL string
 	)
 	cmd := &cobra.Command{
 		Use:   "describe [GROUP...]",
@@ -113,7 +117,17 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 						fmt.Fprintf(cmd.ErrOrStderr(), "Consumer group '%s' has no active members.\n", l.Group)
 					}
 				}
-				err = writeOffsets(w, format, offsetRows(described))
+				rows := offsetRows(described)
+				statuses := partitionStatuses(ctx, adminURL, names)
+				for i, r := range rows {
+					if statuses != nil {
+						rows[i].Status = statuses[statusKey(r.Group, r.Topic, r.Partition)]
+						if rows[i].Status == "" {
+							rows[i].Status = "-"
+						}
+					}
+				}
+				err = writeOffsets(w, format, rows)
 			}
 			return errors.Join(append(errs, err)...)
 		},
@@ -126,6 +140,7 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 	fl.BoolVar(&state, "state", false, "show the group's state, coordinator and assignment strategy")
 	fl.BoolVar(&verbose, "verbose", false, "with --members: show each member's assignment")
 	fl.Bool("offsets", true, "show committed offsets and lag (the default view)")
+	fl.StringVar(&adminURL, "admin-url", defaultAdminURL, "the broker's admin endpoint; when it answers, a STATUS column shows its lag evaluation")
 	return cmd
 }
 
@@ -221,9 +236,19 @@ func writeOffsets(w io.Writer, format out.Format, rows []offsetRow) error {
 		}
 		return out.WriteJSON(w, rows)
 	}
-	t := out.NewTable(w, "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID")
+	headers := []string{"GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"}
+	// The STATUS column is there only when the admin endpoint answered.
+	withStatus := len(rows) > 0 && rows[0].Status != ""
+	if withStatus {
+		headers = append(headers, "STATUS")
+	}
+	t := out.NewTable(w, headers...)
 	for _, r := range rows {
-		t.Row(r.Group, r.Topic, r.Partition, optInt(r.CurrentOffset), optInt(r.LogEndOffset), optInt(r.Lag), dash(r.ConsumerID), dash(r.Host), dash(r.ClientID))
+		cells := []any{r.Group, r.Topic, r.Partition, optInt(r.CurrentOffset), optInt(r.LogEndOffset), optInt(r.Lag), dash(r.ConsumerID), dash(r.Host), dash(r.ClientID)}
+		if withStatus {
+			cells = append(cells, r.Status)
+		}
+		t.Row(cells...)
 	}
 	return t.Flush()
 }

@@ -37,6 +37,7 @@ The flags follow kafka-consumer-groups.sh: --bootstrap-server, --group,
 		newDeleteCommand(&cf),
 		newResetOffsetsCommand(&cf),
 		newDeleteOffsetsCommand(&cf),
+		newLagCommand(),
 	)
 	return cmd
 }
