@@ -72,6 +72,8 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerDeleteGroups(reg)
 	h.registerConsumerGroupHeartbeat(reg)
 	h.registerConsumerGroupDescribe(reg)
+	h.registerShareGroupHeartbeat(reg)
+	h.registerShareGroupDescribe(reg)
 	h.registerInitProducerID(reg)
 }
 
