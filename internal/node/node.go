@@ -22,6 +22,7 @@ import (
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/server"
+	"github.com/gregorhq/gregor/internal/share"
 	"github.com/gregorhq/gregor/internal/storage"
 	"github.com/gregorhq/gregor/internal/txn"
 	"github.com/gregorhq/gregor/internal/wire"
@@ -34,6 +35,7 @@ type Node struct {
 	controller *controller.Controller
 	replicas   *replica.Manager
 	groups     *group.Coordinator
+	shares     *share.Manager
 	producers  *txn.ProducerIDManager
 	server     *server.Server
 	stopWatch  func()
@@ -132,6 +134,14 @@ func (n *Node) start(ctx context.Context) error {
 		Logger:     n.log.With("component", "groups"),
 	})
 	n.groups.Apply(n.controller.Image())
+	n.shares = share.New(share.Config{
+		NodeID:     cfg.NodeID,
+		Broker:     cfg,
+		Controller: n.controller,
+		Replicas:   n.replicas,
+		Members:    n.groups,
+		Logger:     n.log.With("component", "shares"),
+	})
 	n.watchMetadata()
 	n.producers = txn.NewProducerIDManager(cfg.NodeID, n.controller.AllocateProducerIds)
 
@@ -142,6 +152,7 @@ func (n *Node) start(ctx context.Context) error {
 		Controller:  n.controller,
 		Replicas:    n.replicas,
 		Groups:      n.groups,
+		Shares:      n.shares,
 		ProducerIDs: n.producers,
 		Logger:      n.log,
 	}).Register(reg)
@@ -243,6 +254,9 @@ func (n *Node) Close() error {
 		}
 		if n.groups != nil {
 			n.groups.Close()
+		}
+		if n.shares != nil {
+			n.shares.Close()
 		}
 		if n.producers != nil {
 			n.producers.Close() // before the controller: a block may be on its way

@@ -383,3 +383,54 @@ func (sp *SharePartition) Restore(start, end int64, batches []StateBatch) {
 	}
 	sp.advance()
 }
+
+// Merge applies a ShareUpdate on top of the state: its batches overwrite the records they
+// name, and the window moves forward to the update's (never back).
+func (sp *SharePartition) Merge(start, end int64, batches []StateBatch) {
+	if end > sp.endOffset {
+		sp.endOffset = end
+	}
+	for _, b := range batches {
+		if b.Last < b.First || b.Last-b.First >= sp.limits.MaxRecordLocks*4 {
+			continue
+		}
+		st := b.State
+		if st == Acquired {
+			st = Available
+		}
+		for off := max(b.First, sp.startOffset); off <= b.Last && off < sp.endOffset; off++ {
+			sp.records[off] = &inFlight{state: st, deliveryCount: b.DeliveryCount}
+		}
+	}
+	if start > sp.startOffset {
+		for off := range sp.records {
+			if off < start {
+				delete(sp.records, off)
+			}
+		}
+		sp.startOffset = min(start, sp.endOffset)
+	}
+	sp.advance()
+}
+
+// Batches returns the state of the offsets in [first, last] that are tracked, as state
+// batches (what a ShareUpdate carries after a change to those offsets).
+func (sp *SharePartition) Batches(first, last int64) []StateBatch {
+	var out []StateBatch
+	for off := max(first, sp.startOffset); off <= last && off < sp.endOffset; off++ {
+		r := sp.records[off]
+		if r == nil {
+			continue
+		}
+		st := r.state
+		if st == Acquired {
+			st = Available
+		}
+		if k := len(out) - 1; k >= 0 && out[k].Last == off-1 && out[k].State == st && out[k].DeliveryCount == r.deliveryCount {
+			out[k].Last = off
+			continue
+		}
+		out = append(out, StateBatch{First: off, Last: off, State: st, DeliveryCount: r.deliveryCount})
+	}
+	return out
+}
