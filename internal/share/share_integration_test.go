@@ -152,3 +152,172 @@ func TestShareGroupSixConsumersTwoPartitions(t *testing.T) {
 		t.Fatalf("ListGroups: %v %+v", err, desc)
 	}
 }
+
+// A consumer that stops polling while it holds records loses them to the others once the
+// lock expires, with a higher delivery count; a record that is always released ends in the
+// dead-letter topic at the delivery limit, and a rejected one at once, with the headers.
+func TestShareGroupRedeliveryAndDeadLetters(t *testing.T) {
+	n := shareNode(t, "group.share.dead.letter.topic", "redo.dlq")
+	createTopic(t, n.Addr(), "redo", 1)
+	prod := client(t, n.Addr())
+	produce(t, prod, "redo", 0, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := prod.ProduceSync(ctx,
+		&kgo.Record{Topic: "redo", Value: []byte("poison")},
+		&kgo.Record{Topic: "redo", Value: []byte("bad")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A takes some records and stalls without acknowledging them.
+	a := shareConsumer(t, n.Addr(), "g2", "redo")
+	held := map[string]bool{}
+	for len(held) == 0 {
+		fs := a.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal("A got nothing")
+		}
+		fs.EachRecord(func(r *kgo.Record) { held[string(r.Value)] = true })
+	}
+
+	b := shareConsumer(t, n.Addr(), "g2", "redo")
+	accepted := map[string]int32{} // value -> delivery count when accepted
+	var poisonCounts []int32
+	waitFor(t, "B to process everything A held", 30*time.Second, func() bool {
+		pctx, pcancel := context.WithTimeout(ctx, time.Second)
+		fs := b.PollFetches(pctx)
+		pcancel()
+		for _, r := range fs.Records() {
+			switch string(r.Value) {
+			case "poison":
+				poisonCounts = append(poisonCounts, r.DeliveryCount())
+				b.MarkAcks(kgo.AckRelease, r)
+			case "bad":
+				b.MarkAcks(kgo.AckReject, r)
+			default:
+				accepted[string(r.Value)] = r.DeliveryCount()
+				b.MarkAcks(kgo.AckAccept, r)
+			}
+		}
+		for v := range held {
+			if _, ok := accepted[v]; !ok && v != "poison" && v != "bad" {
+				return false
+			}
+		}
+		return len(accepted) == 10
+	})
+	for v := range held {
+		if c, ok := accepted[v]; ok && c < 2 {
+			t.Errorf("record %s held by A redelivered with delivery count %d, want >= 2", v, c)
+		}
+	}
+
+	// The dead-letter topic gets "bad" (rejected) and "poison" (delivery limit).
+	dlq := client(t, n.Addr(), kgo.ConsumeTopics("redo.dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := map[string]map[string]string{}
+	waitFor(t, "two dead letters", 30*time.Second, func() bool {
+		if !held["poison"] {
+			// keep B draining so the poison record reaches its limit
+			pctx, pcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			fs := b.PollFetches(pctx)
+			pcancel()
+			for _, r := range fs.Records() {
+				if string(r.Value) == "poison" {
+					poisonCounts = append(poisonCounts, r.DeliveryCount())
+				}
+				b.MarkAcks(kgo.AckRelease, r)
+			}
+		}
+		pctx, pcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		fs := dlq.PollFetches(pctx)
+		pcancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			h := map[string]string{}
+			for _, kv := range r.Headers {
+				h[kv.Key] = string(kv.Value)
+			}
+			got[string(r.Value)] = h
+		})
+		return len(got) == 2
+	})
+	if h := got["bad"]; h["gregor.dlq.reason"] != "rejected" || h["gregor.dlq.topic"] != "redo" || h["gregor.dlq.partition"] != "0" ||
+		h["gregor.dlq.offset"] != "11" || h["gregor.dlq.group"] != "g2" || h["gregor.dlq.delivery.count"] == "" {
+		t.Errorf("rejected record headers: %v", h)
+	}
+	if h := got["poison"]; h["gregor.dlq.reason"] != "delivery-limit" || h["gregor.dlq.offset"] != "10" || h["gregor.dlq.delivery.count"] != "3" {
+		t.Errorf("poison record headers: %v", h)
+	}
+	t.Logf("poison delivery counts seen by B: %v; A held %d records", poisonCounts, len(held))
+}
+
+// A restart in the middle: records acknowledged before it are not delivered again, and
+// records acquired but not acknowledged are delivered after it.
+func TestShareGroupStateSurvivesRestart(t *testing.T) {
+	n := shareNode(t)
+	createTopic(t, n.Addr(), "durable", 1)
+	prod := client(t, n.Addr())
+	produce(t, prod, "durable", 0, 30)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	c1, err := kgo.NewClient(kgo.SeedBrokers(n.Addr()), kgo.ShareGroup("g3"), kgo.ConsumeTopics("durable"),
+		kgo.ShareMaxRecords(5), kgo.FetchMaxWait(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := map[string]bool{}
+	for len(accepted) < 10 {
+		fs := c1.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal("no records")
+		}
+		for _, r := range fs.Records() {
+			accepted[string(r.Value)] = true
+		}
+		c1.MarkAcks(kgo.AckAccept, fs.Records()...)
+	}
+	if err := c1.FlushAcks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Acquire some more and hold them, unacknowledged, across the restart.
+	held := map[string]bool{}
+	for len(held) == 0 {
+		for _, r := range c1.PollFetches(ctx).Records() {
+			if !accepted[string(r.Value)] {
+				held[string(r.Value)] = true
+			}
+		}
+	}
+
+	n.Restart()
+	c1.Close() // its session and its locks died with the broker
+
+	c2 := shareConsumer(t, n.Addr(), "g3", "durable")
+	got := map[string]int{}
+	waitFor(t, "every record not acknowledged before the restart", 30*time.Second, func() bool {
+		pctx, pcancel := context.WithTimeout(ctx, time.Second)
+		fs := c2.PollFetches(pctx)
+		pcancel()
+		for _, r := range fs.Records() {
+			got[string(r.Value)]++
+		}
+		c2.MarkAcks(kgo.AckAccept, fs.Records()...)
+		for i := 0; i < 30; i++ {
+			if v := strconv.Itoa(i); !accepted[v] && got[v] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for v := range accepted {
+		if got[v] > 0 {
+			t.Errorf("record %s acknowledged before the restart was delivered again", v)
+		}
+	}
+	for v := range held {
+		if got[v] == 0 {
+			t.Errorf("record %s held across the restart was lost", v)
+		}
+	}
+	t.Logf("accepted %d before the restart, held %d, delivered %d after", len(accepted), len(held), len(got))
+}
