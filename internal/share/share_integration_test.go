@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/clustertest"
 )
@@ -320,4 +322,55 @@ func TestShareGroupStateSurvivesRestart(t *testing.T) {
 		}
 	}
 	t.Logf("accepted %d before the restart, held %d, delivered %d after", len(accepted), len(held), len(got))
+}
+
+// ShareGroupDescribe shows the members and their shared partitions; a ShareFetch from a
+// member the group does not know is UNKNOWN_MEMBER_ID; DescribeGroups answers Dead.
+func TestShareGroupDescribeAndUnknownMember(t *testing.T) {
+	n := shareNode(t)
+	createTopic(t, n.Addr(), "d", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for range 2 {
+		cl := shareConsumer(t, n.Addr(), "g4", "d")
+		pctx, pcancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		cl.PollFetches(pctx) // starts the client's group management
+		pcancel()
+	}
+	adm := kadm.NewClient(client(t, n.Addr()))
+	waitFor(t, "two members sharing partition 0", 20*time.Second, func() bool {
+		d, err := adm.DescribeShareGroups(ctx, "g4")
+		if err != nil || d["g4"].Err != nil || len(d["g4"].Members) != 2 {
+			return false
+		}
+		for _, m := range d["g4"].Members {
+			if ps := m.Assignment["d"]; len(ps) != 1 {
+				return false
+			}
+		}
+		return d["g4"].GroupState == "Stable" && d["g4"].Assignor == "simple"
+	})
+
+	req := kmsg.NewPtrShareFetchRequest()
+	group, member := "g4", "nobody"
+	req.GroupID, req.MemberID, req.MaxWaitMillis = &group, &member, 10
+	topics, err := adm.ListTopics(ctx, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := kmsg.NewShareFetchRequestTopic()
+	rt.TopicID = topics["d"].ID
+	rt.Partitions = []kmsg.ShareFetchRequestTopicPartition{{Partition: 0}}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, client(t, n.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ErrorCode != kerr.UnknownMemberID.Code {
+		t.Fatalf("ShareFetch from a stranger: error %d, want UNKNOWN_MEMBER_ID", resp.ErrorCode)
+	}
+	dg, err := adm.DescribeGroups(ctx, "g4")
+	if err != nil || dg["g4"].State != "Dead" {
+		t.Fatalf("DescribeGroups of a share group: %v %+v", err, dg["g4"])
+	}
 }
