@@ -92,8 +92,7 @@ type session struct {
 // share-partitions of the partitions it leads, the share sessions of the members fetching
 // from it, and the durable state in __share_group_state.
 //
-// Lock order: Manager.mu, then entry.mu, then Manager.availMu; storeMu is taken with an
-// entry.mu held, and never the other way round.
+// Lock order: see the package comment.
 type Manager struct {
 	cfg    Config
 	clock  Clock
