@@ -157,8 +157,10 @@ func (m *Manager) ShareFetch(ctx context.Context, req *kmsg.ShareFetchRequest) *
 	if req.ShareSessionEpoch == openSessionEpoch && len(acks) > 0 {
 		return fail(kerr.InvalidRequest) // a new session has nothing to acknowledge yet
 	}
-	if err := m.checkMember(group, member, requested); err != nil {
-		return fail(err)
+	if req.ShareSessionEpoch != closeSessionEpoch {
+		if err := m.checkMember(group, member, requested); err != nil {
+			return fail(err)
+		}
 	}
 	parts, closed, err := m.beginSession(group, member, req.ShareSessionEpoch, add, forget)
 	if err != nil {
@@ -314,9 +316,13 @@ func (m *Manager) ShareAcknowledge(req *kmsg.ShareAcknowledgeRequest) *kmsg.Shar
 			tps = append(tps, tidp{t.TopicID, p.Partition})
 		}
 	}
-	if err := m.checkMember(group, member, tps); err != nil {
-		resp.ErrorCode = codeOf(err)
-		return resp
+	// A closing request is served even once the member has left the group: what it
+	// acknowledges and releases is still acquired under its id.
+	if req.ShareSessionEpoch != closeSessionEpoch {
+		if err := m.checkMember(group, member, tps); err != nil {
+			resp.ErrorCode = codeOf(err)
+			return resp
+		}
 	}
 	parts, closed, err := m.beginSession(group, member, req.ShareSessionEpoch, nil, nil)
 	if err != nil {
