@@ -16,6 +16,7 @@ import (
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/group"
 	"github.com/gregorhq/gregor/internal/replica"
+	"github.com/gregorhq/gregor/internal/share"
 	"github.com/gregorhq/gregor/internal/txn"
 	"github.com/gregorhq/gregor/internal/wire"
 )
@@ -30,6 +31,9 @@ type Handlers struct {
 	Replicas   *replica.Manager
 	// Groups is the group coordinator; nil answers group APIs with COORDINATOR_NOT_AVAILABLE.
 	Groups *group.Coordinator
+	// Shares is the share-partition manager; when nil, ShareFetch and ShareAcknowledge are
+	// not served (nor advertised by ApiVersions).
+	Shares *share.Manager
 	// ProducerIDs hands out producer ids (InitProducerId); nil answers
 	// COORDINATOR_NOT_AVAILABLE.
 	ProducerIDs *txn.ProducerIDManager
@@ -88,6 +92,12 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerDeleteGroups(reg)
 	h.registerConsumerGroupHeartbeat(reg)
 	h.registerConsumerGroupDescribe(reg)
+	h.registerShareGroupHeartbeat(reg)
+	h.registerShareGroupDescribe(reg)
+	if h.Shares != nil {
+		h.registerShareFetch(reg)
+		h.registerShareAcknowledge(reg)
+	}
 	h.registerInitProducerID(reg)
 	h.registerWriteTxnMarkers(reg)
 	h.registerDescribeProducers(reg)

@@ -92,7 +92,21 @@ type Broker struct {
 	GroupConsumerMaxHeartbeatIntervalMs int32  // group.consumer.max.heartbeat.interval.ms, default 15000, >= 1
 	GroupConsumerMaxSize                int32  // group.consumer.max.size, default 2^31-1, >= 1
 	GroupConsumerAssignors              string // group.consumer.assignors, default "uniform,range"; the first is the default
-	OffsetsTopicNumPartitions           int32  // offsets.topic.num.partitions, default 50, >= 1
+	// KIP-932 share groups. The heartbeat interval must be less than the session timeout.
+	GroupShareSessionTimeoutMs        int32 // group.share.session.timeout.ms, default 45000, >= 1
+	GroupShareHeartbeatIntervalMs     int32 // group.share.heartbeat.interval.ms, default 5000, >= 1
+	GroupShareMaxSize                 int32 // group.share.max.size, default 200, >= 1
+	GroupShareRecordLockDurationMs    int32 // group.share.record.lock.duration.ms, default 30000, >= 1
+	GroupShareDeliveryCountLimit      int32 // group.share.delivery.count.limit, default 5, 2..10 as in Kafka
+	GroupSharePartitionMaxRecordLocks int32 // group.share.partition.max.record.locks, default 2000, >= 100
+	// GroupShareAutoOffsetReset is where a share-partition starts when it has no state:
+	// "latest" (default) or "earliest". Kafka has it as the group config
+	// share.auto.offset.reset; Gregor has no group configs yet, so it is a broker default.
+	GroupShareAutoOffsetReset string // group.share.auto.offset.reset
+	// GroupShareDeadLetterTopic, when not empty, is the topic that records rejected or
+	// archived over the delivery limit are produced to (Gregor's take on KIP-1191).
+	GroupShareDeadLetterTopic string // group.share.dead.letter.topic, default ""
+	OffsetsTopicNumPartitions int32  // offsets.topic.num.partitions, default 50, >= 1
 	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor, default 3, >= 1.
 	// Deviation from Kafka: Kafka refuses to create __consumer_offsets until that many brokers
 	// are alive; Gregor uses min(this, live brokers), so a single node works out of the box.
@@ -199,6 +213,13 @@ func Default() Broker {
 		GroupConsumerMaxHeartbeatIntervalMs: 15000,
 		GroupConsumerMaxSize:                math.MaxInt32,
 		GroupConsumerAssignors:              "uniform,range",
+		GroupShareSessionTimeoutMs:          45000,
+		GroupShareHeartbeatIntervalMs:       5000,
+		GroupShareMaxSize:                   200,
+		GroupShareRecordLockDurationMs:      30000,
+		GroupShareDeliveryCountLimit:        5,
+		GroupSharePartitionMaxRecordLocks:   2000,
+		GroupShareAutoOffsetReset:           "latest",
 		OffsetsTopicNumPartitions:           50,
 		OffsetsTopicReplicationFactor:       3,
 		OffsetsTopicSegmentBytes:            100 * 1024 * 1024,
@@ -482,6 +503,38 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 		l.b.GroupConsumerMaxSize, err = parseInt32(v)
 		return
 	},
+	"group.share.session.timeout.ms": func(l *loader, v string) (err error) {
+		l.b.GroupShareSessionTimeoutMs, err = parseInt32(v)
+		return err
+	},
+	"group.share.heartbeat.interval.ms": func(l *loader, v string) (err error) {
+		l.b.GroupShareHeartbeatIntervalMs, err = parseInt32(v)
+		return err
+	},
+	"group.share.max.size": func(l *loader, v string) (err error) {
+		l.b.GroupShareMaxSize, err = parseInt32(v)
+		return err
+	},
+	"group.share.record.lock.duration.ms": func(l *loader, v string) (err error) {
+		l.b.GroupShareRecordLockDurationMs, err = parseInt32(v)
+		return err
+	},
+	"group.share.delivery.count.limit": func(l *loader, v string) (err error) {
+		l.b.GroupShareDeliveryCountLimit, err = parseInt32(v)
+		return err
+	},
+	"group.share.partition.max.record.locks": func(l *loader, v string) (err error) {
+		l.b.GroupSharePartitionMaxRecordLocks, err = parseInt32(v)
+		return err
+	},
+	"group.share.auto.offset.reset": func(l *loader, v string) error {
+		l.b.GroupShareAutoOffsetReset = strings.TrimSpace(v)
+		return nil
+	},
+	"group.share.dead.letter.topic": func(l *loader, v string) error {
+		l.b.GroupShareDeadLetterTopic = strings.TrimSpace(v)
+		return nil
+	},
 	"group.consumer.assignors": func(l *loader, v string) error {
 		l.b.GroupConsumerAssignors = strings.Join(splitList(v), ",")
 		return nil
@@ -746,6 +799,7 @@ func (b Broker) Validate() error {
 		badf("group.max.session.timeout.ms", "%d is less than group.min.session.timeout.ms %d", b.GroupMaxSessionTimeoutMs, b.GroupMinSessionTimeoutMs)
 	}
 	b.validateConsumerGroups(bad, badf)
+	b.validateShareGroups(bad, badf)
 	bad("offsets.topic.num.partitions", atLeast(b.OffsetsTopicNumPartitions, 1))
 	bad("offsets.topic.replication.factor", atLeast(b.OffsetsTopicReplicationFactor, 1))
 	bad("offsets.topic.segment.bytes", atLeast(b.OffsetsTopicSegmentBytes, 1))
@@ -773,6 +827,25 @@ func (b Broker) Validate() error {
 // validateConsumerGroups checks the group.consumer.* settings as Kafka's GroupCoordinatorConfig
 // does: each value positive, the session timeout and heartbeat interval within their bounds,
 // the interval below the session timeout, and assignors Gregor has.
+// validateShareGroups checks the group.share.* settings with Kafka's ranges.
+func (b *Broker) validateShareGroups(bad func(string, error), badf func(string, string, ...any)) {
+	bad("group.share.session.timeout.ms", atLeast(b.GroupShareSessionTimeoutMs, 1))
+	bad("group.share.heartbeat.interval.ms", atLeast(b.GroupShareHeartbeatIntervalMs, 1))
+	bad("group.share.max.size", atLeast(b.GroupShareMaxSize, 1))
+	bad("group.share.record.lock.duration.ms", atLeast(b.GroupShareRecordLockDurationMs, 1))
+	bad("group.share.partition.max.record.locks", atLeast(b.GroupSharePartitionMaxRecordLocks, 1))
+	if n := b.GroupShareDeliveryCountLimit; n < 2 || n > 10 {
+		badf("group.share.delivery.count.limit", "%d is outside [2, 10]", n)
+	}
+	if b.GroupShareHeartbeatIntervalMs >= b.GroupShareSessionTimeoutMs {
+		badf("group.share.heartbeat.interval.ms", "%d must be less than group.share.session.timeout.ms %d",
+			b.GroupShareHeartbeatIntervalMs, b.GroupShareSessionTimeoutMs)
+	}
+	if r := b.GroupShareAutoOffsetReset; r != "latest" && r != "earliest" {
+		badf("group.share.auto.offset.reset", "%q is not latest or earliest", r)
+	}
+}
+
 func (b *Broker) validateConsumerGroups(bad func(string, error), badf func(string, string, ...any)) {
 	bad("group.consumer.session.timeout.ms", atLeast(b.GroupConsumerSessionTimeoutMs, 1))
 	bad("group.consumer.min.session.timeout.ms", atLeast(b.GroupConsumerMinSessionTimeoutMs, 1))

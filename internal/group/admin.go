@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/group/consumergroup"
+	"github.com/gregorhq/gregor/internal/group/sharegroup"
 	"github.com/gregorhq/gregor/internal/records"
 )
 
@@ -40,6 +41,9 @@ func (c *Coordinator) ListGroups(states, types []string) (int16, []kmsg.ListGrou
 			if g.consumer != nil {
 				typ, protocolType, state = TypeConsumer, consumergroup.ProtocolType, g.consumer.State()
 			}
+			if g.share != nil {
+				typ, protocolType, state = TypeShare, sharegroup.ProtocolType, g.share.State()
+			}
 			if g.state != Dead && match(states, state) && match(types, typ) {
 				lg := kmsg.NewListGroupsResponseGroup()
 				lg.Group, lg.ProtocolType, lg.GroupState, lg.GroupType = g.id, protocolType, state, typ
@@ -69,7 +73,7 @@ func (c *Coordinator) DescribeGroup(groupID string) kmsg.DescribeGroupsResponseG
 		return dg
 	}
 	defer g.mu.Unlock()
-	if g.consumer != nil {
+	if g.consumer != nil || g.share != nil {
 		dg.State = string(Dead)
 		return dg
 	}
@@ -138,6 +142,9 @@ func (c *Coordinator) deleteGroup(ctx context.Context, id string) int16 {
 }
 
 func (g *Group) deleteLocked() (int16, int64) {
+	if g.share != nil && g.state != Dead && !g.share.Empty() {
+		return kerr.NonEmptyGroup.Code, 0
+	}
 	if g.consumer != nil && g.state != Dead {
 		if err := g.consumer.ValidateDelete(); err != nil {
 			return errCode(err), 0

@@ -69,6 +69,9 @@ func (c *Coordinator) applyTopics(img *metadata.Image) {
 			if g.consumer != nil {
 				g.consumer.SetTopics(topics)
 			}
+			if g.share != nil {
+				g.share.SetTopics(shareTopics(topics))
+			}
 			g.mu.Unlock()
 		}
 		s.mu.Unlock()
@@ -125,6 +128,10 @@ func (c *Coordinator) consumerGroupForHeartbeat(req *kmsg.ConsumerGroupHeartbeat
 		s.groups[req.Group] = g
 	}
 	g.mu.Lock()
+	if g.share != nil {
+		g.mu.Unlock()
+		return nil, kerr.GroupIDNotFound
+	}
 	if g.consumer == nil {
 		// A classic group: only an empty one may become a consumer group (Kafka's online
 		// upgrade of an empty group), and only through a join. An Empty group that merely

@@ -12,6 +12,7 @@ import (
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/group/consumergroup"
+	"github.com/gregorhq/gregor/internal/group/sharegroup"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/replica"
 )
@@ -52,6 +53,8 @@ type Coordinator struct {
 	clock Clock
 	// consumerCfg is the settings of KIP-848 consumer groups, from cfg.Broker.
 	consumerCfg consumergroup.Config
+	// shareCfg is the settings of KIP-932 share groups, from cfg.Broker.
+	shareCfg sharegroup.Config
 	// topics is the latest image's topics, as consumer groups see them; the map it points to
 	// is never modified.
 	topics atomic.Pointer[map[string]consumergroup.TopicInfo]
@@ -106,7 +109,8 @@ func New(cfg Config) *Coordinator {
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
 	}
-	c := &Coordinator{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, shards: map[int32]*shard{}, consumerCfg: consumerConfig(cfg.Broker)}
+	c := &Coordinator{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, shards: map[int32]*shard{}, consumerCfg: consumerConfig(cfg.Broker),
+		shareCfg: shareConfig(cfg.Broker)}
 	if c.cfg.OpenLog == nil {
 		c.cfg.OpenLog = c.openReplicaLog
 	}

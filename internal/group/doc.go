@@ -1,6 +1,7 @@
-// Package group is the group coordinator: groups of the classic JoinGroup/SyncGroup protocol
-// and of the KIP-848 consumer protocol (ConsumerGroupHeartbeat, served by package
-// consumergroup; see consumer.go for how the two share one map of groups), and their
+// Package group is the group coordinator: groups of the classic JoinGroup/SyncGroup protocol,
+// of the KIP-848 consumer protocol (ConsumerGroupHeartbeat, served by package
+// consumergroup; see consumer.go for how the two share one map of groups) and KIP-932 share
+// groups (ShareGroupHeartbeat, served by package sharegroup; see share.go), and their
 // committed offsets, kept in the internal topic __consumer_offsets in Kafka's own
 // record formats, so that a coordinator's state moves with its partition's leader and tools
 // that read the topic work.
@@ -46,9 +47,9 @@
 // # Locks
 //
 // Lock order: Coordinator.mu, then shard.mu, then Group.mu, then a consumer group's own
-// consumergroup.Group.mu (taken inside that package's methods); shard.txns.mu is a leaf.
-// Timer callbacks take only Group.mu. A TxnOffsetCommit appends to the partition with
-// Group.mu held, so the partition calls its marker listener (onTxnMarker, which takes
-// shard.mu and Group.mu) without its own locks held. No lock is held while waiting for
-// the high watermark or for another member's request.
+// consumergroup.Group.mu or a share group's sharegroup.Group.mu (taken inside those packages'
+// methods); shard.txns.mu is a leaf. Timer callbacks take only Group.mu. A TxnOffsetCommit
+// appends to the partition with Group.mu held, so the partition calls its marker listener
+// (onTxnMarker, which takes shard.mu and Group.mu) without its own locks held. No lock is held
+// while waiting for the high watermark or for another member's request.
 package group

@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/group/consumergroup"
+	"github.com/gregorhq/gregor/internal/group/sharegroup"
 	"github.com/gregorhq/gregor/internal/records"
 )
 
@@ -29,6 +30,7 @@ const (
 const (
 	TypeClassic  = "classic"
 	TypeConsumer = "consumer"
+	TypeShare    = "share"
 )
 
 // Group is one group and its committed offsets.
@@ -73,6 +75,10 @@ type Group struct {
 	consumer          *consumergroup.Group
 	consumerTimerStop func() bool
 	consumerTimerSeq  int
+	// share is set when the group is a KIP-932 share group (see share.go); like a
+	// consumer group, it leaves the classic fields empty, and its session timer uses
+	// consumerTimerStop and consumerTimerSeq.
+	share *sharegroup.Group
 }
 
 // member is one classic group member.

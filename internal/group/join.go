@@ -57,6 +57,11 @@ func (g *Group) joinLocked(req *kmsg.JoinGroupRequest, clientID, clientHost stri
 	if g.state == Dead {
 		return fail(kerr.CoordinatorNotAvailable.Code, req.MemberID)
 	}
+	if g.share != nil {
+		// A share group keeps its type for as long as it exists (Kafka: a share group
+		// is never converted).
+		return fail(kerr.InconsistentGroupProtocol.Code, req.MemberID)
+	}
 	if g.consumer != nil {
 		// A classic member may take over only an empty consumer group (Kafka's offline
 		// downgrade); members of both protocols in one group are not supported.

@@ -120,6 +120,11 @@ func (g *Group) validateCommitLocked(req *kmsg.OffsetCommitRequest) error {
 	if g.state == Dead {
 		return kerr.CoordinatorNotAvailable
 	}
+	if g.share != nil {
+		// A share group has no committed offsets of this kind (its progress is the
+		// share-partition state); Kafka refuses the commit this way.
+		return kerr.GroupIDNotFound
+	}
 	if g.consumer != nil {
 		// OffsetCommit v0 has no member fields: it is a commit from outside the group.
 		memberEpoch := req.Generation
@@ -349,7 +354,7 @@ func (c *Coordinator) expireOffsets() {
 
 // expireLocked expires g's offsets; it reports whether the group itself is gone.
 func (g *Group) expireLocked(now time.Time, retention time.Duration) bool {
-	if g.state != Empty || len(g.pending) > 0 || (g.consumer != nil && !g.consumer.IsEmpty()) {
+	if g.state != Empty || len(g.pending) > 0 || (g.consumer != nil && !g.consumer.IsEmpty()) || (g.share != nil && !g.share.Empty()) {
 		return false
 	}
 	var recs []records.Record

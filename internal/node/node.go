@@ -25,6 +25,7 @@ import (
 	"github.com/gregorhq/gregor/internal/metrics"
 	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/server"
+	"github.com/gregorhq/gregor/internal/share"
 	"github.com/gregorhq/gregor/internal/storage"
 	"github.com/gregorhq/gregor/internal/txn"
 	"github.com/gregorhq/gregor/internal/wire"
@@ -37,6 +38,7 @@ type Node struct {
 	controller *controller.Controller
 	replicas   *replica.Manager
 	groups     *group.Coordinator
+	shares     *share.Manager
 	producers  *txn.ProducerIDManager
 	txns       *txn.Coordinator
 	server     *server.Server
@@ -155,6 +157,14 @@ func (n *Node) start(ctx context.Context) error {
 		Lag:               n.lag,
 	}))
 	n.groups.Apply(n.controller.Image())
+	n.shares = share.New(share.Config{
+		NodeID:     cfg.NodeID,
+		Broker:     cfg,
+		Controller: n.controller,
+		Replicas:   n.replicas,
+		Members:    n.groups,
+		Logger:     n.log.With("component", "shares"),
+	})
 	n.producers = txn.NewProducerIDManager(cfg.NodeID, n.controller.AllocateProducerIds)
 	n.txns = txn.New(txn.Config{
 		NodeID:         cfg.NodeID,
@@ -175,6 +185,7 @@ func (n *Node) start(ctx context.Context) error {
 		Controller:  n.controller,
 		Replicas:    n.replicas,
 		Groups:      n.groups,
+		Shares:      n.shares,
 		ProducerIDs: n.producers,
 		Txns:        n.txns,
 		Logger:      n.log,
@@ -290,6 +301,9 @@ func (n *Node) Close() error {
 		}
 		if n.groups != nil {
 			n.groups.Close()
+		}
+		if n.shares != nil {
+			n.shares.Close()
 		}
 		if n.txns != nil {
 			n.txns.Close() // before the producer ids: an InitProducerId may be waiting on one

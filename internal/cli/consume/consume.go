@@ -29,6 +29,7 @@ const commitTimeout = 10 * time.Second
 type options struct {
 	topic         string
 	group         string
+	shareGroup    string
 	partition     int32
 	offset        string
 	fromBeginning bool
@@ -54,7 +55,9 @@ func NewCommand() *cobra.Command {
 Without --group, partitions are read directly and no offsets are committed
 (Kafka's tool would join a throwaway console-consumer-* group instead). With
 --group, the consumer joins the group and commits the offsets of the records
-it printed.
+it printed. With --share-group, the consumer joins that share group (KIP-932)
+and acknowledges (ACCEPT) each record it printed; the broker decides which
+records it gets, so --partition, --offset and --from-beginning do not apply.
 
 Starts at the end of each partition, so only new records are printed, unless
 --from-beginning or --offset says otherwise (or, with --group, the group has
@@ -105,6 +108,7 @@ Properties (--property key=value, as kafka-console-consumer):
 	fl := cmd.Flags()
 	fl.StringVar(&opts.topic, "topic", "", "topic to consume")
 	fl.StringVar(&opts.group, "group", "", "consumer group to join and commit offsets for")
+	fl.StringVar(&opts.shareGroup, "share-group", "", "share group to join; records printed are acknowledged")
 	fl.Int32Var(&opts.partition, "partition", -1, "consume only this partition (default: all)")
 	fl.StringVar(&opts.offset, "offset", "latest", "where to start in --partition: an offset, earliest or latest")
 	fl.BoolVar(&opts.fromBeginning, "from-beginning", false, "start at the earliest record rather than the latest")
@@ -127,6 +131,10 @@ func (o *options) clientOpts(offsetSet bool) ([]kgo.Opt, error) {
 		return nil, fmt.Errorf("--timeout-ms %d: may not be negative", o.timeoutMs)
 	case o.partition < -1:
 		return nil, fmt.Errorf("--partition %d: must be a partition number (0 or more)", o.partition)
+	case o.shareGroup != "" && o.group != "":
+		return nil, errors.New("--group and --share-group cannot be given together")
+	case o.shareGroup != "" && (o.partition >= 0 || offsetSet || o.fromBeginning):
+		return nil, errors.New("--share-group cannot be given with --partition, --offset or --from-beginning")
 	case o.group != "" && o.partition >= 0:
 		return nil, errors.New("--group and --partition cannot be given together")
 	case o.group != "" && offsetSet:
@@ -143,6 +151,9 @@ func (o *options) clientOpts(offsetSet bool) ([]kgo.Opt, error) {
 		isolation = append(isolation, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	default:
 		return nil, fmt.Errorf("--isolation-level %q: want read_uncommitted or read_committed", o.isolationLevel)
+	}
+	if o.shareGroup != "" {
+		return append(isolation, kgo.ConsumeTopics(o.topic), kgo.ShareGroup(o.shareGroup)), nil
 	}
 	start := kgo.NewOffset().AtEnd()
 	if o.fromBeginning {
@@ -215,6 +226,9 @@ poll:
 			if o.group != "" {
 				cl.MarkCommitRecords(r)
 			}
+			if o.shareGroup != "" {
+				cl.MarkAcks(kgo.AckAccept, r)
+			}
 		}
 		if err := w.Flush(); err != nil {
 			runErr = fmt.Errorf("writing output: %w", err)
@@ -243,6 +257,13 @@ poll:
 		defer cancel()
 		if err := cl.CommitMarkedOffsets(commitCtx); err != nil {
 			runErr = errors.Join(runErr, fmt.Errorf("committing offsets of group %q: %w", o.group, err))
+		}
+	}
+	if o.shareGroup != "" {
+		ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+		defer cancel()
+		if err := cl.FlushAcks(ackCtx); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("acknowledging records of share group %q: %w", o.shareGroup, err))
 		}
 	}
 	fmt.Fprintf(errOut, "Processed a total of %d messages\n", count)

@@ -90,6 +90,7 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 				return fmt.Errorf("describing groups: %w", err)
 			}
 			completeConsumerGroups(ctx, adm, lags)
+			shared := completeShareGroups(ctx, adm, lags)
 			var errs []error
 			var described []kadm.DescribedGroupLag
 			for _, name := range names {
@@ -108,7 +109,7 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 			w := cmd.OutOrStdout()
 			switch {
 			case members:
-				err = writeMembers(w, format, memberRows(described), verbose)
+				err = writeMembers(w, format, memberRows(described, shared), verbose)
 			case state:
 				err = writeStates(w, format, stateRows(described))
 			default:
@@ -170,7 +171,7 @@ func offsetRows(groups []kadm.DescribedGroupLag) []offsetRow {
 	return rows
 }
 
-func memberRows(groups []kadm.DescribedGroupLag) []memberRow {
+func memberRows(groups []kadm.DescribedGroupLag, shared shareAssignments) []memberRow {
 	var rows []memberRow
 	for _, g := range groups {
 		for _, m := range g.Members {
@@ -184,6 +185,11 @@ func memberRows(groups []kadm.DescribedGroupLag) []memberRow {
 					sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
 					r.Partitions += len(ps)
 					r.Assignment = append(r.Assignment, t.Topic+"("+joinInts(ps)+")")
+				}
+			} else if g.ProtocolType == "share" {
+				for _, t := range shared[g.Group][m.MemberID].Sorted() {
+					r.Partitions += len(t.Partitions)
+					r.Assignment = append(r.Assignment, t.Topic+"("+joinInts(t.Partitions)+")")
 				}
 			} else if g.ProtocolType == "consumer" {
 				for _, t := range assignedFromLag(g.Lag, m.MemberID).Sorted() {

@@ -51,7 +51,7 @@ func TestDescribeOffsetsJSON(t *testing.T) {
 
 func TestDescribeMembersAndState(t *testing.T) {
 	var b bytes.Buffer
-	if err := writeMembers(&b, out.Text, memberRows(testLags()), true); err != nil {
+	if err := writeMembers(&b, out.Text, memberRows(testLags(), nil), true); err != nil {
 		t.Fatal(err)
 	}
 	if err := writeStates(&b, out.Text, stateRows(testLags())); err != nil {

@@ -1,0 +1,29 @@
+package api
+
+// ShareAcknowledge, versions 0-2 (KIP-932: share groups).
+//
+//	v0: the early-access version (Kafka 4.0)
+//	v1: the version of KIP-932 as released (Kafka 4.1): same fields
+//	v2: IsRenewAck (KIP-1222), AcquisitionLockTimeoutMs in the response
+//
+// Always flexible. ShareSessionEpoch -1 acknowledges and closes the share session, releasing
+// what the member still holds.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/wire"
+)
+
+func (h *Handlers) registerShareAcknowledge(reg *wire.Registry) {
+	reg.Register(wire.API{Key: kmsg.ShareAcknowledge, MinVersion: 0, MaxVersion: 2, Handle: h.shareAcknowledge})
+}
+
+func (h *Handlers) shareAcknowledge(ctx context.Context, r *wire.Request) (wire.Reply, error) {
+	req := r.Body.(*kmsg.ShareAcknowledgeRequest)
+	resp := h.Shares.ShareAcknowledge(req)
+	resp.ThrottleMillis = 0 // no quotas
+	return wire.Reply{Msg: resp}, nil
+}

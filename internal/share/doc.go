@@ -1,0 +1,63 @@
+// Package share is the broker side of KIP-932 share groups' record delivery: the
+// share-partitions (Kafka's SharePartition), the share sessions of the members fetching
+// from this broker, ShareFetch and ShareAcknowledge, the durable state in
+// __share_group_state, and the dead-letter topic. Membership and assignment are the group
+// coordinator's (package group/sharegroup); this package asks it only whether a member
+// exists.
+//
+// # A share-partition
+//
+// For each (share group, topic-partition) the broker keeps a window of offsets:
+//
+//	      start offset (SPSO)                          end offset
+//	            |                                           |
+//	... done    | ACKED  ACQUIRED  AVAILABLE  ARCHIVED  ... | never acquired ...
+//
+// Below the start offset everything is done. A ShareFetch acquires AVAILABLE records in the
+// window, then records past the end, for the fetching member: each acquisition bumps the
+// record's delivery count and takes an acquisition lock for
+// group.share.record.lock.duration.ms. The member acknowledges each record: ACCEPT
+// (-> ACKNOWLEDGED), RELEASE (-> AVAILABLE), REJECT (-> ARCHIVED), or GAP for offsets that
+// hold no record. A lock that expires, a release, or a member closing its session makes the
+// record AVAILABLE again, unless it has been delivered group.share.delivery.count.limit times,
+// in which case it is ARCHIVED. The start offset moves past ACKNOWLEDGED and ARCHIVED
+// records; the window never holds more than group.share.partition.max.record.locks offsets.
+// A new share-partition starts at the high watermark, or at the log start when
+// group.share.auto.offset.reset is earliest.
+//
+// ShareFetch answers with whole record batches read from the log (replica.Partition.Read)
+// and the acquired offset ranges with their delivery counts; the client keeps the acquired
+// records of those batches. A fetch that acquires nothing waits up to max_wait_ms for an
+// append (replica.NewWaiter) or a release.
+//
+// # Share sessions
+//
+// A member's ShareFetch with share_session_epoch 0 opens a session; later requests carry the
+// next epoch (INVALID_SHARE_SESSION_EPOCH otherwise) and add partitions (topics) or forget
+// them (forgotten_topics_data); epoch -1 acknowledges, closes the session and releases what
+// the member still holds. A ShareFetch fetches from every partition in the session.
+//
+// # Durable state
+//
+// Changes made by acknowledgements, releases and expired locks are written to the internal
+// topic __share_group_state (one partition, created on first use, compacted) as records keyed
+// by group, topic id and partition: a ShareUpdate with the touched offsets' states, and every
+// 50 updates a ShareSnapshot of the whole window (see state.go for the bytes). On first use
+// the manager replays the topic: a snapshot replaces a share-partition's state, an update is
+// merged into it. ACQUIRED is written as AVAILABLE: after a restart, acknowledged records are
+// not delivered again and unacknowledged ones are delivered again.
+//
+// # Not done
+//
+// Acquisitions alone are not written (a delivery count bumped by a delivery that was never
+// acknowledged may be lost in a restart); the writes do not wait for the high watermark
+// (a single node's high watermark is its log end); __share_group_state has one partition
+// rather than Kafka's fifty; a member's assignment is not enforced on ShareFetch (Kafka's
+// broker does not check it either: acquisition is per record).
+//
+// # Locks
+//
+// Lock order: Manager.mu, then entry.mu, then Manager.availMu. Manager.storeMu is taken
+// with no other lock held (the first use of a share-partition, which replays the state).
+// No lock is held while a fetch waits.
+package share

@@ -1,0 +1,341 @@
+package share
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/gregorhq/gregor/internal/config"
+	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/metadata"
+	"github.com/gregorhq/gregor/internal/replica"
+)
+
+// Clock is the manager's time source: the current time and timers (acquisition locks).
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d; stop cancels it.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+// Members answers whether a member belongs to a share group, and whether it is assigned a
+// partition (the group coordinator). An error means the coordinator cannot say (it is on
+// another broker, or loading); the manager then does not check.
+type Members interface {
+	ShareMember(groupID, memberID string, topicID [16]byte, partition int32) (member, assigned bool, err error)
+}
+
+// Config configures a Manager.
+type Config struct {
+	NodeID int32
+	// Broker supplies the group.share.* settings.
+	Broker     config.Broker
+	Controller *controller.Controller
+	Replicas   *replica.Manager
+	Members    Members
+	// Clock is the time source; the wall clock when nil.
+	Clock  Clock
+	Logger *slog.Logger
+}
+
+// partKey names a share-partition.
+type partKey struct {
+	group     string
+	topicID   [16]byte
+	partition int32
+}
+
+// entry is one share-partition and what the manager keeps beside it.
+type entry struct {
+	key   partKey
+	topic string // the topic's name, for reads and the dead-letter topic
+
+	mu sync.Mutex
+	// Guarded by mu.
+	sp *SharePartition
+	// updates counts ShareUpdate records written since the last ShareSnapshot.
+	updates int
+	// persistedEnd is the end offset as of the last write: offsets acquired past it are
+	// named in the next write.
+	persistedEnd int64
+	// timerStop cancels the lock-expiry timer; timerSeq invalidates timers that fired
+	// after being replaced.
+	timerStop func() bool
+	timerSeq  int
+}
+
+// sessionKey names a share session: Kafka keeps one per group member per broker.
+type sessionKey struct{ group, member string }
+
+type tidp struct {
+	topicID   [16]byte
+	partition int32
+}
+
+// session is a share session: its epoch and the partitions it fetches.
+type session struct {
+	epoch int32 // the epoch the next request must carry
+	parts map[tidp]struct{}
+}
+
+// Manager is this broker's share-partition manager (Kafka's SharePartitionManager): the
+// share-partitions of the partitions it leads, the share sessions of the members fetching
+// from it, and the durable state in __share_group_state.
+//
+// Lock order: see the package comment.
+type Manager struct {
+	cfg    Config
+	clock  Clock
+	log    *slog.Logger
+	limits Limits
+
+	mu sync.Mutex
+	// Guarded by mu.
+	entries  map[partKey]*entry
+	sessions map[sessionKey]*session
+	closed   bool
+
+	// availMu guards avail, a channel closed (and replaced) whenever records become
+	// available again without an append to the log (a release or an expired lock), so that
+	// long-polling fetches wake.
+	availMu sync.Mutex
+	avail   chan struct{}
+
+	storeMu sync.Mutex
+	// Guarded by storeMu.
+	loaded bool
+	// stored is the state replayed from __share_group_state, taken by the share-partitions
+	// when they are first used.
+	stored map[partKey]*SharePartition
+}
+
+// New returns a manager.
+func New(cfg Config) *Manager {
+	if cfg.Clock == nil {
+		cfg.Clock = systemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	b := cfg.Broker
+	return &Manager{
+		cfg: cfg, clock: cfg.Clock, log: cfg.Logger,
+		limits: Limits{
+			LockDuration:       time.Duration(max(b.GroupShareRecordLockDurationMs, 1)) * time.Millisecond,
+			DeliveryCountLimit: int16(max(b.GroupShareDeliveryCountLimit, 1)),
+			MaxRecordLocks:     int64(max(b.GroupSharePartitionMaxRecordLocks, 1)),
+		},
+		entries:  map[partKey]*entry{},
+		sessions: map[sessionKey]*session{},
+		avail:    make(chan struct{}),
+	}
+}
+
+// Close stops the lock timers.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closed = true
+	entries := m.entries
+	m.mu.Unlock()
+	for _, e := range entries {
+		e.mu.Lock()
+		if e.timerStop != nil {
+			e.timerStop()
+		}
+		e.timerSeq++
+		e.mu.Unlock()
+	}
+}
+
+// LockDuration is the acquisition lock duration, sent in ShareFetch responses.
+func (m *Manager) LockDuration() time.Duration { return m.limits.LockDuration }
+
+// availableChan returns the channel closed at the next release.
+func (m *Manager) availableChan() <-chan struct{} {
+	m.availMu.Lock()
+	defer m.availMu.Unlock()
+	return m.avail
+}
+
+func (m *Manager) signalAvailable() {
+	m.availMu.Lock()
+	close(m.avail)
+	m.avail = make(chan struct{})
+	m.availMu.Unlock()
+}
+
+// topicByID returns the image's topic with id, and whether this broker leads partition.
+func (m *Manager) topicByID(id [16]byte, partition int32) (*metadata.Topic, error) {
+	img := m.cfg.Controller.Image()
+	t := img.TopicsByID[metadata.UUID(id)]
+	if t == nil {
+		return nil, kerr.UnknownTopicID
+	}
+	if partition < 0 || int(partition) >= len(t.Partitions) {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	if t.Partitions[partition].Leader != m.cfg.NodeID {
+		return nil, kerr.NotLeaderForPartition
+	}
+	return t, nil
+}
+
+// entryFor returns the share-partition of (group, topic id, partition), creating it on first
+// use from the durable state, or at the start share.auto.offset.reset says.
+func (m *Manager) entryFor(group string, id [16]byte, partition int32) (*entry, *replica.Partition, error) {
+	t, err := m.topicByID(id, partition)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := m.cfg.Replicas.Partition(t.Name, partition)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := partKey{group, id, partition}
+	m.mu.Lock()
+	e := m.entries[k]
+	m.mu.Unlock()
+	if e != nil {
+		return e, p, nil
+	}
+	sp, err := m.takeStored(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sp == nil {
+		start := p.HighWatermark()
+		if m.cfg.Broker.GroupShareAutoOffsetReset == "earliest" {
+			start = p.LogStartOffset()
+		}
+		sp = NewSharePartition(start, m.limits)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.entries[k]; e != nil {
+		return e, p, nil
+	}
+	// The first write of a share-partition is a snapshot: updates are merged into one.
+	e = &entry{key: k, topic: t.Name, sp: sp, updates: snapshotEvery}
+	m.entries[k] = e
+	return e, p, nil
+}
+
+// afterChangeLocked runs after the share-partition's state changed: it writes the touched
+// offsets' state, re-arms the lock timer, wakes waiting fetches when records became
+// available, and returns the records to send to the dead-letter topic.
+func (m *Manager) afterChangeLocked(e *entry, first, last int64, released bool) {
+	m.persistLocked(e, first, last)
+	m.armTimerLocked(e)
+	if released {
+		m.signalAvailable()
+	}
+}
+
+// armTimerLocked sets e's timer to its next acquisition lock deadline.
+func (m *Manager) armTimerLocked(e *entry) {
+	if e.timerStop != nil {
+		e.timerStop()
+		e.timerStop = nil
+	}
+	e.timerSeq++
+	next := e.sp.NextLockDeadline()
+	if next.IsZero() {
+		return
+	}
+	seq := e.timerSeq
+	e.timerStop = m.clock.AfterFunc(next.Sub(m.clock.Now()), func() {
+		m.mu.Lock()
+		closed := m.closed
+		m.mu.Unlock()
+		if closed {
+			return
+		}
+		m.expire(e, seq)
+	})
+}
+
+// expire releases e's expired acquisition locks.
+func (m *Manager) expire(e *entry, seq int) {
+	e.mu.Lock()
+	if seq != e.timerSeq {
+		e.mu.Unlock()
+		return
+	}
+	e.timerStop = nil
+	start := e.sp.StartOffset()
+	archived, changed := e.sp.ExpireLocks(m.clock.Now())
+	if changed {
+		m.afterChangeLocked(e, start, e.sp.EndOffset()-1, true)
+	} else {
+		m.armTimerLocked(e)
+	}
+	e.mu.Unlock()
+	m.deadLetter(e, archived)
+}
+
+// ExpireLocks releases every expired acquisition lock now (tests with a manual clock call
+// it instead of waiting for the timers).
+func (m *Manager) ExpireLocks() {
+	m.mu.Lock()
+	entries := make([]*entry, 0, len(m.entries))
+	for _, e := range m.entries {
+		entries = append(entries, e)
+	}
+	m.mu.Unlock()
+	for _, e := range entries {
+		e.mu.Lock()
+		seq := e.timerSeq
+		e.mu.Unlock()
+		m.expire(e, seq)
+	}
+}
+
+// releaseMember releases everything member holds in the share-partitions of group (its
+// session closed).
+func (m *Manager) releaseMember(group, member string, parts map[tidp]struct{}) {
+	for tp := range parts {
+		m.mu.Lock()
+		e := m.entries[partKey{group, tp.topicID, tp.partition}]
+		m.mu.Unlock()
+		if e == nil {
+			continue
+		}
+		e.mu.Lock()
+		start := e.sp.StartOffset()
+		archived := e.sp.ReleaseMember(member)
+		m.afterChangeLocked(e, start, e.sp.EndOffset()-1, true)
+		e.mu.Unlock()
+		m.deadLetter(e, archived)
+	}
+}
+
+// ensureTopic creates an internal topic with one partition when it does not exist, and
+// returns the hosted partition.
+func (m *Manager) ensureTopic(ctx context.Context, name string, configs map[string]*string) (*replica.Partition, error) {
+	if p, err := m.cfg.Replicas.Partition(name, 0); err == nil {
+		return p, nil
+	}
+	img := m.cfg.Controller.Image()
+	if img.Topics[name] == nil {
+		res := m.cfg.Controller.CreateTopics(ctx, []controller.TopicSpec{{Name: name, NumPartitions: 1, ReplicationFactor: 1, Configs: configs}}, false)
+		if err := res[0].Err; err != nil {
+			if ke, ok := err.(*kerr.Error); !ok || ke.Code != kerr.TopicAlreadyExists.Code {
+				return nil, err
+			}
+		}
+	}
+	if err := m.cfg.Replicas.Apply(m.cfg.Controller.Image()); err != nil {
+		return nil, err
+	}
+	return m.cfg.Replicas.Partition(name, 0)
+}
