@@ -237,7 +237,10 @@ func compressedBatch(attr int16, body []byte) []byte {
 func TestDecompressionBomb(t *testing.T) {
 	n := clustertest.StartNode(t)
 	createTopic(t, n.Addr(), "bombed", 2, nil)
-	cl := newClient(t, n.Addr(), kgo.DefaultProduceTopic("bombed"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	// Refusing a bomb means inflating it up to the limit first, which on a loaded machine
+	// under -race takes longer than the client's default request timeout.
+	cl := newClient(t, n.Addr(), kgo.DefaultProduceTopic("bombed"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RequestTimeoutOverhead(time.Minute))
 	ctx := testContext(t)
 
 	zeros := make([]byte, 1<<20)
