@@ -24,7 +24,8 @@ import (
 type Handlers struct {
 	NodeID int32
 	Config config.Broker
-	// Listener is the name of the client listener whose advertised endpoints Metadata returns.
+	// Listener is the listener whose advertised endpoints Metadata returns when the request
+	// carries no connection (auth.Session) naming its own.
 	Listener   string
 	Controller *controller.Controller
 	Replicas   *replica.Manager
@@ -73,6 +74,10 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerConsumerGroupHeartbeat(reg)
 	h.registerConsumerGroupDescribe(reg)
 	h.registerInitProducerID(reg)
+	h.registerSaslHandshake(reg)
+	h.registerSaslAuthenticate(reg)
+	h.registerDescribeUserScramCredentials(reg)
+	h.registerAlterUserScramCredentials(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,
