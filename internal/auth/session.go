@@ -33,11 +33,11 @@ var ErrAuthenticationFailed = errors.New(FailedMessage)
 type saslState int
 
 const (
-	stateAwaitHandshake saslState = iota // nothing yet
-	stateAwaitAuthenticate               // handshake v1 done: SaslAuthenticate requests follow
-	stateRawTokens                       // handshake v0 done: raw tokens follow
-	stateAuthenticated                   // done; or no SASL on this listener
-	stateFailed                          // failed; the connection closes
+	stateAwaitHandshake    saslState = iota // nothing yet
+	stateAwaitAuthenticate                  // handshake v1 done: SaslAuthenticate requests follow
+	stateRawTokens                          // handshake v0 done: raw tokens follow
+	stateAuthenticated                      // done; or no SASL on this listener
+	stateFailed                             // failed; the connection closes
 )
 
 // Session is one connection's security state. The server creates it when it accepts the
