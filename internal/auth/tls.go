@@ -179,7 +179,7 @@ func (t *TLS) reloadLocked() error {
 	} else {
 		chainPEM, keyPEM = []byte(t.inlineChain), []byte(t.inlineKey)
 	}
-	cert, err := keyPair(chainPEM, keyPEM, t.keyPassword)
+	cert, err := KeyPair(chainPEM, keyPEM, t.keyPassword)
 	if err != nil {
 		return fmt.Errorf("keystore: %w", err)
 	}
@@ -211,9 +211,9 @@ func (t *TLS) reloadLocked() error {
 	return nil
 }
 
-// keyPair builds a certificate from PEM blocks: every CERTIFICATE block of chainPEM and the
+// KeyPair builds a certificate from PEM blocks: every CERTIFICATE block of chainPEM and the
 // first private key block of keyPEM, decrypted with password when it is legacy-encrypted.
-func keyPair(chainPEM, keyPEM []byte, password string) (tls.Certificate, error) {
+func KeyPair(chainPEM, keyPEM []byte, password string) (tls.Certificate, error) {
 	var certs []byte
 	for rest := chainPEM; ; {
 		var b *pem.Block

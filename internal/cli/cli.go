@@ -8,8 +8,9 @@
 //	consume/    gregor consume                             (kafka-console-consumer)
 //	group/      gregor group list|describe|delete|reset-offsets|delete-offsets (kafka-consumer-groups)
 //	records/    gregor records delete                      (kafka-delete-records)
+//	user/       gregor user scram set|describe|delete      (kafka-configs --entity-type users)
 //	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
-//	clientflags/ --bootstrap-server, shared by every command
+//	clientflags/ --bootstrap-server and --command-config, shared by every command
 //	out/        tables for people, --format json for scripts
 //	property/   --property and --config key=value parsing
 //
@@ -26,9 +27,11 @@ import (
 	"github.com/gregorhq/gregor/internal/cli/produce"
 	"github.com/gregorhq/gregor/internal/cli/records"
 	"github.com/gregorhq/gregor/internal/cli/topic"
+	"github.com/gregorhq/gregor/internal/cli/user"
 )
 
-// AddCommands adds every client command (topic, config, produce, consume, group, records) to root.
+// AddCommands adds every client command (topic, config, produce, consume, group, records,
+// user) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
@@ -37,5 +40,6 @@ func AddCommands(root *cobra.Command) {
 		consume.NewCommand(),
 		group.NewCommand(),
 		records.NewCommand(),
+		user.NewCommand(),
 	)
 }
