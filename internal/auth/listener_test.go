@@ -25,12 +25,12 @@ const allListeners = "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_PLAINTEXT:/
 
 // secureNode starts a node with the four security protocols, PLAIN users alice and bob, and a
 // server certificate from ca. extra are more config overrides.
-func secureNode(t *testing.T, ca *testCA, extra ...string) (*clustertest.Node, string) {
+func secureNode(t *testing.T, ca *clustertest.CA, extra ...string) (*clustertest.Node, string) {
 	t.Helper()
 	dir := t.TempDir()
-	cert, key := ca.issue(t, pkix.Name{CommonName: "broker"}, true)
-	keystore := writeFile(t, dir, "broker.pem", append(cert, key...))
-	truststore := writeFile(t, dir, "ca.pem", ca.certPEM)
+	cert, key := ca.Issue(t, pkix.Name{CommonName: "broker"}, true)
+	keystore := clustertest.WriteFile(t, dir, "broker.pem", append(cert, key...))
+	truststore := clustertest.WriteFile(t, dir, "ca.pem", ca.CertPEM)
 	jaas := `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="x" user_alice="alice-secret" user_bob="bob \"quoted\"";`
 	overrides := append([]string{
 		"listeners", allListeners,
@@ -76,16 +76,16 @@ func portOf(t *testing.T, addr string) int32 {
 }
 
 func TestListenersAdvertiseTheirOwnEndpoint(t *testing.T) {
-	ca := newCA(t, "ca")
+	ca := clustertest.NewCA(t, "ca")
 	n, _ := secureNode(t, ca)
 	cases := []struct {
 		listener string
 		opts     []kgo.Opt
 	}{
 		{"PLAINTEXT", nil},
-		{"SSL", []kgo.Opt{kgo.DialTLSConfig(clientTLS(t, ca, nil, nil))}},
+		{"SSL", []kgo.Opt{kgo.DialTLSConfig(ca.ClientTLS(t, nil, nil))}},
 		{"SASL_PLAINTEXT", []kgo.Opt{kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())}},
-		{"SASL_SSL", []kgo.Opt{kgo.DialTLSConfig(clientTLS(t, ca, nil, nil)),
+		{"SASL_SSL", []kgo.Opt{kgo.DialTLSConfig(ca.ClientTLS(t, nil, nil)),
 			kgo.SASL(plain.Auth{User: "bob", Pass: `bob "quoted"`}.AsMechanism())}},
 	}
 	for _, c := range cases {
@@ -103,11 +103,11 @@ func TestListenersAdvertiseTheirOwnEndpoint(t *testing.T) {
 }
 
 func TestSSLRefusals(t *testing.T) {
-	ca := newCA(t, "ca")
+	ca := clustertest.NewCA(t, "ca")
 	n, _ := secureNode(t, ca)
-	other := newCA(t, "other")
+	other := clustertest.NewCA(t, "other")
 	// A client that does not trust the broker's CA.
-	if _, err := metadataPort(t, newClient(t, n.ListenerAddr("SSL"), kgo.DialTLSConfig(clientTLS(t, other, nil, nil)))); err == nil {
+	if _, err := metadataPort(t, newClient(t, n.ListenerAddr("SSL"), kgo.DialTLSConfig(other.ClientTLS(t, nil, nil)))); err == nil {
 		t.Fatal("a client trusting another CA connected")
 	}
 	// Plaintext against the SSL listener.
@@ -117,32 +117,32 @@ func TestSSLRefusals(t *testing.T) {
 }
 
 func TestMutualTLS(t *testing.T) {
-	ca := newCA(t, "ca")
+	ca := clustertest.NewCA(t, "ca")
 	n, _ := secureNode(t, ca, "listener.name.ssl.ssl.client.auth", "required")
 	addr := n.ListenerAddr("SSL")
-	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(clientTLS(t, ca, nil, nil)))); err == nil {
+	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(ca.ClientTLS(t, nil, nil)))); err == nil {
 		t.Fatal("a client without a certificate connected")
 	}
-	other := newCA(t, "other")
-	cert, key := other.issue(t, pkix.Name{CommonName: "mallory"}, false)
-	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(clientTLS(t, ca, cert, key)))); err == nil {
+	other := clustertest.NewCA(t, "other")
+	cert, key := other.Issue(t, pkix.Name{CommonName: "mallory"}, false)
+	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(ca.ClientTLS(t, cert, key)))); err == nil {
 		t.Fatal("a client with an untrusted certificate connected")
 	}
-	cert, key = ca.issue(t, pkix.Name{CommonName: "client", Organization: []string{"Gregor"}}, false)
-	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(clientTLS(t, ca, cert, key)))); err != nil {
+	cert, key = ca.Issue(t, pkix.Name{CommonName: "client", Organization: []string{"Gregor"}}, false)
+	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(ca.ClientTLS(t, cert, key)))); err != nil {
 		t.Fatalf("a client with a trusted certificate: %v", err)
 	}
 }
 
 func TestCertificateReloadedFromDisk(t *testing.T) {
-	ca := newCA(t, "ca")
+	ca := clustertest.NewCA(t, "ca")
 	n, keystore := secureNode(t, ca)
 	addr := n.ListenerAddr("SSL")
-	ca2 := newCA(t, "ca2")
-	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(clientTLS(t, ca2, nil, nil)))); err == nil {
+	ca2 := clustertest.NewCA(t, "ca2")
+	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(ca2.ClientTLS(t, nil, nil)))); err == nil {
 		t.Fatal("a client trusting only ca2 connected before the certificate changed")
 	}
-	cert, key := ca2.issue(t, pkix.Name{CommonName: "broker2"}, true)
+	cert, key := ca2.Issue(t, pkix.Name{CommonName: "broker2"}, true)
 	if err := os.WriteFile(keystore, append(cert, key...), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -151,13 +151,13 @@ func TestCertificateReloadedFromDisk(t *testing.T) {
 	if err := os.Chtimes(keystore, later, later); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(clientTLS(t, ca2, nil, nil)))); err != nil {
+	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(ca2.ClientTLS(t, nil, nil)))); err != nil {
 		t.Fatalf("the new certificate was not served: %v", err)
 	}
 }
 
 func TestSASLPlain(t *testing.T) {
-	ca := newCA(t, "ca")
+	ca := clustertest.NewCA(t, "ca")
 	n, _ := secureNode(t, ca)
 	addr := n.ListenerAddr("SASL_PLAINTEXT")
 	if _, err := metadataPort(t, newClient(t, addr, kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism()))); err != nil {
@@ -180,7 +180,7 @@ func TestSASLPlain(t *testing.T) {
 }
 
 func TestSCRAM(t *testing.T) {
-	ca := newCA(t, "ca")
+	ca := clustertest.NewCA(t, "ca")
 	n, _ := secureNode(t, ca)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -237,7 +237,7 @@ func TestSCRAM(t *testing.T) {
 		t.Fatalf("describe ghost: %v %+v", err, d)
 	}
 
-	tlsOpt := kgo.DialTLSConfig(clientTLS(t, ca, nil, nil))
+	tlsOpt := kgo.DialTLSConfig(ca.ClientTLS(t, nil, nil))
 	cases := []struct {
 		name     string
 		listener string

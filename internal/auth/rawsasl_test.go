@@ -14,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
+
+	"github.com/gregorhq/gregor/internal/clustertest"
 )
 
 // rawConn speaks the protocol by hand, for the parts no client library exercises: the raw
@@ -114,7 +116,7 @@ func metadataV1(c *rawConn) error {
 }
 
 func TestSASLv0RawTokens(t *testing.T) {
-	n, _ := secureNode(t, newCA(t, "ca"))
+	n, _ := secureNode(t, clustertest.NewCA(t, "ca"))
 	addr := n.ListenerAddr("SASL_PLAINTEXT")
 
 	c := dialRaw(t, addr)
@@ -146,7 +148,7 @@ func TestSASLv0RawTokens(t *testing.T) {
 }
 
 func TestRequestBeforeAuthenticationCloses(t *testing.T) {
-	n, _ := secureNode(t, newCA(t, "ca"))
+	n, _ := secureNode(t, clustertest.NewCA(t, "ca"))
 	c := dialRaw(t, n.ListenerAddr("SASL_PLAINTEXT"))
 	if err := metadataV1(c); err == nil {
 		t.Fatal("metadata answered before authentication")
@@ -162,7 +164,7 @@ func TestRequestBeforeAuthenticationCloses(t *testing.T) {
 }
 
 func TestMalformedSASLFrameClosesOnlyThatConnection(t *testing.T) {
-	n, _ := secureNode(t, newCA(t, "ca"))
+	n, _ := secureNode(t, clustertest.NewCA(t, "ca"))
 	addr := n.ListenerAddr("SASL_PLAINTEXT")
 	good := newClient(t, addr, kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism()))
 	if _, err := metadataPort(t, good); err != nil {

@@ -210,8 +210,11 @@ func (s *scramExchange) clientFinal(msg string) ([]byte, error) {
 	}
 	withoutProof, proofB64 := msg[:i], msg[i+3:]
 	attrs := strings.Split(withoutProof, ",")
+	// The nonce must end with the one the server sent, as Kafka checks it: librdkafka sends
+	// the client nonce again in front of it, and Kafka accepts that. The proof covers exactly
+	// what the client sent, so nothing is weakened.
 	if len(attrs) < 2 || attrs[0] != "c="+base64.StdEncoding.EncodeToString([]byte(s.gs2Header)) ||
-		attrs[1] != "r="+s.nonce {
+		!strings.HasPrefix(attrs[1], "r=") || !strings.HasSuffix(attrs[1], s.nonce) {
 		return nil, errScramMalformed
 	}
 	proof, err := base64.StdEncoding.DecodeString(proofB64)

@@ -1,4 +1,4 @@
-package auth_test
+package clustertest
 
 import (
 	"crypto/ecdsa"
@@ -16,14 +16,16 @@ import (
 	"time"
 )
 
-// testCA is a certificate authority made up for a test.
-type testCA struct {
-	cert    *x509.Certificate
+// CA is a certificate authority made up for a test: tests of the SSL and SASL_SSL listeners
+// issue the broker's and clients' certificates with it.
+type CA struct {
+	Cert    *x509.Certificate
+	CertPEM []byte
 	key     *ecdsa.PrivateKey
-	certPEM []byte
 }
 
-func newCA(t *testing.T, name string) *testCA {
+// NewCA makes a CA whose certificate has the common name name.
+func NewCA(t testing.TB, name string) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -43,12 +45,12 @@ func newCA(t *testing.T, name string) *testCA {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return &CA{Cert: cert, key: key, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
-// issue makes a certificate signed by the CA: a server certificate for 127.0.0.1 when server is
+// Issue makes a certificate signed by the CA: a server certificate for 127.0.0.1 when server is
 // set, a client certificate otherwise. It returns the certificate and key as PEM.
-func (ca *testCA) issue(t *testing.T, subject pkix.Name, server bool) (certPEM, keyPEM []byte) {
+func (ca *CA) Issue(t testing.TB, subject pkix.Name, server bool) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -68,7 +70,7 @@ func (ca *testCA) issue(t *testing.T, subject pkix.Name, server bool) (certPEM, 
 		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
 		tmpl.DNSNames = []string{"localhost"}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +82,8 @@ func (ca *testCA) issue(t *testing.T, subject pkix.Name, server bool) (certPEM, 
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
 }
 
-// writeFile writes b to name in dir and returns its path.
-func writeFile(t *testing.T, dir, name string, b []byte) string {
+// WriteFile writes b to name in dir and returns its path.
+func WriteFile(t testing.TB, dir, name string, b []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, b, 0o600); err != nil {
@@ -90,11 +92,12 @@ func writeFile(t *testing.T, dir, name string, b []byte) string {
 	return p
 }
 
-// clientTLS trusts ca; with a client certificate when certPEM is given.
-func clientTLS(t *testing.T, ca *testCA, certPEM, keyPEM []byte) *tls.Config {
+// ClientTLS is a client config that trusts ca, with a client certificate when certPEM is
+// given.
+func (ca *CA) ClientTLS(t testing.TB, certPEM, keyPEM []byte) *tls.Config {
 	t.Helper()
 	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
+	pool.AddCert(ca.Cert)
 	cfg := &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
 	if certPEM != nil {
 		c, err := tls.X509KeyPair(certPEM, keyPEM)
