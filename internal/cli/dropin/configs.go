@@ -14,10 +14,11 @@ func init() {
 		name: "kafka-configs",
 		opts: options{
 			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			{"command-config", requiredValue, "client properties file (security.protocol, sasl.*, ssl.*)"},
 			{"describe", noValue, "describe configs"},
 			{"alter", noValue, "set or delete configs"},
-			{"entity-type", requiredValue, "topics or brokers"},
-			{"entity-name", requiredValue, "the topic name or broker id"},
+			{"entity-type", requiredValue, "topics, brokers or users"},
+			{"entity-name", requiredValue, "the topic name, broker id or user name"},
 			{"entity-default", noValue, "the cluster-wide broker default"},
 			{"topic", requiredValue, "the same as --entity-type topics --entity-name"},
 			{"broker", requiredValue, "the same as --entity-type brokers --entity-name"},
@@ -55,7 +56,14 @@ func runConfigs(e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
-	args := []string{action, "--bootstrap-server", bs}
+	var common []string
+	if p.has("command-config") {
+		common = []string{"--command-config", p.get("command-config")}
+	}
+	if p.get("entity-type") == "users" {
+		return runUserConfigs(e, p, action, append(common, "--bootstrap-server", bs))
+	}
+	args := append([]string{action, "--bootstrap-server", bs}, common...)
 	switch {
 	case p.has("topic"):
 		args = append(args, "--entity-type", "topics", "--entity-name", p.get("topic"))

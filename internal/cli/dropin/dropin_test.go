@@ -215,3 +215,24 @@ func TestAliases(t *testing.T) {
 		t.Fatalf("kafka-topics --bogus: %v\n%s", err, out)
 	}
 }
+
+func TestConfigsUsersScram(t *testing.T) {
+	addr := startNode(t)
+	out, _ := mustKafka(t, "", "kafka-configs", "--bootstrap-server", addr, "--alter", "--entity-type", "users", "--entity-name", "alice",
+		"--add-config", "SCRAM-SHA-256=[iterations=8192,password=alice-secret],SCRAM-SHA-512=[password=alice-secret]")
+	if out != "Completed updating config for user alice.\n" {
+		t.Errorf("alter: %q", out)
+	}
+	out, _ = mustKafka(t, "", "kafka-configs", "--bootstrap-server", addr, "--describe", "--entity-type", "users")
+	if want := "SCRAM credential configs for user-principal 'alice' are SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096\n"; out != want {
+		t.Errorf("describe: %q, want %q", out, want)
+	}
+	mustKafka(t, "", "kafka-configs", "--bootstrap-server", addr, "--alter", "--entity-type", "users", "--entity-name", "alice", "--delete-config", "SCRAM-SHA-512")
+	out, _ = mustKafka(t, "", "kafka-configs", "--bootstrap-server", addr, "--describe", "--entity-type", "users", "--entity-name", "alice")
+	if want := "SCRAM credential configs for user-principal 'alice' are SCRAM-SHA-256=iterations=8192\n"; out != want {
+		t.Errorf("describe after delete: %q, want %q", out, want)
+	}
+	if _, _, err := kafka(t, "", "kafka-configs", "--bootstrap-server", addr, "--alter", "--entity-type", "users", "--entity-name", "bob", "--add-config", "SCRAM-SHA-256=[iterations=1]"); err == nil {
+		t.Error("a SCRAM config without a password was accepted")
+	}
+}
