@@ -151,7 +151,7 @@ func (s *Session) Handshake(mechanism string, version int16) *kerr.Error {
 func (s *Session) Authenticate(ctx context.Context, token []byte) ([]byte, error) {
 	s.mu.Lock()
 	if s.state != stateAwaitAuthenticate && s.state != stateRawTokens {
-		s.closeAfterReply = true
+		s.closeAfterReply = s.sasl != nil // out of order on a SASL listener, as in Kafka
 		s.mu.Unlock()
 		return nil, kerr.IllegalSaslState
 	}
