@@ -23,7 +23,10 @@
 // cluster metadata and are changed with AlterUserScramCredentials; PLAIN users come from the
 // listener's JAAS config (user_<name>="<password>"), as in Kafka.
 //
+// A client certificate's principal follows ssl.principal.mapping.rules (DEFAULT and
+// RULE:pattern/replacement/[LU]).
+//
 // Not yet there: GSSAPI and OAUTHBEARER, re-authentication (KIP-368), delegation tokens,
-// ssl.principal.mapping.rules other than DEFAULT, JKS and PKCS12 keystores (PEM only), encrypted
+// JKS and PKCS12 keystores (PEM only: golang.org/x/crypto/pkcs12 is not a dependency), encrypted
 // PKCS#8 keys, ACLs and quotas.
 package auth

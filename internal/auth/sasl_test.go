@@ -158,6 +158,44 @@ func TestCertPrincipal(t *testing.T) {
 	}
 }
 
+func TestPrincipalMappingRules(t *testing.T) {
+	cert := func(cn, ou, o string) *x509.Certificate {
+		n := pkix.Name{CommonName: cn, Organization: []string{o}}
+		if ou != "" {
+			n.OrganizationalUnit = []string{ou}
+		}
+		return &x509.Certificate{Subject: n}
+	}
+	rules := `RULE:^CN=(.*?),OU=ServiceUsers,O=.*$/$1/, RULE:^CN=(.*?),OU=(.*?),O=.*$/$1@$2/L,
+		RULE:^CN=a\/b,O=(.*)$/slash-$1/U`
+	m, err := ParsePrincipalMappingRules(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		cert *x509.Certificate
+		want string
+	}{
+		{cert("svc", "ServiceUsers", "Org"), "User:svc"},
+		{cert("Bob", "Eng", "Org"), "User:bob@eng"},
+		{cert("a/b", "", "x"), "User:SLASH-X"},
+		{cert("nobody", "", "Org"), ""},
+	} {
+		got, err := m.Principal(c.cert)
+		if got != c.want || (c.want == "") != errors.Is(err, ErrNoMatchingRule) {
+			t.Errorf("%s: %q, %v; want %q", c.cert.Subject, got, err, c.want)
+		}
+	}
+	if m, err := ParsePrincipalMappingRules(""); err != nil || m.rules[0].isDefault != true {
+		t.Errorf("empty rules: %v", err)
+	}
+	for _, bad := range []string{"RULE:x", "RULE:(/y/", "NOPE", "DEFAULT DEFAULT"} {
+		if _, err := ParsePrincipalMappingRules(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
 // FuzzSASLExchange feeds arbitrary client messages to the server side of every mechanism: it
 // must never panic, and must never authenticate without the right credentials.
 func FuzzSASLExchange(f *testing.F) {

@@ -27,6 +27,8 @@ type TLS struct {
 	minVersion     uint16
 	maxVersion     uint16
 	cipherSuites   []uint16
+	// Mapper maps client certificate names to principals (ssl.principal.mapping.rules).
+	Mapper *PrincipalMapper
 
 	mu      sync.Mutex
 	current *tls.Config // guarded by mu: the config of the files as last read
@@ -53,9 +55,14 @@ type fileStamp struct {
 //	ssl.client.auth                       required, requested or none (default)
 //	ssl.enabled.protocols                 TLSv1.2,TLSv1.3 (default)
 //	ssl.cipher.suites                     IANA names; default Go's
+//	ssl.principal.mapping.rules           DEFAULT, or RULE:pattern/replacement/[LU],...
 func LoadTLS(p Props) (*TLS, error) {
 	t := &TLS{}
 	get := func(k string) string { v, _ := p.Get(k); return v }
+	var err error
+	if t.Mapper, err = ParsePrincipalMappingRules(get("ssl.principal.mapping.rules")); err != nil {
+		return nil, err
+	}
 	t.keystoreType = strings.ToUpper(get("ssl.keystore.type"))
 	if t.keystoreType != "" && t.keystoreType != "PEM" {
 		return nil, fmt.Errorf("ssl.keystore.type %s is not supported; use PEM", t.keystoreType)
@@ -255,8 +262,9 @@ func KeyPair(chainPEM, keyPEM []byte, password string) (tls.Certificate, error) 
 	return tls.X509KeyPair(certs, key)
 }
 
-// CertPrincipal is the principal of a client certificate: "User:" and its subject's
-// distinguished name in RFC 2253 form (Kafka's DEFAULT ssl.principal.mapping.rules).
+// CertPrincipal is the principal of a client certificate under the DEFAULT rule: "User:" and
+// its subject's distinguished name in RFC 2253 form.
 func CertPrincipal(cert *x509.Certificate) string {
-	return "User:" + cert.Subject.String()
+	p, _ := (*PrincipalMapper)(nil).Principal(cert)
+	return p
 }

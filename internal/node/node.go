@@ -174,7 +174,7 @@ func (n *Node) listen(l config.Listener, reg *wire.Registry) (*server.Server, er
 		if err != nil {
 			return nil, err
 		}
-		sc.TLS = t.ServerConfig()
+		sc.TLS, sc.PrincipalMapper = t.ServerConfig(), t.Mapper
 	}
 	if proto == auth.ProtocolSASLPlaintext || proto == auth.ProtocolSASLSSL {
 		sasl, err := auth.LoadSASL(props, n.scramCredential)

@@ -87,7 +87,11 @@ func (c *conn) tlsHandshake() error {
 		return err
 	}
 	if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
-		c.sess.SetTLSPrincipal(auth.CertPrincipal(certs[0]))
+		p, err := c.srv.cfg.PrincipalMapper.Principal(certs[0])
+		if err != nil {
+			return err
+		}
+		c.sess.SetTLSPrincipal(p)
 	}
 	return nil
 }

@@ -96,6 +96,16 @@ func TestPrincipalReachesHandlers(t *testing.T) {
 		t.Fatalf("TLS without a client certificate: %v", got)
 	}
 
+	// ssl.principal.mapping.rules.
+	mapper, err := auth.ParsePrincipalMappingRules(`RULE:^CN=(.*?),O=Gregor$/$1/U,DEFAULT`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapped := principalServer(t, server.Config{Listener: "SSL", Protocol: auth.ProtocolSSL, TLS: tlsCfg.ServerConfig(), PrincipalMapper: mapper}, seen)
+	if got := askMetadata(t, mapped.Addr().String(), seen, kgo.DialTLSConfig(ca.ClientTLS(t, ccert, ckey))); got != [2]string{"SSL", "User:CLIENT"} {
+		t.Fatalf("mapped mTLS principal: %v", got)
+	}
+
 	saslCfg, err := auth.LoadSASL(auth.Props{Listener: "SASL_PLAINTEXT", Raw: map[string]string{
 		"sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="pw";`,
 	}}, nil)

@@ -34,6 +34,8 @@ type Config struct {
 	Protocol string
 	// TLS is the listener's TLS config, required for SSL and SASL_SSL.
 	TLS *tls.Config
+	// PrincipalMapper names the principal of a client certificate; nil is the DEFAULT rule.
+	PrincipalMapper *auth.PrincipalMapper
 	// SASL is the listener's SASL config, required for SASL_PLAINTEXT and SASL_SSL.
 	SASL *auth.SASL
 	// MaxRequestSize is socket.request.max.bytes: a larger frame closes the connection.
