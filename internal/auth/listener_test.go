@@ -186,15 +186,23 @@ func TestSCRAM(t *testing.T) {
 	defer cancel()
 	plainCl := newClient(t, n.ListenerAddr("PLAINTEXT"))
 	adm := kadm.NewClient(plainCl)
-	res, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{
+	// One change per user per request, as Kafka's controller wants it.
+	for _, up := range []kadm.UpsertSCRAM{
 		{User: "alice", Mechanism: kadm.ScramSha256, Iterations: 4096, Password: "pw-256"},
 		{User: "alice", Mechanism: kadm.ScramSha512, Iterations: 8192, Password: "pw-512"},
-	})
-	if err != nil {
-		t.Fatal(err)
+	} {
+		res, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{up})
+		if err == nil {
+			err = res.Error()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := res.Error(); err != nil {
-		t.Fatal(err)
+	res, err := adm.AlterUserSCRAMs(ctx, []kadm.DeleteSCRAM{{User: "alice", Mechanism: kadm.ScramSha256}},
+		[]kadm.UpsertSCRAM{{User: "alice", Mechanism: kadm.ScramSha512, Iterations: 4096, Password: "other"}})
+	if err != nil || len(res) != 1 || !errors.Is(res["alice"].Err, kerr.DuplicateResource) {
+		t.Fatalf("two changes of alice in one request: %v %+v", err, res)
 	}
 
 	// What kadm checks client side, the broker checks too.

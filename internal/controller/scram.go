@@ -36,26 +36,27 @@ type ScramResult struct {
 
 // AlterUserScramCredentials applies deletions and upsertions (Kafka's
 // AlterUserScramCredentials). Each user gets one result; the changes of the users that pass
-// validation are committed together. A user named twice for the same mechanism gets
-// DUPLICATE_RESOURCE; an unknown mechanism UNSUPPORTED_SASL_MECHANISM; an empty name, a
+// validation are committed together. A user named twice in one request, whatever the
+// mechanisms, gets DUPLICATE_RESOURCE and none of its changes (as Kafka's KRaft controller: one
+// change per user per request); an unknown mechanism UNSUPPORTED_SASL_MECHANISM; an empty name, a
 // missing salt or password, or iterations outside 4096..16384 UNACCEPTABLE_CREDENTIAL; deleting
 // a credential that does not exist RESOURCE_NOT_FOUND.
 func (c *Controller) AlterUserScramCredentials(ctx context.Context, deletions []ScramDeletion, upsertions []ScramUpsertion) []ScramResult {
 	var order []string
 	errs := map[string]error{}
-	seen := map[metadata.ScramKey]int{}
-	note := func(user string, m metadata.ScramMechanism) {
+	seen := map[string]int{}
+	note := func(user string) {
 		if _, ok := errs[user]; !ok {
 			order = append(order, user)
 			errs[user] = nil
 		}
-		seen[metadata.ScramKey{User: user, Mechanism: m}]++
+		seen[user]++
 	}
 	for _, d := range deletions {
-		note(d.User, d.Mechanism)
+		note(d.User)
 	}
 	for _, u := range upsertions {
-		note(u.User, u.Mechanism)
+		note(u.User)
 	}
 	setErr := func(user string, err error) {
 		if errs[user] == nil {
@@ -68,7 +69,7 @@ func (c *Controller) AlterUserScramCredentials(ctx context.Context, deletions []
 			setErr(user, fail(kerr.UnacceptableCredential, "Username must not be empty"))
 		case !m.Valid():
 			setErr(user, fail(kerr.UnsupportedSaslMechanism, "Unknown SCRAM mechanism"))
-		case seen[metadata.ScramKey{User: user, Mechanism: m}] > 1:
+		case seen[user] > 1:
 			setErr(user, fail(kerr.DuplicateResource, "A user credential cannot be altered twice in the same request"))
 		}
 	}
