@@ -14,7 +14,6 @@ func init() {
 		name: "kafka-configs",
 		opts: options{
 			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
-			{"command-config", requiredValue, "client properties file (security.protocol, sasl.*, ssl.*)"},
 			{"describe", noValue, "describe configs"},
 			{"alter", noValue, "set or delete configs"},
 			{"entity-type", requiredValue, "topics, brokers or users"},
@@ -56,14 +55,10 @@ func runConfigs(e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
-	var common []string
-	if p.has("command-config") {
-		common = []string{"--command-config", p.get("command-config")}
-	}
 	if p.get("entity-type") == "users" {
-		return runUserConfigs(e, p, action, append(common, "--bootstrap-server", bs))
+		return runUserConfigs(e, p, action, []string{"--bootstrap-server", bs})
 	}
-	args := append([]string{action, "--bootstrap-server", bs}, common...)
+	args := []string{action, "--bootstrap-server", bs}
 	switch {
 	case p.has("topic"):
 		args = append(args, "--entity-type", "topics", "--entity-name", p.get("topic"))

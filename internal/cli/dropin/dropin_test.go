@@ -236,3 +236,33 @@ func TestConfigsUsersScram(t *testing.T) {
 		t.Error("a SCRAM config without a password was accepted")
 	}
 }
+
+func TestSecurityConfigFiles(t *testing.T) {
+	n := clustertest.StartNode(t,
+		"listeners", "SASL_PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0",
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config",
+		`org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret";`,
+		"inter.broker.listener.name", "SASL_PLAINTEXT",
+		"connection.failed.authentication.delay.ms", "0")
+	addr := n.ListenerAddr("SASL_PLAINTEXT")
+	cfg := filepath.Join(t.TempDir(), "client.properties")
+	props := "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n" +
+		`sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret";` + "\n"
+	if err := os.WriteFile(cfg, []byte(props), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustKafka(t, "", "kafka-topics", "--bootstrap-server", addr, "--create", "--topic", "sec", "--partitions", "1", "--command-config", cfg)
+	mustKafka(t, "one\ntwo\n", "kafka-console-producer", "--bootstrap-server", addr, "--topic", "sec", "--producer.config", cfg)
+	out, _ := mustKafka(t, "", "kafka-console-consumer", "--bootstrap-server", addr, "--topic", "sec", "--from-beginning",
+		"--max-messages", "2", "--timeout-ms", safetyTimeout, "--consumer.config", cfg)
+	if out != "one\ntwo\n" {
+		t.Errorf("consumed %q", out)
+	}
+	out, _ = mustKafka(t, "", "kafka-topics", "--bootstrap-server", addr, "--list", "--command-config", cfg)
+	if !strings.Contains(out, "sec") {
+		t.Errorf("list: %q", out)
+	}
+	if _, _, err := kafka(t, "", "kafka-topics", "--bootstrap-server", addr, "--list"); err == nil {
+		t.Error("kafka-topics without credentials listed topics on a SASL listener")
+	}
+}
