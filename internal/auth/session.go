@@ -42,6 +42,10 @@ const (
 
 // Session is one connection's security state. The server creates it when it accepts the
 // connection and puts it in every handler's context.
+//
+// mu is a leaf lock: while it is held only the mechanism's step runs, which takes no lock and
+// does no I/O (the SCRAM lookup reads an immutable metadata image). The failure delay is
+// waited out with mu released.
 type Session struct {
 	// Listener is the name of the listener the connection came in on ("SASL_SSL").
 	Listener string
