@@ -25,7 +25,8 @@ import (
 type Handlers struct {
 	NodeID int32
 	Config config.Broker
-	// Listener is the name of the client listener whose advertised endpoints Metadata returns.
+	// Listener is the listener whose advertised endpoints Metadata returns when the request
+	// carries no connection (auth.Session) naming its own.
 	Listener   string
 	Controller *controller.Controller
 	Replicas   *replica.Manager
@@ -106,6 +107,10 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerEndTxn(reg)
 	h.registerListTransactions(reg)
 	h.registerDescribeTransactions(reg)
+	h.registerSaslHandshake(reg)
+	h.registerSaslAuthenticate(reg)
+	h.registerDescribeUserScramCredentials(reg)
+	h.registerAlterUserScramCredentials(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,

@@ -18,7 +18,7 @@ func (h *Handlers) registerDescribeCluster(reg *wire.Registry) {
 	reg.Register(wire.API{Key: kmsg.DescribeCluster, MinVersion: 0, MaxVersion: 1, Handle: h.describeCluster})
 }
 
-func (h *Handlers) describeCluster(_ context.Context, r *wire.Request) (wire.Reply, error) {
+func (h *Handlers) describeCluster(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.DescribeClusterRequest)
 	resp := kmsg.NewPtrDescribeClusterResponse()
 	resp.EndpointType = 1
@@ -30,7 +30,7 @@ func (h *Handlers) describeCluster(_ context.Context, r *wire.Request) (wire.Rep
 	img := h.Controller.Image()
 	resp.ClusterID = img.ClusterID
 	resp.ControllerID = img.ControllerID
-	for _, b := range h.brokers(img) {
+	for _, b := range h.brokers(ctx, img) {
 		rb := kmsg.NewDescribeClusterResponseBroker()
 		rb.NodeID, rb.Host, rb.Port, rb.Rack = b.NodeID, b.Host, b.Port, b.Rack
 		resp.Brokers = append(resp.Brokers, rb)

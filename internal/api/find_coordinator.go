@@ -67,7 +67,7 @@ func (h *Handlers) coordinatorFor(ctx context.Context, keyType int8, key string)
 		}
 		if err == nil {
 			err = kerr.CoordinatorNotAvailable
-			for _, b := range h.brokers(h.Controller.Image()) {
+			for _, b := range h.brokers(ctx, h.Controller.Image()) {
 				if b.NodeID == node {
 					c.NodeID, c.Host, c.Port, err = b.NodeID, b.Host, b.Port, nil
 				}

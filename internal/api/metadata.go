@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/group"
 	"github.com/gregorhq/gregor/internal/metadata"
@@ -45,7 +46,7 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 
 	resp.ClusterID = &img.ClusterID
 	resp.ControllerID = img.ControllerID
-	for _, b := range h.brokers(img) {
+	for _, b := range h.brokers(ctx, img) {
 		mb := kmsg.NewMetadataResponseBroker()
 		mb.NodeID, mb.Host, mb.Port = b.NodeID, b.Host, b.Port
 		if b.Rack != nil {
@@ -155,15 +156,20 @@ type advertisedBroker struct {
 	Rack   *string
 }
 
-// brokers lists the unfenced brokers with an endpoint on the client listener, by id.
-func (h *Handlers) brokers(img *metadata.Image) []advertisedBroker {
+// brokers lists the unfenced brokers with an endpoint on the listener the client connected
+// on (as Kafka answers), by id. Without a connection in ctx it is h.Listener.
+func (h *Handlers) brokers(ctx context.Context, img *metadata.Image) []advertisedBroker {
+	listener := h.Listener
+	if sess := auth.SessionFrom(ctx); sess != nil && sess.Listener != "" {
+		listener = sess.Listener
+	}
 	var out []advertisedBroker
 	for _, b := range img.Brokers {
 		if b.Fenced {
 			continue
 		}
 		for _, e := range b.Endpoints {
-			if e.Name != h.Listener {
+			if e.Name != listener {
 				continue
 			}
 			ab := advertisedBroker{NodeID: b.ID, Host: e.Host, Port: e.Port}

@@ -11,8 +11,9 @@
 //	perf/       gregor perf produce|consume|e2e            (kafka-producer-perf-test, kafka-consumer-perf-test)
 //	verify/     gregor verify producer|consumer            (kafka-verifiable-producer, kafka-verifiable-consumer)
 //	txn/        gregor txn list|describe                   (kafka-transactions)
+//	user/       gregor user scram set|describe|delete      (kafka-configs --entity-type users)
 //	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
-//	clientflags/ --bootstrap-server, shared by every command
+//	clientflags/ --bootstrap-server and --command-config, shared by every command
 //	out/        tables for people, --format json for scripts
 //	property/   --property and --config key=value parsing
 //
@@ -31,11 +32,12 @@ import (
 	"github.com/gregorhq/gregor/internal/cli/records"
 	"github.com/gregorhq/gregor/internal/cli/topic"
 	"github.com/gregorhq/gregor/internal/cli/txn"
+	"github.com/gregorhq/gregor/internal/cli/user"
 	"github.com/gregorhq/gregor/internal/cli/verify"
 )
 
 // AddCommands adds every client command (topic, config, produce, consume, group, records,
-// perf, verify, txn) to root.
+// perf, verify, txn, user) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
@@ -47,5 +49,6 @@ func AddCommands(root *cobra.Command) {
 		perf.NewCommand(),
 		verify.NewCommand(),
 		txn.NewCommand(),
+		user.NewCommand(),
 	)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -25,6 +26,10 @@ type Node struct {
 // StartNode starts a single-node cluster in t.TempDir() on 127.0.0.1 with free ports; the
 // overrides are Kafka config key=value pairs applied on top. The node is closed when the test
 // ends.
+//
+// Overriding listeners (say "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:0")
+// without advertised.listeners advertises every client listener at its bound port; ListenerAddr
+// gives each one's address.
 func StartNode(t testing.TB, overrides ...string) *Node {
 	t.Helper()
 	dir := t.TempDir()
@@ -36,6 +41,9 @@ func StartNode(t testing.TB, overrides ...string) *Node {
 	}
 	for i := 0; i+1 < len(overrides); i += 2 {
 		props[overrides[i]] = overrides[i+1]
+		if overrides[i] == "listeners" && !slices.Contains(overrides, "advertised.listeners") {
+			delete(props, "advertised.listeners") // derived from listeners
+		}
 	}
 	cfg, err := config.Load(props)
 	if err != nil {
@@ -73,6 +81,17 @@ func (n *Node) AdminURL() string {
 		return ""
 	}
 	return "http://" + a.String()
+}
+
+// ListenerAddr is the bound host:port of the client listener named name; the test fails if
+// there is none.
+func (n *Node) ListenerAddr(name string) string {
+	n.t.Helper()
+	a := n.Node.ListenerAddr(name)
+	if a == nil {
+		n.t.Fatalf("clustertest: no client listener %s", name)
+	}
+	return a.String()
 }
 
 // Restart closes the node cleanly and starts it again on the same data directory (on new

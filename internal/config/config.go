@@ -624,6 +624,9 @@ func Load(props map[string]string) (Broker, error) {
 			}
 			continue
 		}
+		if isSecurityKey(key) {
+			continue // read by internal/auth from Raw
+		}
 		if knownBrokerKey(key) {
 			l.b.Ignored = append(l.b.Ignored, key)
 			continue

@@ -156,10 +156,14 @@ func TestLoadSettings(t *testing.T) {
 		{"controller-only", map[string]string{
 			"process.roles": "controller", "listeners": "CONTROLLER://:9093", "advertised.listeners": "CONTROLLER://c1:9093",
 		}, func(b Broker) bool { return !b.HasRole("broker") }},
-		{"listener-prefixed keys are known", map[string]string{"listener.name.plaintext.ssl.keystore.location": "/x"},
+		{"listener-prefixed keys are known", map[string]string{"listener.name.plaintext.ssl.engine.factory.class": "x"},
 			func(b Broker) bool {
-				return slices.Equal(b.Ignored, []string{"listener.name.plaintext.ssl.keystore.location"})
+				return slices.Equal(b.Ignored, []string{"listener.name.plaintext.ssl.engine.factory.class"})
 			}},
+		{"security keys are implemented", map[string]string{
+			"listener.name.sasl_ssl.ssl.keystore.location": "/x", "ssl.client.auth": "required",
+			"listener.name.sasl_plaintext.plain.sasl.jaas.config": "m required;",
+		}, func(b Broker) bool { return len(b.Ignored) == 0 && b.Raw["ssl.client.auth"] == "required" }},
 		{"replica settings", map[string]string{"replica.fetch.wait.max.ms": "100", "replica.lag.time.max.ms": "10000", "num.replica.fetchers": "4"},
 			func(b Broker) bool {
 				return b.ReplicaFetchWaitMaxMs == 100 && b.ReplicaLagTimeMaxMs == 10000 && b.NumReplicaFetchers == 4

@@ -40,6 +40,9 @@ func (img *Image) Apply(recs []Record) (*Image, error) {
 	if next.BrokerConfigs == nil {
 		next.BrokerConfigs = map[string]map[string]string{}
 	}
+	if next.ScramCredentials == nil {
+		next.ScramCredentials = map[ScramKey]ScramCredential{}
+	}
 	return &next, nil
 }
 
@@ -52,6 +55,7 @@ type builder struct {
 	brokersOwned       bool
 	topicsOwned        bool // Topics and TopicsByID
 	brokerConfigsOwned bool // the outer BrokerConfigs map
+	scramOwned         bool // ScramCredentials
 	// ownedTopics are topics created or copied by this batch. Their Partitions slice and Configs
 	// map are owned too; the Replicas and ISR slices inside partitions never are (they are
 	// replaced, never changed in place).
@@ -362,6 +366,7 @@ func (img *Image) Records() []Record {
 	if img.NextProducerID > 0 {
 		recs = append(recs, ProducerIDsRecord{BrokerID: img.NextProducerIDBroker, NextProducerID: img.NextProducerID})
 	}
+	recs = appendScramRecords(recs, img.ScramCredentials)
 	for _, name := range img.TopicNames() {
 		t := img.Topics[name]
 		recs = append(recs, TopicRecord{Name: t.Name, ID: t.ID})

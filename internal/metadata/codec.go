@@ -57,6 +57,9 @@ var codecs = map[RecordType]recordCodec{
 	RecordConfig:          {0, decodeAs[ConfigRecord]},
 	RecordRemoveTopic:     {0, decodeAs[RemoveTopicRecord]},
 	RecordProducerIDs:     {0, decodeAs[ProducerIDsRecord]},
+
+	RecordUserScramCredential:       {0, decodeAs[UserScramCredentialRecord]},
+	RecordRemoveUserScramCredential: {0, decodeAs[RemoveUserScramCredentialRecord]},
 }
 
 func encodeEnvelopes(recs []Record) ([]envelope, error) {

@@ -19,6 +19,8 @@ func allRecords() []Record {
 		ConfigRecord{ResourceType: ConfigResourceTopic, ResourceName: "t", Name: "k", Value: ptr("")},
 		ConfigRecord{ResourceType: ConfigResourceBroker, ResourceName: "", Name: "k"},
 		RemoveTopicRecord{TopicID: idA},
+		UserScramCredentialRecord{Name: "alice", Mechanism: ScramSHA256, Salt: []byte{1}, StoredKey: []byte{2}, ServerKey: []byte{3}, Iterations: 4096},
+		RemoveUserScramCredentialRecord{Name: "alice", Mechanism: ScramSHA256},
 	}
 }
 

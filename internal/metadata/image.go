@@ -69,6 +69,8 @@ type Image struct {
 	NextProducerID int64
 	// NextProducerIDBroker is the broker that got that block, -1 before any.
 	NextProducerIDBroker int32
+	// ScramCredentials holds every user's SCRAM credentials, one per user and mechanism.
+	ScramCredentials map[ScramKey]ScramCredential
 }
 
 // Empty returns the image before any record.
@@ -80,6 +82,7 @@ func Empty() *Image {
 		Topics:               map[string]*Topic{},
 		TopicsByID:           map[UUID]*Topic{},
 		BrokerConfigs:        map[string]map[string]string{},
+		ScramCredentials:     map[ScramKey]ScramCredential{},
 	}
 }
 

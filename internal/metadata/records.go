@@ -24,6 +24,9 @@ const (
 	RecordConfig          RecordType = "config"
 	RecordRemoveTopic     RecordType = "remove_topic"
 	RecordProducerIDs     RecordType = "producer_ids"
+	// The SCRAM credential records are in scram.go.
+	RecordUserScramCredential       RecordType = "user_scram_credential"
+	RecordRemoveUserScramCredential RecordType = "remove_user_scram_credential"
 )
 
 // Record is one metadata record. The set of implementations is closed (the unexported method

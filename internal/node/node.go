@@ -1,5 +1,7 @@
 // Package node assembles one Gregor process: the controller, the replica manager, the API
-// handlers, the client listener and the admin HTTP listener (metrics, consumer lag). A single node is a cluster of one, running the same code
+// handlers, the client listeners (every listener that is not a controller listener, each
+// with its security protocol from listener.security.protocol.map) and the admin HTTP listener
+// (metrics, consumer lag). A single node is a cluster of one, running the same code
 // path as every node of a larger cluster: it is the controller quorum's only voter and the
 // only broker.
 package node
@@ -12,11 +14,13 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gregorhq/gregor/internal/admin"
 	"github.com/gregorhq/gregor/internal/api"
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/group"
@@ -41,7 +45,8 @@ type Node struct {
 	shares     *share.Manager
 	producers  *txn.ProducerIDManager
 	txns       *txn.Coordinator
-	server     *server.Server
+	server     *server.Server   // the first client listener's
+	servers    []*server.Server // every client listener's, in listeners order
 	metrics    *metrics.Metrics
 	lag        *lag.Evaluator
 	admin      *admin.Server // nil when admin.listeners is empty
@@ -68,10 +73,11 @@ func Start(ctx context.Context, cfg config.Broker, logger *slog.Logger) (*Node, 
 
 func (n *Node) start(ctx context.Context) error {
 	cfg := n.cfg
-	client, ok := n.clientListener()
-	if !ok {
+	clients := n.clientListeners()
+	if len(clients) == 0 {
 		return errors.New("node: listeners has no client (non-controller) listener")
 	}
+	client := clients[0]
 	ctrl, ok := n.controllerListener()
 	if !ok {
 		return errors.New("node: listeners has no listener named in controller.listener.names")
@@ -85,16 +91,15 @@ func (n *Node) start(ctx context.Context) error {
 	reg := wire.NewRegistry()
 	n.metrics = metrics.New()
 	reg.SetObserver(n.metrics)
-	srv, err := server.Listen(server.Config{
-		Addr:           net.JoinHostPort(client.Host, strconv.Itoa(client.Port)),
-		MaxRequestSize: cfg.SocketRequestMaxBytes,
-		Registry:       reg,
-		Logger:         n.log,
-	})
-	if err != nil {
-		return fmt.Errorf("node: client listener: %w", err)
+	for _, l := range clients {
+		srv, err := n.listen(l, reg)
+		if err != nil {
+			return fmt.Errorf("node: listener %s: %w", l.Name, err)
+		}
+		n.servers = append(n.servers, srv)
 	}
-	n.server = srv
+	n.server = n.servers[0]
+	var err error
 
 	n.controller, err = controller.Start(ctx, controller.Config{
 		NodeID:                   cfg.NodeID,
@@ -109,7 +114,7 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("node: controller: %w", err)
 	}
 
-	if err := n.controller.RegisterBroker(ctx, n.brokerRegistration(client.Name)); err != nil {
+	if err := n.controller.RegisterBroker(ctx, n.brokerRegistration()); err != nil {
 		return fmt.Errorf("node: registering broker: %w", err)
 	}
 
@@ -194,13 +199,54 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.startAdmin(); err != nil {
 		return fmt.Errorf("node: admin listener: %w", err)
 	}
-	srv.Serve()
-	args := []any{"node.id", cfg.NodeID, "addr", srv.Addr().String(), "log.dir", logDir}
+	for _, srv := range n.servers {
+		srv.Serve()
+	}
+	args := []any{"node.id", cfg.NodeID, "addr", n.server.Addr().String(), "log.dir", logDir}
 	if n.admin != nil {
 		args = append(args, "admin.addr", n.admin.Addr().String())
 	}
 	n.log.Info("gregor started", args...)
 	return nil
+}
+
+// listen opens the client listener l with its security protocol: TLS from its ssl.* configs,
+// SASL from its sasl.* configs and the SCRAM credentials of the current metadata image.
+func (n *Node) listen(l config.Listener, reg *wire.Registry) (*server.Server, error) {
+	proto := n.cfg.ListenerSecurityProtocolMap[l.Name]
+	props := auth.Props{Raw: n.cfg.Raw, Listener: l.Name}
+	sc := server.Config{
+		Addr:           net.JoinHostPort(l.Host, strconv.Itoa(l.Port)),
+		Listener:       l.Name,
+		Protocol:       proto,
+		MaxRequestSize: n.cfg.SocketRequestMaxBytes,
+		Registry:       reg,
+		Logger:         n.log,
+	}
+	if proto == auth.ProtocolSSL || proto == auth.ProtocolSASLSSL {
+		t, err := auth.LoadTLS(props)
+		if err != nil {
+			return nil, err
+		}
+		sc.TLS, sc.PrincipalMapper = t.ServerConfig(), t.Mapper
+	}
+	if proto == auth.ProtocolSASLPlaintext || proto == auth.ProtocolSASLSSL {
+		sasl, err := auth.LoadSASL(props, n.scramCredential)
+		if err != nil {
+			return nil, err
+		}
+		sc.SASL = sasl
+	}
+	return server.Listen(sc)
+}
+
+// scramCredential looks a SCRAM credential up in the current metadata image.
+func (n *Node) scramCredential(user string, m metadata.ScramMechanism) (metadata.ScramCredential, bool) {
+	if n.controller == nil {
+		return metadata.ScramCredential{}, false
+	}
+	c, ok := n.controller.Image().ScramCredentials[metadata.ScramKey{User: user, Mechanism: m}]
+	return c, ok
 }
 
 // watchMetadata applies every new metadata image to the replica manager, then to the group
@@ -232,14 +278,18 @@ func (n *Node) watchMetadata() {
 }
 
 // brokerRegistration is this broker's registration: its advertised endpoints, with a port of
-// 0 replaced by the port actually bound.
-func (n *Node) brokerRegistration(clientName string) metadata.Broker {
+// 0 replaced by the port its listener actually bound.
+func (n *Node) brokerRegistration() metadata.Broker {
 	bound := n.server.Addr().(*net.TCPAddr)
+	clientName := n.cfg.Listeners[0].Name
+	if ls := n.clientListeners(); len(ls) > 0 {
+		clientName = ls[0].Name
+	}
 	b := metadata.Broker{ID: n.cfg.NodeID}
 	for _, l := range n.cfg.AdvertisedListeners {
 		e := metadata.Endpoint{Name: l.Name, Host: l.Host, Port: int32(l.Port)}
-		if l.Name == clientName && e.Port == 0 {
-			e.Port = int32(bound.Port)
+		if a, ok := n.ListenerAddr(l.Name).(*net.TCPAddr); ok && e.Port == 0 {
+			e.Port = int32(a.Port)
 		}
 		if e.Host == "" {
 			e.Host = "localhost"
@@ -252,13 +302,14 @@ func (n *Node) brokerRegistration(clientName string) metadata.Broker {
 	return b
 }
 
-func (n *Node) clientListener() (config.Listener, bool) {
+func (n *Node) clientListeners() []config.Listener {
+	var ls []config.Listener
 	for _, l := range n.cfg.Listeners {
 		if !n.isControllerListener(l.Name) {
-			return l, true
+			ls = append(ls, l)
 		}
 	}
-	return config.Listener{}, false
+	return ls
 }
 
 func (n *Node) controllerListener() (config.Listener, bool) {
@@ -279,8 +330,19 @@ func (n *Node) isControllerListener(name string) bool {
 	return false
 }
 
-// Addr is the client listener's address.
+// Addr is the first client listener's address.
 func (n *Node) Addr() net.Addr { return n.server.Addr() }
+
+// ListenerAddr is the bound address of the client listener named name (in any case), nil if
+// there is none.
+func (n *Node) ListenerAddr(name string) net.Addr {
+	for _, s := range n.servers {
+		if strings.EqualFold(s.Listener(), name) {
+			return s.Addr()
+		}
+	}
+	return nil
+}
 
 // Close shuts the node down in order: stop serving (requests in flight finish and are
 // answered), stop following metadata, stop the group and transaction coordinators (their timers,
@@ -289,8 +351,8 @@ func (n *Node) Addr() net.Addr { return n.server.Addr() }
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
-		if n.server != nil {
-			errs = append(errs, n.server.Close())
+		for _, s := range n.servers {
+			errs = append(errs, s.Close())
 		}
 		if n.admin != nil {
 			errs = append(errs, n.admin.Close())

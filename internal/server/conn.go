@@ -2,14 +2,28 @@ package server
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
+
+// saslMaxReceive bounds a frame before authentication completes (Kafka's
+// sasl.server.max.receive.size default), so an unauthenticated client cannot make the broker
+// buffer socket.request.max.bytes.
+const saslMaxReceive = 512 * 1024
+
+// tlsHandshakeTimeout bounds the TLS handshake, so a client that connects and says nothing
+// does not hold a connection forever.
+const tlsHandshakeTimeout = 30 * time.Second
 
 // outQueue bounds the replies waiting for the writer; a client that does not read its
 // responses stops the reader, and so stops being served, instead of growing memory.
@@ -20,6 +34,8 @@ type conn struct {
 	srv *Server
 	nc  net.Conn
 	log *slog.Logger
+	// sess is the connection's security state; handlers find it in their context.
+	sess *auth.Session
 	// out carries replies from the read goroutine to the write goroutine, in request order.
 	// Only the read goroutine sends and closes it.
 	out chan outgoing
@@ -40,6 +56,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		srv:  s,
 		nc:   nc,
 		log:  s.log.With("remote", nc.RemoteAddr().String()),
+		sess: auth.NewSession(s.cfg.Listener, s.cfg.Protocol, s.cfg.SASL),
 		out:  make(chan outgoing, outQueue),
 		done: make(chan struct{}),
 	}
@@ -49,23 +66,81 @@ func newConn(s *Server, nc net.Conn) *conn {
 // finishes and is answered.
 func (c *conn) stopReading() { c.nc.SetReadDeadline(time.Now()) }
 
+// preAuthAPIs are what a SASL listener serves before authentication completes; anything else
+// closes the connection, as in Kafka.
+var preAuthAPIs = map[int16]bool{
+	kmsg.ApiVersions.Int16():      true,
+	kmsg.SASLHandshake.Int16():    true,
+	kmsg.SASLAuthenticate.Int16(): true,
+}
+
+// tlsHandshake completes the TLS handshake of an SSL or SASL_SSL connection and records the
+// principal of the client certificate, if any.
+func (c *conn) tlsHandshake() error {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(c.srv.ctx, tlsHandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return err
+	}
+	if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
+		p, err := c.srv.cfg.PrincipalMapper.Principal(certs[0])
+		if err != nil {
+			return err
+		}
+		c.sess.SetTLSPrincipal(p)
+	}
+	return nil
+}
+
 func (c *conn) readLoop() {
 	defer close(c.out)
+	if err := c.tlsHandshake(); err != nil {
+		c.log.Info("closing connection: TLS handshake failed", "err", err)
+		return
+	}
+	ctx := auth.WithSession(c.srv.ctx, c.sess)
 	r := bufio.NewReaderSize(c.nc, 32<<10)
 	for {
-		frame, err := wire.ReadFrame(r, c.srv.cfg.MaxRequestSize)
+		authenticated := c.sess.Authenticated()
+		maxSize := c.srv.cfg.MaxRequestSize
+		if !authenticated {
+			maxSize = min(maxSize, saslMaxReceive)
+		}
+		frame, err := wire.ReadFrame(r, maxSize)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrUnexpectedEOF) && !isTimeout(err) {
 				c.log.Info("closing connection", "err", err)
 			}
 			return
 		}
+		if !authenticated && c.sess.RawTokens() {
+			// After a v0 SaslHandshake the frame is a bare SASL token, answered by a bare token.
+			token, err := c.sess.Authenticate(ctx, frame)
+			if err != nil {
+				c.log.Info("closing connection: authentication failed", "listener", c.sess.Listener)
+				return
+			}
+			head := make([]byte, 4, 4+len(token))
+			putSize(head, len(token))
+			if !c.send(outgoing{head: append(head, token...)}) {
+				return
+			}
+			continue
+		}
 		h, body, err := wire.ParseHeader(frame)
 		if err != nil {
 			c.log.Info("closing connection", "err", err)
 			return
 		}
-		reply, err := c.srv.cfg.Registry.Dispatch(c.srv.ctx, h, body, c.nc.RemoteAddr())
+		if !authenticated && !preAuthAPIs[h.APIKey] {
+			c.log.Info("closing connection: request before authentication", "api", h.APIKey)
+			return
+		}
+		reply, err := c.srv.cfg.Registry.Dispatch(ctx, h, body, c.nc.RemoteAddr())
 		if err != nil {
 			c.log.Info("closing connection", "api", h.APIKey, "version", h.APIVersion, "err", err)
 			return
@@ -86,12 +161,27 @@ func (c *conn) readLoop() {
 		default:
 			continue // acks=0 produce: no response
 		}
-		select {
-		case c.out <- o:
-		case <-c.done:
+		if !c.send(o) {
 			return
 		}
+		if c.sess.CloseAfterReply() {
+			return // the writer flushes the reply, then closes
+		}
 	}
+}
+
+// send queues o for the writer; false means the writer is gone.
+func (c *conn) send(o outgoing) bool {
+	select {
+	case c.out <- o:
+		return true
+	case <-c.done:
+		return false
+	}
+}
+
+func putSize(b []byte, n int) {
+	b[0], b[1], b[2], b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 }
 
 func (c *conn) writeLoop() {

@@ -12,11 +12,14 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -24,6 +27,17 @@ import (
 type Config struct {
 	// Addr is the address to listen on, "host:port"; port 0 picks a free one.
 	Addr string
+	// Listener is the listener's name (listeners), which handlers see in auth.Session.
+	Listener string
+	// Protocol is the listener's security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL);
+	// empty is PLAINTEXT.
+	Protocol string
+	// TLS is the listener's TLS config, required for SSL and SASL_SSL.
+	TLS *tls.Config
+	// PrincipalMapper names the principal of a client certificate; nil is the DEFAULT rule.
+	PrincipalMapper *auth.PrincipalMapper
+	// SASL is the listener's SASL config, required for SASL_PLAINTEXT and SASL_SSL.
+	SASL *auth.SASL
 	// MaxRequestSize is socket.request.max.bytes: a larger frame closes the connection.
 	MaxRequestSize int32
 	// Registry holds the APIs served.
@@ -47,6 +61,28 @@ type Server struct {
 
 // Listen opens the listener. Serve must be called to accept connections.
 func Listen(cfg Config) (*Server, error) {
+	if cfg.Protocol == "" {
+		cfg.Protocol = auth.ProtocolPlaintext
+	}
+	switch cfg.Protocol {
+	case auth.ProtocolPlaintext, auth.ProtocolSSL, auth.ProtocolSASLPlaintext, auth.ProtocolSASLSSL:
+	default:
+		return nil, fmt.Errorf("server: unknown security protocol %q", cfg.Protocol)
+	}
+	useTLS := cfg.Protocol == auth.ProtocolSSL || cfg.Protocol == auth.ProtocolSASLSSL
+	useSASL := cfg.Protocol == auth.ProtocolSASLPlaintext || cfg.Protocol == auth.ProtocolSASLSSL
+	if useTLS && cfg.TLS == nil {
+		return nil, fmt.Errorf("server: listener %s (%s) has no TLS config", cfg.Listener, cfg.Protocol)
+	}
+	if useSASL && cfg.SASL == nil {
+		return nil, fmt.Errorf("server: listener %s (%s) has no SASL config", cfg.Listener, cfg.Protocol)
+	}
+	if !useTLS {
+		cfg.TLS = nil
+	}
+	if !useSASL {
+		cfg.SASL = nil
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
@@ -95,6 +131,9 @@ func (s *Server) goroutine(fn func()) {
 }
 
 func (s *Server) startConn(nc net.Conn) {
+	if s.cfg.TLS != nil {
+		nc = tls.Server(nc, s.cfg.TLS)
+	}
 	c := newConn(s, nc)
 	s.mu.Lock()
 	if s.closed {
@@ -139,3 +178,6 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	return err
 }
+
+// Listener is the listener's name.
+func (s *Server) Listener() string { return s.cfg.Listener }

@@ -1,5 +1,6 @@
 // Package clientflags holds the connection flags every client command shares,
-// with Kafka's names, and turns them into a franz-go client.
+// with Kafka's names (--bootstrap-server, --command-config), and turns them
+// into a franz-go client.
 package clientflags
 
 import (
@@ -25,6 +26,9 @@ type Flags struct {
 	// BootstrapServer is a comma-separated list of host:port to bootstrap
 	// from, as in Kafka's --bootstrap-server.
 	BootstrapServer string
+	// CommandConfig is a Kafka client properties file (security.protocol,
+	// sasl.*, ssl.*), as in Kafka's --command-config; "" for none.
+	CommandConfig string
 }
 
 // Register adds the flags to fs. Nouns with several verbs register them on
@@ -32,6 +36,8 @@ type Flags struct {
 func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.BootstrapServer, "bootstrap-server", DefaultBootstrapServer,
 		"comma-separated host:port list of brokers to bootstrap from")
+	fs.StringVar(&f.CommandConfig, "command-config", "",
+		"Kafka client properties file: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location, ssl.keystore.location, ...")
 }
 
 // Brokers returns the bootstrap addresses, or an error if there are none.
@@ -55,7 +61,19 @@ func (f *Flags) NewClient(extra ...kgo.Opt) (*kgo.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(ClientID)}, extra...)
+	opts := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(ClientID)}
+	if f.CommandConfig != "" {
+		props, err := ReadCommandConfig(f.CommandConfig)
+		if err != nil {
+			return nil, err
+		}
+		sec, err := SecurityOpts(props)
+		if err != nil {
+			return nil, fmt.Errorf("--command-config %s: %w", f.CommandConfig, err)
+		}
+		opts = append(opts, sec...)
+	}
+	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("creating client: %w", err)

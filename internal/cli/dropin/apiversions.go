@@ -48,7 +48,7 @@ func runBrokerAPIVersions(e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
-	cf := clientflags.Flags{BootstrapServer: bs}
+	cf := clientflags.Flags{BootstrapServer: bs, CommandConfig: e.commandConfig}
 	cl, err := cf.NewClient()
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ func runGetOffsets(e *env, p *parsed) error {
 			parts[int32(n)] = true
 		}
 	}
-	cf := clientflags.Flags{BootstrapServer: bs}
+	cf := clientflags.Flags{BootstrapServer: bs, CommandConfig: e.commandConfig}
 	adm, err := cf.NewAdmin()
 	if err != nil {
 		return err

@@ -16,8 +16,8 @@ func init() {
 			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
 			{"describe", noValue, "describe configs"},
 			{"alter", noValue, "set or delete configs"},
-			{"entity-type", requiredValue, "topics or brokers"},
-			{"entity-name", requiredValue, "the topic name or broker id"},
+			{"entity-type", requiredValue, "topics, brokers or users"},
+			{"entity-name", requiredValue, "the topic name, broker id or user name"},
 			{"entity-default", noValue, "the cluster-wide broker default"},
 			{"topic", requiredValue, "the same as --entity-type topics --entity-name"},
 			{"broker", requiredValue, "the same as --entity-type brokers --entity-name"},
@@ -54,6 +54,9 @@ func runConfigs(e *env, p *parsed) error {
 	bs, err := bootstrap(p)
 	if err != nil {
 		return err
+	}
+	if p.get("entity-type") == "users" {
+		return runUserConfigs(e, p, action, []string{"--bootstrap-server", bs})
 	}
 	args := []string{action, "--bootstrap-server", bs}
 	switch {

@@ -39,6 +39,9 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// commandConfig is the client properties file the tool was given, "" for none; every
+	// command the tool runs connects with it.
+	commandConfig string
 }
 
 // tool is one Kafka tool: its options and what it does with them.
@@ -56,8 +59,23 @@ type tool struct {
 var tools = map[string]*tool{}
 
 func register(t *tool) {
+	t.opts = append(t.opts, option{name: securityOption(t.name), kind: requiredValue,
+		help: "client properties file: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location, ..."})
 	t.opts = append(t.opts, option{name: "help", kind: noValue, help: "print this usage"})
 	tools[t.name] = t
+}
+
+// securityOption is the option that names a tool's client properties file, as Kafka's tools
+// call it: --producer.config and --consumer.config for the console tools, --command-config for
+// the others.
+func securityOption(tool string) string {
+	switch tool {
+	case "kafka-console-producer":
+		return "producer.config"
+	case "kafka-console-consumer":
+		return "consumer.config"
+	}
+	return "command-config"
 }
 
 // Names returns the names of the tools, sorted, without ".sh".
@@ -96,7 +114,7 @@ func Run(ctx context.Context, name string, args []string, stdin io.Reader, stdou
 		t.opts.usage(stdout)
 		return nil
 	}
-	return t.run(&env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}, p)
+	return t.run(&env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, commandConfig: p.get(securityOption(t.name))}, p)
 }
 
 // splitSubcommand takes the first of t's subcommands out of args, skipping the values of
@@ -165,6 +183,9 @@ func bootstrap(p *parsed) (string, error) {
 // runModern runs a modern command (a noun's cobra command with the verb
 // first in args) on e's streams, with its output going to stdout.
 func runModern(e *env, cmd *cobra.Command, stdout io.Writer, args []string) error {
+	if e.commandConfig != "" {
+		args = append(args, "--command-config", e.commandConfig)
+	}
 	cmd.SetArgs(args)
 	cmd.SetIn(e.stdin)
 	cmd.SetOut(stdout)

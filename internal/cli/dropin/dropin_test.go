@@ -238,3 +238,54 @@ func TestAliases(t *testing.T) {
 		t.Fatalf("kafka-topics --bogus: %v\n%s", err, out)
 	}
 }
+
+func TestConfigsUsersScram(t *testing.T) {
+	addr := startNode(t)
+	out, _ := mustKafka(t, "", "kafka-configs", "--bootstrap-server", addr, "--alter", "--entity-type", "users", "--entity-name", "alice",
+		"--add-config", "SCRAM-SHA-256=[iterations=8192,password=alice-secret],SCRAM-SHA-512=[password=alice-secret]")
+	if out != "Completed updating config for user alice.\n" {
+		t.Errorf("alter: %q", out)
+	}
+	out, _ = mustKafka(t, "", "kafka-configs", "--bootstrap-server", addr, "--describe", "--entity-type", "users")
+	if want := "SCRAM credential configs for user-principal 'alice' are SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096\n"; out != want {
+		t.Errorf("describe: %q, want %q", out, want)
+	}
+	mustKafka(t, "", "kafka-configs", "--bootstrap-server", addr, "--alter", "--entity-type", "users", "--entity-name", "alice", "--delete-config", "SCRAM-SHA-512")
+	out, _ = mustKafka(t, "", "kafka-configs", "--bootstrap-server", addr, "--describe", "--entity-type", "users", "--entity-name", "alice")
+	if want := "SCRAM credential configs for user-principal 'alice' are SCRAM-SHA-256=iterations=8192\n"; out != want {
+		t.Errorf("describe after delete: %q, want %q", out, want)
+	}
+	if _, _, err := kafka(t, "", "kafka-configs", "--bootstrap-server", addr, "--alter", "--entity-type", "users", "--entity-name", "bob", "--add-config", "SCRAM-SHA-256=[iterations=1]"); err == nil {
+		t.Error("a SCRAM config without a password was accepted")
+	}
+}
+
+func TestSecurityConfigFiles(t *testing.T) {
+	n := clustertest.StartNode(t,
+		"listeners", "SASL_PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0",
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config",
+		`org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret";`,
+		"inter.broker.listener.name", "SASL_PLAINTEXT",
+		"connection.failed.authentication.delay.ms", "0")
+	addr := n.ListenerAddr("SASL_PLAINTEXT")
+	cfg := filepath.Join(t.TempDir(), "client.properties")
+	props := "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n" +
+		`sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret";` + "\n"
+	if err := os.WriteFile(cfg, []byte(props), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustKafka(t, "", "kafka-topics", "--bootstrap-server", addr, "--create", "--topic", "sec", "--partitions", "1", "--command-config", cfg)
+	mustKafka(t, "one\ntwo\n", "kafka-console-producer", "--bootstrap-server", addr, "--topic", "sec", "--producer.config", cfg)
+	out, _ := mustKafka(t, "", "kafka-console-consumer", "--bootstrap-server", addr, "--topic", "sec", "--from-beginning",
+		"--max-messages", "2", "--timeout-ms", safetyTimeout, "--consumer.config", cfg)
+	if out != "one\ntwo\n" {
+		t.Errorf("consumed %q", out)
+	}
+	out, _ = mustKafka(t, "", "kafka-topics", "--bootstrap-server", addr, "--list", "--command-config", cfg)
+	if !strings.Contains(out, "sec") {
+		t.Errorf("list: %q", out)
+	}
+	if _, _, err := kafka(t, "", "kafka-topics", "--bootstrap-server", addr, "--list"); err == nil {
+		t.Error("kafka-topics without credentials listed topics on a SASL listener")
+	}
+}

@@ -250,7 +250,7 @@ func alterPartitions(e *env, p *parsed, bs string) error {
 	if err != nil || len(names) == 0 {
 		return err
 	}
-	cf := clientflags.Flags{BootstrapServer: bs}
+	cf := clientflags.Flags{BootstrapServer: bs, CommandConfig: e.commandConfig}
 	adm, err := cf.NewAdmin()
 	if err != nil {
 		return err

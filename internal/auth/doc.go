@@ -1,0 +1,32 @@
+// Package auth authenticates client connections: TLS for the SSL and SASL_SSL listeners
+// (certificates re-read from disk when they change, mutual TLS principals), and the SASL
+// mechanisms PLAIN and SCRAM-SHA-256/512 for the SASL_PLAINTEXT and SASL_SSL listeners.
+//
+// Each connection has a Session (reachable from a handler's context with SessionFrom) that
+// holds its listener, its security protocol, where its SASL exchange stands and, once known,
+// its principal ("User:alice", "User:CN=client,O=Example", or "User:ANONYMOUS").
+//
+// A SASL exchange, as Kafka runs it:
+//
+//	client                                 broker
+//	ApiVersions (optional)          ->
+//	SaslHandshake(mechanism)        ->     enabled mechanisms, or UNSUPPORTED_SASL_MECHANISM
+//	v1: SaslAuthenticate(token)     <->    token ... until the mechanism completes
+//	v0: raw size-prefixed tokens    <->    raw size-prefixed tokens, no request header
+//
+// Until it completes, a SASL listener serves only ApiVersions, SaslHandshake and
+// SaslAuthenticate; any other request closes the connection. A failure is answered with
+// SASL_AUTHENTICATION_FAILED and a generic message after connection.failed.authentication.delay.ms,
+// then the connection closes.
+//
+// SCRAM credentials (salt, stored key, server key, iterations; never the password) live in the
+// cluster metadata and are changed with AlterUserScramCredentials; PLAIN users come from the
+// listener's JAAS config (user_<name>="<password>"), as in Kafka.
+//
+// A client certificate's principal follows ssl.principal.mapping.rules (DEFAULT and
+// RULE:pattern/replacement/[LU]).
+//
+// Not yet there: GSSAPI and OAUTHBEARER, re-authentication (KIP-368), delegation tokens,
+// JKS and PKCS12 keystores (PEM only: golang.org/x/crypto/pkcs12 is not a dependency), encrypted
+// PKCS#8 keys, ACLs and quotas.
+package auth

@@ -1,0 +1,270 @@
+package auth
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// TLS is one listener's TLS configuration, read from Kafka's ssl.* keys. Certificates named
+// by file are re-read when a file's modification time or size changes, so a renewed
+// certificate is served to the next connection without a restart.
+type TLS struct {
+	keystoreType   string
+	keystorePath   string
+	keyPassword    string
+	inlineChain    string
+	inlineKey      string
+	truststorePath string
+	inlineTrust    string
+	clientAuth     tls.ClientAuthType
+	minVersion     uint16
+	maxVersion     uint16
+	cipherSuites   []uint16
+	// Mapper maps client certificate names to principals (ssl.principal.mapping.rules).
+	Mapper *PrincipalMapper
+
+	mu      sync.Mutex
+	current *tls.Config // guarded by mu: the config of the files as last read
+	stamps  []fileStamp // guarded by mu: the files current was read from
+	lastErr error       // guarded by mu: the last reload's error, if it failed
+}
+
+type fileStamp struct {
+	path    string
+	modTime time.Time
+	size    int64
+}
+
+// LoadTLS reads the listener's TLS configuration and its certificates.
+//
+//	ssl.keystore.type                     PEM (JKS and PKCS12 are not supported)
+//	ssl.keystore.location                 PEM file: certificate chain and private key
+//	ssl.keystore.certificate.chain        inline PEM chain (with ssl.keystore.key)
+//	ssl.keystore.key                      inline PEM key
+//	ssl.key.password                      for a legacy-encrypted PEM key
+//	ssl.truststore.type                   PEM
+//	ssl.truststore.location               PEM file of trusted CA certificates
+//	ssl.truststore.certificates           inline PEM CA certificates
+//	ssl.client.auth                       required, requested or none (default)
+//	ssl.enabled.protocols                 TLSv1.2,TLSv1.3 (default)
+//	ssl.cipher.suites                     IANA names; default Go's
+//	ssl.principal.mapping.rules           DEFAULT, or RULE:pattern/replacement/[LU],...
+func LoadTLS(p Props) (*TLS, error) {
+	t := &TLS{}
+	get := func(k string) string { v, _ := p.Get(k); return v }
+	var err error
+	if t.Mapper, err = ParsePrincipalMappingRules(get("ssl.principal.mapping.rules")); err != nil {
+		return nil, err
+	}
+	t.keystoreType = strings.ToUpper(get("ssl.keystore.type"))
+	if t.keystoreType != "" && t.keystoreType != "PEM" {
+		return nil, fmt.Errorf("ssl.keystore.type %s is not supported; use PEM", t.keystoreType)
+	}
+	if tt := strings.ToUpper(get("ssl.truststore.type")); tt != "" && tt != "PEM" {
+		return nil, fmt.Errorf("ssl.truststore.type %s is not supported; use PEM", tt)
+	}
+	t.keystorePath = get("ssl.keystore.location")
+	t.keyPassword = get("ssl.key.password")
+	if t.keyPassword == "" {
+		t.keyPassword = get("ssl.keystore.password")
+	}
+	t.inlineChain, t.inlineKey = get("ssl.keystore.certificate.chain"), get("ssl.keystore.key")
+	t.truststorePath, t.inlineTrust = get("ssl.truststore.location"), get("ssl.truststore.certificates")
+	if t.keystorePath == "" && t.inlineChain == "" {
+		return nil, fmt.Errorf("listener %s: ssl.keystore.location or ssl.keystore.certificate.chain is required", p.Listener)
+	}
+	switch ca := strings.ToLower(get("ssl.client.auth")); ca {
+	case "", "none":
+		t.clientAuth = tls.NoClientCert
+	case "requested":
+		t.clientAuth = tls.VerifyClientCertIfGiven
+	case "required":
+		t.clientAuth = tls.RequireAndVerifyClientCert
+	default:
+		return nil, fmt.Errorf("ssl.client.auth: %q is not required, requested or none", ca)
+	}
+	protos := get("ssl.enabled.protocols")
+	if protos == "" {
+		protos = "TLSv1.2,TLSv1.3"
+	}
+	for _, pr := range strings.Split(protos, ",") {
+		var v uint16
+		switch strings.TrimSpace(pr) {
+		case "TLSv1.2":
+			v = tls.VersionTLS12
+		case "TLSv1.3":
+			v = tls.VersionTLS13
+		default:
+			return nil, fmt.Errorf("ssl.enabled.protocols: %q is not supported (TLSv1.2, TLSv1.3)", pr)
+		}
+		if t.minVersion == 0 || v < t.minVersion {
+			t.minVersion = v
+		}
+		t.maxVersion = max(t.maxVersion, v)
+	}
+	if cs := get("ssl.cipher.suites"); cs != "" {
+		byName := map[string]uint16{}
+		for _, s := range tls.CipherSuites() {
+			byName[s.Name] = s.ID
+		}
+		for _, name := range strings.Split(cs, ",") {
+			id, ok := byName[strings.TrimSpace(name)]
+			if !ok {
+				return nil, fmt.Errorf("ssl.cipher.suites: %q is not a supported cipher suite", name)
+			}
+			t.cipherSuites = append(t.cipherSuites, id)
+		}
+	}
+	if err := t.reloadLocked(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// ServerConfig is the tls.Config to serve with: it hands every new connection the config of
+// the files as they are now.
+func (t *TLS) ServerConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: t.minVersion,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return t.config(), nil
+		},
+	}
+}
+
+// config returns the current config, re-reading the files first if any changed. A reload that
+// fails keeps the previous config (a half-written file must not take the listener down).
+func (t *TLS) config() *tls.Config {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.changedLocked() {
+		t.lastErr = t.reloadLocked()
+	}
+	return t.current
+}
+
+func (t *TLS) changedLocked() bool {
+	for _, s := range t.stamps {
+		fi, err := os.Stat(s.path)
+		if err != nil || !fi.ModTime().Equal(s.modTime) || fi.Size() != s.size {
+			return true
+		}
+	}
+	return false
+}
+
+// reloadLocked reads the certificates and builds a new config. t.mu is held, or t is not
+// shared yet.
+func (t *TLS) reloadLocked() error {
+	var stamps []fileStamp
+	read := func(path string) ([]byte, error) {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		stamps = append(stamps, fileStamp{path, fi.ModTime(), fi.Size()})
+		return b, nil
+	}
+	var chainPEM, keyPEM []byte
+	if t.keystorePath != "" {
+		b, err := read(t.keystorePath)
+		if err != nil {
+			return fmt.Errorf("ssl.keystore.location: %w", err)
+		}
+		chainPEM, keyPEM = b, b
+	} else {
+		chainPEM, keyPEM = []byte(t.inlineChain), []byte(t.inlineKey)
+	}
+	cert, err := KeyPair(chainPEM, keyPEM, t.keyPassword)
+	if err != nil {
+		return fmt.Errorf("keystore: %w", err)
+	}
+	cfg := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   t.clientAuth,
+		MinVersion:   t.minVersion,
+		MaxVersion:   t.maxVersion,
+		CipherSuites: t.cipherSuites,
+	}
+	var trustPEM []byte
+	if t.truststorePath != "" {
+		if trustPEM, err = read(t.truststorePath); err != nil {
+			return fmt.Errorf("ssl.truststore.location: %w", err)
+		}
+	} else {
+		trustPEM = []byte(t.inlineTrust)
+	}
+	if len(trustPEM) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(trustPEM) {
+			return errors.New("truststore: no PEM certificate found")
+		}
+		cfg.ClientCAs = pool
+	} else if t.clientAuth != tls.NoClientCert {
+		return errors.New("ssl.client.auth needs a truststore (ssl.truststore.location or ssl.truststore.certificates)")
+	}
+	t.current, t.stamps = cfg, stamps
+	return nil
+}
+
+// KeyPair builds a certificate from PEM blocks: every CERTIFICATE block of chainPEM and the
+// first private key block of keyPEM, decrypted with password when it is legacy-encrypted.
+func KeyPair(chainPEM, keyPEM []byte, password string) (tls.Certificate, error) {
+	var certs []byte
+	for rest := chainPEM; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type == "CERTIFICATE" {
+			certs = append(certs, pem.EncodeToMemory(b)...)
+		}
+	}
+	var key []byte
+	for rest := keyPEM; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if !strings.HasSuffix(b.Type, "PRIVATE KEY") {
+			continue
+		}
+		if b.Type == "ENCRYPTED PRIVATE KEY" {
+			return tls.Certificate{}, errors.New("encrypted PKCS#8 keys are not supported; use an unencrypted key")
+		}
+		//lint:ignore SA1019 legacy PEM encryption is what some keystores still use.
+		if x509.IsEncryptedPEMBlock(b) { //nolint:staticcheck
+			der, err := x509.DecryptPEMBlock(b, []byte(password)) //nolint:staticcheck
+			if err != nil {
+				return tls.Certificate{}, fmt.Errorf("decrypting the key: %w", err)
+			}
+			b = &pem.Block{Type: b.Type, Bytes: der}
+		}
+		key = pem.EncodeToMemory(b)
+		break
+	}
+	if len(certs) == 0 || key == nil {
+		return tls.Certificate{}, errors.New("want PEM certificates and a private key")
+	}
+	return tls.X509KeyPair(certs, key)
+}
+
+// CertPrincipal is the principal of a client certificate under the DEFAULT rule: "User:" and
+// its subject's distinguished name in RFC 2253 form.
+func CertPrincipal(cert *x509.Certificate) string {
+	p, _ := (*PrincipalMapper)(nil).Principal(cert)
+	return p
+}

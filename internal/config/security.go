@@ -1,0 +1,41 @@
+package config
+
+import "strings"
+
+// securityKeys are the listener security keys Gregor implements; internal/auth reads them from
+// Raw when it sets a listener up (and reports bad values then), each either plain or with the
+// listener.name.<listener>. prefix.
+var securityKeys = map[string]bool{
+	"ssl.keystore.type": true, "ssl.keystore.location": true, "ssl.keystore.password": true,
+	"ssl.key.password": true, "ssl.keystore.certificate.chain": true, "ssl.keystore.key": true,
+	"ssl.truststore.type": true, "ssl.truststore.location": true, "ssl.truststore.certificates": true,
+	"ssl.client.auth": true, "ssl.enabled.protocols": true, "ssl.cipher.suites": true,
+	"ssl.principal.mapping.rules": true,
+	"sasl.enabled.mechanisms":     true, "sasl.jaas.config": true,
+	"connection.failed.authentication.delay.ms": true,
+}
+
+// saslMechanismPrefixes are the mechanism prefixes of per-mechanism JAAS configs
+// (listener.name.<listener>.<mechanism>.sasl.jaas.config).
+var saslMechanismPrefixes = []string{"plain.", "scram-sha-256.", "scram-sha-512."}
+
+// isSecurityKey reports whether key is one of securityKeys, plain or listener-prefixed.
+func isSecurityKey(key string) bool {
+	if securityKeys[key] {
+		return true
+	}
+	rest, ok := strings.CutPrefix(key, "listener.name.")
+	if !ok {
+		return false
+	}
+	_, sub, ok := strings.Cut(rest, ".")
+	if !ok {
+		return false
+	}
+	for _, p := range saslMechanismPrefixes {
+		if m, ok := strings.CutPrefix(sub, p); ok && m == "sasl.jaas.config" {
+			return true
+		}
+	}
+	return securityKeys[sub]
+}
