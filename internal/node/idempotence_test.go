@@ -109,7 +109,6 @@ func TestIdempotentProducerThroughDroppedConnections(t *testing.T) {
 	proxy.target.Store(&addr)
 	proxy.dropping.Store(false)
 	createTopic(t, proxy.ln.Addr().String(), "idem", partitions, nil)
-	proxy.dropping.Store(true)
 
 	cl := newClient(t, proxy.ln.Addr().String(),
 		kgo.DefaultProduceTopic("idem"),
@@ -120,8 +119,15 @@ func TestIdempotentProducerThroughDroppedConnections(t *testing.T) {
 		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
 	)
 	ctx := testContext(t)
+	// The first record gets the producer id before the cutting starts: franz-go gives up on
+	// InitProducerId when a connection closes right after the request (it takes that for a
+	// missing SASL handshake), which is not what this test is about.
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("0")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	proxy.dropping.Store(true)
 	var failed atomic.Int64
-	for i := 0; i < total; i++ {
+	for i := 1; i < total; i++ {
 		cl.Produce(ctx, &kgo.Record{Value: []byte(strconv.Itoa(i))}, func(r *kgo.Record, err error) {
 			if err != nil && failed.Add(1) == 1 {
 				t.Errorf("produce %s: %v", r.Value, err)
