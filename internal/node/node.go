@@ -177,6 +177,7 @@ func (n *Node) start(ctx context.Context) error {
 		Groups:      n.groups,
 		ProducerIDs: n.producers,
 		Txns:        n.txns,
+		TxnVerifier: n.txns,
 		Logger:      n.log,
 		Metrics:     n.metrics,
 	}).Register(reg)
