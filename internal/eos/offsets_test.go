@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/gregorhq/gregor/internal/clustertest"
 )
@@ -191,4 +192,61 @@ func TestTxnOffsetsThroughMarkers(t *testing.T) {
 	waitOffset(cl, 30)
 	cl = restart()
 	waitOffset(cl, 30)
+}
+
+// TestTxnOffsetCommitVerified: a TxnOffsetCommit whose group's __consumer_offsets partition
+// the transaction does not hold (no AddOffsetsToTxn before it) is refused, with
+// TRANSACTION_ABORTABLE at v4 and INVALID_TXN_STATE below (KIP-890 part 1), and leaves no
+// pending offset behind.
+func TestTxnOffsetCommitVerified(t *testing.T) {
+	n := clustertest.StartNode(t,
+		"transaction.state.log.num.partitions", "1",
+		"offsets.topic.num.partitions", "1")
+	ctx := testContext(t, time.Minute)
+	createTopic(t, n.Addr(), "src", 1)
+	const group = "unverified-group"
+	cl := newClient(t, n.Addr())
+	p := initTxnProducer(ctx, t, cl, "unverified")
+
+	v3 := kversion.Stable()
+	v3.SetMaxKeyVersion(kmsg.TxnOffsetCommit.Int16(), 3)
+	clients := map[int16]*kgo.Client{4: cl, 3: newClient(t, n.Addr(), kgo.MaxVersions(v3))}
+	commit := func(version int16) error {
+		cl := clients[version]
+		req := kmsg.NewPtrTxnOffsetCommitRequest()
+		req.TransactionalID, req.Group, req.ProducerID, req.ProducerEpoch = p.id, group, p.pid, p.epoch
+		req.Generation = -1
+		rt := kmsg.NewTxnOffsetCommitRequestTopic()
+		rt.Topic = "src"
+		rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+		rp.Partition, rp.Offset, rp.LeaderEpoch = 0, 5, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		var resp *kmsg.TxnOffsetCommitResponse
+		var err error
+		waitFor(ctx, t, "a TxnOffsetCommit answer", func() (bool, string) {
+			resp, err = req.RequestWith(ctx, cl)
+			if err == nil {
+				err = kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode)
+			}
+			return !retriableTxn(err), fmt.Sprint(err)
+		})
+		return err
+	}
+	if err := commit(4); !errors.Is(err, kerr.TransactionAbortable) {
+		t.Fatalf("TxnOffsetCommit v4 without AddOffsetsToTxn: %v, want TRANSACTION_ABORTABLE", err)
+	}
+	if err := commit(3); !errors.Is(err, kerr.InvalidTxnState) {
+		t.Fatalf("TxnOffsetCommit v3 without AddOffsetsToTxn: %v, want INVALID_TXN_STATE", err)
+	}
+	if got, err := fetchOffset(ctx, cl, group, "src", true); err != nil || got != -1 {
+		t.Fatalf("OffsetFetch after refused commits: %d, %v; want -1 and no pending offset", got, err)
+	}
+	// With AddOffsetsToTxn first, the commit goes through.
+	p.commitOffset(ctx, t, cl, group, "src", 5)
+	p.endTxn(ctx, t, cl, true)
+	waitFor(ctx, t, "the committed offset", func() (bool, string) {
+		got, err := fetchOffset(ctx, cl, group, "src", true)
+		return err == nil && got == 5, fmt.Sprintf("%d, %v", got, err)
+	})
 }

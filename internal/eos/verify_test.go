@@ -56,7 +56,7 @@ func TestProduceVerification(t *testing.T) {
 	ctx := testContext(t, time.Minute)
 	createTopic(t, n.Addr(), "vt", 1)
 	v10 := kversion.Stable()
-	v10.SetMaxKeyVersion(0, 10)
+	v10.SetMaxKeyVersion(kmsg.Produce.Int16(), 10)
 	cl10 := newClient(t, n.Addr(), kgo.MaxVersions(v10))
 	cl := newClient(t, n.Addr()) // Produce v11
 	id := "verified"
