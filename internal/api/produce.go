@@ -14,7 +14,7 @@ package api
 //	v8: per-record errors and an error message in the response
 //	v9: flexible
 //	v10: current leader and node endpoints tags (KIP-951); not sent yet
-//	v11: no change
+//	v11: TRANSACTION_ABORTABLE may be answered (KIP-890), where older versions get INVALID_TXN_STATE
 //
 // A transactional batch in a request without a transactional id is
 // TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition, as in Kafka; the first
