@@ -40,8 +40,11 @@ type Handlers struct {
 	ProducerIDs *txn.ProducerIDManager
 	// Txns is the transaction coordinator; nil answers transaction APIs with
 	// COORDINATOR_NOT_AVAILABLE.
-	Txns   *txn.Coordinator
-	Logger *slog.Logger
+	Txns *txn.Coordinator
+	// TxnVerifier checks transactional Produce batches against the transaction coordinator
+	// (KIP-890 part 1, produce_verify.go); nil appends them unchecked.
+	TxnVerifier TxnVerifier
+	Logger      *slog.Logger
 	// Metrics, when set, counts the bytes and records produced and the bytes fetched, per
 	// topic.
 	Metrics TopicMetrics

@@ -14,7 +14,12 @@ package api
 //	v8: per-record errors and an error message in the response
 //	v9: flexible
 //	v10: current leader and node endpoints tags (KIP-951); not sent yet
-//	v11: no change
+//	v11: TRANSACTION_ABORTABLE may be answered (KIP-890), where older versions get INVALID_TXN_STATE
+//
+// A transactional batch in a request without a transactional id is
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition, as in Kafka; the first
+// transactional batch of a transaction in a partition is verified with the transaction
+// coordinator first (KIP-890 part 1, see produce_verify.go).
 //
 // acks=0 gets no response; acks=1 is answered once the leader has the batch; acks=-1 (all)
 // once every in-sync replica has it, which on a single node is at once.
@@ -36,6 +41,7 @@ import (
 
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/records"
+	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -50,6 +56,9 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 	req := r.Body.(*kmsg.ProduceRequest)
 	resp := kmsg.NewPtrProduceResponse()
 	badAcks := req.Acks != 0 && req.Acks != 1 && req.Acks != -1
+	// A transactional batch needs the transactional id its producer belongs to; Kafka answers
+	// a request without one, whole, as not authorized for it.
+	noTxnID := req.TransactionID == nil && hasTransactionalBatch(req)
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
@@ -63,12 +72,14 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 				err = kerr.UnsupportedVersion
 			case badAcks:
 				err = kerr.InvalidRequiredAcks
+			case noTxnID:
+				err = kerr.TransactionalIDAuthorizationFailed
 			case isInternalTopic(rt.Topic):
 				// Only coordinators write their own topics; a client's bytes there would be
 				// replayed as group or transaction state.
 				err = &kafkaError{kerr.InvalidTopicException, "Cannot append to internal topic " + rt.Topic}
 			default:
-				err = h.appendPartition(req.Version, rt.Topic, rp.Partition, rp.Records, &sp)
+				err = h.appendPartition(req.Version, req.TransactionID, rt.Topic, rp.Partition, rp.Records, &sp)
 			}
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
@@ -87,7 +98,7 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 }
 
 // appendPartition validates one partition's batch and appends it, filling in the response.
-func (h *Handlers) appendPartition(version int16, topic string, partition int32, batch []byte, sp *kmsg.ProduceResponseTopicPartition) error {
+func (h *Handlers) appendPartition(version int16, txnID *string, topic string, partition int32, batch []byte, sp *kmsg.ProduceResponseTopicPartition) error {
 	p, err := h.Replicas.Partition(topic, partition)
 	if err != nil {
 		return err
@@ -102,7 +113,12 @@ func (h *Handlers) appendPartition(version int16, topic string, partition int32,
 	if err != nil {
 		return err
 	}
-	res, err := p.Append(batch, hdr)
+	var res replica.AppendResult
+	if hdr.Transactional() && txnID != nil && h.TxnVerifier != nil && h.Config.TransactionPartitionVerificationEnable {
+		res, err = h.appendVerified(version, *txnID, p, batch, hdr)
+	} else {
+		res, err = p.Append(batch, hdr)
+	}
 	if err != nil {
 		return err
 	}

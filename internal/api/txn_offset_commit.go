@@ -6,17 +6,28 @@ package api
 //	v1: no change (throttling after the response)
 //	v2: leader epoch per partition
 //	v3: flexible; generation, member id and group instance id (KIP-447), checked when sent
-//	v4: no change here (KIP-890 part 1: the transaction verification is the partition's)
+//	v4: a commit whose __consumer_offsets partition is not in the transaction (no
+//	    AddOffsetsToTxn before it, or the transaction ended) is TRANSACTION_ABORTABLE where
+//	    older versions get INVALID_TXN_STATE (KIP-890 part 1)
+//
+// As for Produce (produce_verify.go), the first commit of a transaction to its group's
+// __consumer_offsets partition is verified with the transaction coordinator, in-process;
+// later ones find the transaction open in the partition's producer state. Unlike Produce, the
+// group coordinator's append does not carry the verification guard, so a marker that lands
+// between the verification and the append is not caught.
 //
 // v5 (KIP-890 part 2: the offsets partition joins the transaction without AddOffsetsToTxn)
 // and v6 (topic ids) are not served; franz-go then sends AddOffsetsToTxn first.
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/group"
+	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -40,5 +51,62 @@ func (h *Handlers) txnOffsetCommit(ctx context.Context, r *wire.Request) (wire.R
 		}
 		return wire.Reply{Msg: resp}, nil
 	}
+	if code := h.verifyTxnOffsetCommit(req); code != 0 {
+		resp := kmsg.NewPtrTxnOffsetCommitResponse()
+		for _, rt := range req.Topics {
+			st := kmsg.NewTxnOffsetCommitResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return wire.Reply{Msg: resp}, nil
+	}
 	return wire.Reply{Msg: h.Groups.TxnOffsetCommit(ctx, req)}, nil
+}
+
+// verifyTxnOffsetCommit checks with the transaction coordinator that the group's
+// __consumer_offsets partition is in the producer's ongoing transaction, and returns the
+// error code for every partition of the request, 0 when it is (or cannot be checked here:
+// the group coordinator then answers for itself).
+func (h *Handlers) verifyTxnOffsetCommit(req *kmsg.TxnOffsetCommitRequest) int16 {
+	if h.TxnVerifier == nil || !h.Config.TransactionPartitionVerificationEnable || h.Controller == nil ||
+		req.Group == "" || req.ProducerID < 0 || req.ProducerEpoch < 0 {
+		return 0
+	}
+	t := h.Controller.Image().Topics[group.OffsetsTopic]
+	if t == nil || len(t.Partitions) == 0 {
+		return 0
+	}
+	part := group.PartitionFor(req.Group, int32(len(t.Partitions)))
+	p, err := h.Replicas.Partition(group.OffsetsTopic, part)
+	if err != nil {
+		return 0
+	}
+	g := p.StartTxnVerification(req.ProducerID, req.ProducerEpoch)
+	if g == nil {
+		return 0 // the transaction is open in the partition already
+	}
+	defer p.AbandonTxnVerification(g) // the group coordinator's append does not use it
+	hdr := records.Header{ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch}
+	err = h.verifyTxnPartition(req.Version, req.TransactionalID, hdr, group.OffsetsTopic, part)
+	var ke *kerr.Error
+	switch {
+	case err == nil, errors.Is(err, errNotVerified):
+		return 0
+	case errors.Is(err, kerr.InvalidTxnState):
+		if req.Version >= 4 {
+			return kerr.TransactionAbortable.Code
+		}
+		return kerr.InvalidTxnState.Code
+	case errors.Is(err, kerr.NotEnoughReplicas):
+		// Kafka's group coordinator answers a failed append this way: retriable.
+		return kerr.CoordinatorNotAvailable.Code
+	case errors.As(err, &ke):
+		return ke.Code
+	}
+	return kerr.UnknownServerError.Code
 }

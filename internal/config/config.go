@@ -130,6 +130,11 @@ type Broker struct {
 	// TransactionRemoveExpiredTransactionCleanupIntervalMs is
 	// transaction.remove.expired.transaction.cleanup.interval.ms, default 3600000, >= 1.
 	TransactionRemoveExpiredTransactionCleanupIntervalMs int32
+	// TransactionPartitionVerificationEnable is transaction.partition.verification.enable,
+	// default true: a transactional batch for a partition is appended only once the
+	// transaction coordinator confirms the partition is in the producer's ongoing
+	// transaction (KIP-890 part 1).
+	TransactionPartitionVerificationEnable bool
 	// AdminListeners is admin.listeners, default "http://localhost:9644": where the admin HTTP
 	// endpoint (metrics, consumer lag) listens; an empty string turns it off. Gregor's own
 	// key (Kafka has no admin HTTP listener); only the HTTP scheme is accepted.
@@ -234,6 +239,7 @@ func Default() Broker {
 		TransactionalIDExpirationMs:                          604800000,
 		TransactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
 		TransactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
+		TransactionPartitionVerificationEnable:               true,
 
 		AdminListeners: []Listener{{Name: "HTTP", Host: "localhost", Port: 9644}},
 		LagWindowSize:  10,
@@ -561,6 +567,10 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 	},
 	"transaction.abort.timed.out.transaction.cleanup.interval.ms": func(l *loader, v string) (err error) {
 		l.b.TransactionAbortTimedOutTransactionCleanupIntervalMs, err = parseInt32(v)
+		return
+	},
+	"transaction.partition.verification.enable": func(l *loader, v string) (err error) {
+		l.b.TransactionPartitionVerificationEnable, err = parseBool(v)
 		return
 	},
 	"transaction.remove.expired.transaction.cleanup.interval.ms": func(l *loader, v string) (err error) {

@@ -213,6 +213,7 @@ var brokerDefs = map[string]brokerDef{
 	"transactional.id.expiration.ms":                              {TypeInt, sp("604800000"), false, nil},
 	"transaction.abort.timed.out.transaction.cleanup.interval.ms": {TypeInt, sp("10000"), false, nil},
 	"transaction.remove.expired.transaction.cleanup.interval.ms":  {TypeInt, sp("3600000"), false, nil},
+	"transaction.partition.verification.enable":                   {TypeBoolean, sp("true"), false, nil},
 
 	// Dynamic, implemented: checked by their brokerKeys setter and Validate.
 	"message.max.bytes":                   {TypeInt, sp("1048588"), true, nil},

@@ -175,8 +175,14 @@ func TestIdempotentProducerThroughDroppedConnections(t *testing.T) {
 // produceRaw sends one batch to partition 0 of topic and returns the partition's answer.
 func produceRaw(t *testing.T, ctx context.Context, cl *kgo.Client, topic string, batch []byte) kmsg.ProduceResponseTopicPartition {
 	t.Helper()
+	return produceRawTxn(t, ctx, cl, nil, topic, batch)
+}
+
+// produceRawTxn is produceRaw in a request with a transactional id (nil: none).
+func produceRawTxn(t *testing.T, ctx context.Context, cl *kgo.Client, txnID *string, topic string, batch []byte) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
 	req := kmsg.NewPtrProduceRequest()
-	req.Acks, req.TimeoutMillis = -1, 10000
+	req.TransactionID, req.Acks, req.TimeoutMillis = txnID, -1, 10000
 	rt := kmsg.NewProduceRequestTopic()
 	rt.Topic = topic
 	rp := kmsg.NewProduceRequestTopicPartition()

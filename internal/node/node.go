@@ -193,6 +193,7 @@ func (n *Node) start(ctx context.Context) error {
 		Shares:      n.shares,
 		ProducerIDs: n.producers,
 		Txns:        n.txns,
+		TxnVerifier: n.txns,
 		Logger:      n.log,
 		Metrics:     n.metrics,
 	}).Register(reg)

@@ -88,9 +88,10 @@ func consumeUntil(t *testing.T, addr, topic, last string, isolation kgo.Isolatio
 
 // TestTransactionalDataThroughProduceAndMarkers drives the partition side of transactions
 // over the wire: transactional batches through Produce, markers through WriteTxnMarkers, and
-// franz-go consumers at both isolation levels.
+// franz-go consumers at both isolation levels. No coordinator knows these producers, so the
+// produce verification against it (KIP-890) is turned off.
 func TestTransactionalDataThroughProduceAndMarkers(t *testing.T) {
-	n := clustertest.StartNode(t)
+	n := clustertest.StartNode(t, "transaction.partition.verification.enable", "false")
 	const topic = "txn-data"
 	createTopic(t, n.Addr(), topic, 1, nil)
 	cl := newClient(t, n.Addr())
@@ -98,7 +99,8 @@ func TestTransactionalDataThroughProduceAndMarkers(t *testing.T) {
 
 	produce := func(batch []byte) int64 {
 		t.Helper()
-		p := produceRaw(t, ctx, cl, topic, batch)
+		txnID := "txn-data"
+		p := produceRawTxn(t, ctx, cl, &txnID, topic, batch)
 		if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
 			t.Fatal(err)
 		}

@@ -37,6 +37,9 @@ type Partition struct {
 	// Invariant: producers holds the state of exactly the batches below the log end offset
 	// (and above the snapshot it was loaded from, less expired producers).
 	producers *producerState
+	// verifying holds each producer's pending transaction verification (verification.go);
+	// a marker for the producer, or the append of its verified batch, removes it.
+	verifying map[int64]*VerificationGuard
 	fs        storage.FS // where producer snapshots are written
 
 	mu sync.Mutex
@@ -72,6 +75,11 @@ type AppendResult struct {
 // answered with the offset it got the first time; a stale epoch or a sequence gap is refused
 // with INVALID_PRODUCER_EPOCH or OUT_OF_ORDER_SEQUENCE_NUMBER.
 func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error) {
+	return p.append(batch, h, false, nil)
+}
+
+// append is Append, and AppendVerified when verify is set.
+func (p *Partition) append(batch []byte, h records.Header, verify bool, g *VerificationGuard) (AppendResult, error) {
 	p.mu.Lock()
 	cfg, epoch := p.cfg, p.leaderEpoch
 	p.mu.Unlock()
@@ -92,6 +100,12 @@ func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error)
 			return res, nil
 		}
 	}
+	if verify {
+		if err := p.checkVerifiedLocked(h, g); err != nil {
+			p.appendMu.Unlock()
+			return AppendResult{}, err
+		}
+	}
 	records.SetPartitionLeaderEpoch(batch, epoch)
 	if cfg.MessageTimestampType == "LogAppendTime" {
 		res.LogAppendTime = p.now().UnixMilli()
@@ -106,6 +120,9 @@ func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error)
 	res.BaseOffset = base
 	h.BaseOffset = base
 	p.producers.update(h)
+	if h.Transactional() {
+		delete(p.verifying, h.ProducerID) // the producer state now holds the transaction
+	}
 	res.LogStartOffset = p.log.LogStartOffset()
 	p.appendedLocked()
 	p.appendMu.Unlock()

@@ -89,6 +89,7 @@ func (p *Partition) WriteTxnMarker(m TxnMarker) (offset int64, err error) {
 		return -1, kerr.KafkaStorageError
 	}
 	first := p.producers.completeTxn(m, offset, ts)
+	delete(p.verifying, m.ProducerID) // a verification under way was for the ended transaction
 	if !m.Commit {
 		if err := p.log.AppendAbortedTxn(abortedTxn(p.producers, m.ProducerID, first, offset)); err != nil {
 			// The marker is in the log: a restart replays it and writes the entry then.
