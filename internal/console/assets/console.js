@@ -94,7 +94,9 @@ function lineChart(points, title, fmt) {
   s.append(svg("line", { class: "axis", x1: l, y1: h - b, x2: w - r, y2: h - b }));
   s.append(svg("line", { class: "axis", x1: l, y1: t, x2: l, y2: h - b }));
   if (!points.length) return s;
-  const t0 = points[0].t, t1 = Math.max(points[points.length - 1].t, t0 + 1);
+  // The x axis is always the last hour, ending at the newest point (which is now).
+  const t1 = points[points.length - 1].t, t0 = t1 - 3600 * 1000;
+  points = points.filter((p) => p.t >= t0);
   const vmax = Math.max(...points.map((p) => p.v), 1);
   const x = (p) => l + ((p.t - t0) / (t1 - t0)) * (w - l - r);
   const y = (p) => h - b - (p.v / vmax) * (h - b - t);
@@ -105,8 +107,8 @@ function lineChart(points, title, fmt) {
   };
   label(l - 4, t + 8, fmt(vmax), "end");
   label(l - 4, h - b, "0", "end");
-  label(l, h - 6, new Date(t0).toLocaleTimeString(), "start");
-  label(w - r, h - 6, new Date(t1).toLocaleTimeString(), "end");
+  label(l, h - 6, "60 min ago", "start");
+  label(w - r, h - 6, "now " + new Date(t1).toLocaleTimeString(), "end");
   const d = points.map((p) => `${x(p)},${y(p)}`).join(" ");
   s.append(svg("polygon", { class: "area", points: `${x(points[0])},${h - b} ${d} ${x(points[points.length - 1])},${h - b}` }));
   s.append(svg("polyline", { class: "line", points: d }));
