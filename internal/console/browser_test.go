@@ -23,7 +23,8 @@ func chromiumPath() string {
 }
 
 // The acceptance test of the console: a headless Chromium opens it, finds the topic and the
-// group through the page's own links, and sees the group's lag chart. The screenshot goes to
+// group through the page's own links, reads a partition's records, and sees the group's lag
+// chart. The screenshot goes to
 // the test's artifact directory (kept with go test -artifacts).
 func TestBrowserFindsTopicGroupAndLagChart(t *testing.T) {
 	exe := chromiumPath()
@@ -56,6 +57,10 @@ func TestBrowserFindsTopicGroupAndLagChart(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`main a[href="#/topics/orders"]`)),
 		chromedp.Click(chromedp.CSS(`main a[href="#/topics/orders"]`)),
 		chromedp.WaitVisible(`//td/span[text()="retention.ms"]`),
+		// The record browser of partition 0, from the topic's page: the last 20 records.
+		chromedp.Click(chromedp.CSS(`main a[href="#/browse/orders/0"]`)),
+		chromedp.WaitVisible(`//td[text()="29"]`),
+		chromedp.WaitVisible(`//td/span[text()="order `+strings.Repeat("x", 29)+`"]`),
 		// The group, through the navigation, then its page with the lag chart.
 		chromedp.Click(chromedp.CSS(`nav a[href="#/groups"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`main a[href="#/groups/billing"]`)),

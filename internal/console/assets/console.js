@@ -40,7 +40,7 @@ function bytes(n) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return (i ? n.toFixed(1) : n) + " " + units[i];
+  return (i ? n.toFixed(1) : Math.round(n)) + " " + units[i];
 }
 const time = (ms) => new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 
@@ -81,6 +81,13 @@ function sparkline(points, label, fmt) {
     s.append(svg("polyline", { class: "line", points: d }));
   }
   return s;
+}
+
+// A bytes-in rate: its sparkline (when there are two samples or more) and the latest value.
+function rateCell(points, label) {
+  const fmt = (v) => bytes(v) + "/s";
+  if (!points.length) return el("span", { class: "muted" }, "no samples yet");
+  return [points.length > 1 ? sparkline(points, label, fmt) : null, " ", fmt(points[points.length - 1].v)];
 }
 
 // A line chart of a series over time, with a y scale and time labels.
@@ -158,7 +165,7 @@ async function topicList(query) {
     table("Topics, sorted by name", ["Topic", "Partitions", "Replication", "State", "Size here", "Bytes in"], res.topics.map((t) => [
       el("a", { href: "#/topics/" + enc(t.name) }, t.name), num(t.partitions), String(t.replication_factor),
       badge(t.offline ? "offline" : t.under_replicated ? "under-replicated" : "ok"), bytes(t.size_bytes),
-      sparkline(t.bytes_in_per_sec, "Bytes in per second of " + t.name, (v) => bytes(v) + "/s")]), [1, 2, 4]),
+      rateCell(t.bytes_in_per_sec, "Bytes in per second of " + t.name)]), [1, 2, 4]),
     pager(res.total, res.offset, res.limit, href),
   ];
 }
@@ -175,8 +182,7 @@ async function topicView(name, query) {
       el("dt", {}, "Partitions"), el("dd", {}, num(t.partitions)),
       el("dt", {}, "Replication factor"), el("dd", {}, String(t.replication_factor)),
       el("dt", {}, "Size on this broker"), el("dd", {}, bytes(t.size_bytes)),
-      el("dt", {}, "Bytes in"), el("dd", {}, sparkline(rate, "Bytes in per second", (v) => bytes(v) + "/s"), " ",
-        rate.length ? bytes(rate[rate.length - 1].v) + "/s" : "no samples yet")),
+      el("dt", {}, "Bytes in"), el("dd", {}, rateCell(rate, "Bytes in per second"))),
     el("h2", {}, "Configuration overrides"),
     table("Overrides; every other config is the broker default", ["Name", "Value"], configs.map(([k, v]) => [el("span", { class: "mono" }, k), el("span", { class: "mono" }, v)])),
     el("h2", {}, "Partitions"),
