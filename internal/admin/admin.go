@@ -10,6 +10,7 @@
 //	GET /v3/kafka/local/topic                        Burrow: topics
 //	GET /v3/kafka/local/topic/{topic}                Burrow: the topic's log-end offset per partition
 //	GET /api/v1/groups/{group}/lag                   Gregor: group status with lag in seconds
+//	GET /  and /api/v1/...                           the web console (Config.Console), when set
 //
 // The Burrow answers use Burrow's JSON field names and messages, so tools written for Burrow
 // read them unchanged.
@@ -49,7 +50,11 @@ type Config struct {
 	Topics   Topics
 	// Groups lists the groups the coordinator knows (with or without commits seen); may be nil.
 	Groups func() []string
-	Logger *slog.Logger
+	// Console, when set, adds the web console's page and JSON endpoints to the listener's
+	// routes (package console; kept behind an interface so that console may reuse this
+	// package's answers).
+	Console interface{ Register(mux *http.ServeMux) }
+	Logger  *slog.Logger
 }
 
 // Server is a running admin listener.
@@ -80,6 +85,9 @@ func Listen(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /v3/kafka/{cluster}/topic", s.topics)
 	mux.HandleFunc("GET /v3/kafka/{cluster}/topic/{topic}", s.topic)
 	mux.HandleFunc("GET /api/v1/groups/{group}/lag", s.gregorLag)
+	if cfg.Console != nil {
+		cfg.Console.Register(mux)
+	}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(s.done)

@@ -38,6 +38,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -111,4 +112,27 @@ func (m *Metrics) RecordsIn(topic string, bytes, records int64) {
 // BytesOut counts fetched bytes (api.TopicMetrics).
 func (m *Metrics) BytesOut(topic string, bytes int64) {
 	m.bytesOut.WithLabelValues(topic).Add(float64(bytes))
+}
+
+// TopicBytesIn is each topic's bytes-in counter now (the console samples it for its
+// throughput sparklines). Topics nothing was produced to since start are absent.
+func (m *Metrics) TopicBytesIn() map[string]float64 {
+	ch := make(chan prometheus.Metric, 64)
+	go func() {
+		m.bytesIn.Collect(ch)
+		close(ch)
+	}()
+	out := map[string]float64{}
+	for pm := range ch {
+		var d dto.Metric
+		if err := pm.Write(&d); err != nil || d.Counter == nil {
+			continue
+		}
+		for _, l := range d.GetLabel() {
+			if l.GetName() == "topic" {
+				out[l.GetValue()] = d.Counter.GetValue()
+			}
+		}
+	}
+	return out
 }

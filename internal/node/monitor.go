@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/gregorhq/gregor/internal/admin"
+	"github.com/gregorhq/gregor/internal/console"
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/replica"
 )
@@ -59,6 +60,14 @@ func (n *Node) startAdmin() error {
 		return nil
 	}
 	l := n.cfg.AdminListeners[0]
+	n.console = console.New(console.Config{
+		Image:    n.controller.Image,
+		Replicas: n.replicas,
+		Groups:   n.groups,
+		Lag:      n.lag,
+		BytesIn:  n.metrics.TopicBytesIn,
+		Logger:   n.log.With("component", "console"),
+	})
 	srv, err := admin.Listen(admin.Config{
 		Addr:     net.JoinHostPort(l.Host, strconv.Itoa(l.Port)),
 		Gatherer: n.metrics.Registry,
@@ -72,13 +81,29 @@ func (n *Node) startAdmin() error {
 			}
 			return names
 		},
-		Logger: n.log.With("component", "admin"),
+		Console: n.console,
+		Logger:  n.log.With("component", "admin"),
 	})
 	if err != nil {
 		return err
 	}
 	n.admin = srv
+	n.console.Start()
 	return nil
+}
+
+// consoleURL is the web console's address for people: the admin listener's, with a wildcard
+// host replaced by localhost.
+func (n *Node) consoleURL() string {
+	a, ok := n.admin.Addr().(*net.TCPAddr)
+	if !ok {
+		return "http://" + n.admin.Addr().String() + "/"
+	}
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(a.Port)) + "/"
 }
 
 // AdminAddr is the admin listener's address, nil when admin.listeners is empty.

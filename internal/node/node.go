@@ -1,7 +1,7 @@
 // Package node assembles one Gregor process: the controller, the replica manager, the API
 // handlers, the client listeners (every listener that is not a controller listener, each
 // with its security protocol from listener.security.protocol.map) and the admin HTTP listener
-// (metrics, consumer lag). A single node is a cluster of one, running the same code
+// (metrics, consumer lag, web console). A single node is a cluster of one, running the same code
 // path as every node of a larger cluster: it is the controller quorum's only voter and the
 // only broker.
 package node
@@ -22,6 +22,7 @@ import (
 	"github.com/gregorhq/gregor/internal/api"
 	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/config"
+	"github.com/gregorhq/gregor/internal/console"
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/group"
 	"github.com/gregorhq/gregor/internal/lag"
@@ -49,7 +50,8 @@ type Node struct {
 	servers    []*server.Server // every client listener's, in listeners order
 	metrics    *metrics.Metrics
 	lag        *lag.Evaluator
-	admin      *admin.Server // nil when admin.listeners is empty
+	admin      *admin.Server    // nil when admin.listeners is empty
+	console    *console.Console // nil when admin.listeners is empty
 	stopWatch  func()
 	watchDone  chan struct{}
 	closeOnce  sync.Once
@@ -205,7 +207,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	args := []any{"node.id", cfg.NodeID, "addr", n.server.Addr().String(), "log.dir", logDir}
 	if n.admin != nil {
-		args = append(args, "admin.addr", n.admin.Addr().String())
+		args = append(args, "admin.addr", n.admin.Addr().String(), "console", n.consoleURL())
 	}
 	n.log.Info("gregor started", args...)
 	return nil
@@ -357,6 +359,9 @@ func (n *Node) Close() error {
 		}
 		if n.admin != nil {
 			errs = append(errs, n.admin.Close())
+		}
+		if n.console != nil {
+			n.console.Close()
 		}
 		if n.stopWatch != nil {
 			n.stopWatch()
