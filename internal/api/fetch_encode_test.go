@@ -42,6 +42,9 @@ func TestEncodeFetchMatchesKmsg(t *testing.T) {
 				rp.HighWatermark = 1000 + int64(pi)
 				rp.LastStableOffset = 999
 				rp.LogStartOffset = 3
+				if pi == 1 && v >= 12 {
+					rp.DivergingEpoch.Epoch, rp.DivergingEpoch.EndOffset = 4, 77
+				}
 				if pi == 1 {
 					rp.ErrorCode = 1
 					rp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{{ProducerID: 5, FirstOffset: 6}}

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -69,6 +71,28 @@ type Config struct {
 	CleanerEnable              bool
 	CleanerBackoff             time.Duration
 	CleanerIoMaxBytesPerSecond float64
+
+	// Replication (replication.go, fetcher.go). InterBrokerListener names the endpoint of a
+	// leader's registration that followers fetch from (inter.broker.listener.name);
+	// AlterPartition asks the controller for ISR changes (nil: ISRs never change, as when
+	// every partition has one replica). The rest are Kafka's replica.* broker configs; zero
+	// takes Kafka's default.
+	InterBrokerListener string
+	AlterPartition      AlterPartitionFunc
+	// NumReplicaFetchers is num.replica.fetchers: fetcher goroutines per leader broker.
+	NumReplicaFetchers int
+	// ReplicaFetchMaxBytes, ReplicaFetchMinBytes, ReplicaFetchWaitMax,
+	// ReplicaFetchResponseMaxBytes and ReplicaFetchBackoff are replica.fetch.max.bytes (per
+	// partition), replica.fetch.min.bytes, replica.fetch.wait.max.ms,
+	// replica.fetch.response.max.bytes and replica.fetch.backoff.ms.
+	ReplicaFetchMaxBytes         int32
+	ReplicaFetchMinBytes         int32
+	ReplicaFetchWaitMax          time.Duration
+	ReplicaFetchResponseMaxBytes int32
+	ReplicaFetchBackoff          time.Duration
+	// ReplicaLagTimeMax is replica.lag.time.max.ms: a follower that has not caught up for
+	// this long leaves the ISR. The ISR is checked every half of it.
+	ReplicaLagTimeMax time.Duration
 }
 
 // Manager owns the partitions this broker hosts.
@@ -105,6 +129,15 @@ type Manager struct {
 	// listenersMu guards markerListeners (OnTxnMarker), by topic. It is taken alone.
 	listenersMu     sync.RWMutex
 	markerListeners map[string][]TxnMarkerListener
+
+	// Replication (replication.go): ctx is cancelled by Close, which then waits for the
+	// goroutines started by goTracked (wg); image is the newest applied image; fetchers are
+	// the follower fetchers.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	image    atomic.Pointer[metadata.Image]
+	fetchers *fetchers
 }
 
 // NewManager prepares the log directory and reads its recovery checkpoint. Logs are opened by
@@ -145,6 +178,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		logStartOffsets: lso,
 	}
 	m.cleaner = newCleaner(m)
+	m.startReplication()
 	if cfg.RetentionCheckInterval > 0 {
 		m.stopRetention, m.retentionDone = make(chan struct{}), make(chan struct{})
 		go m.retentionLoop(cfg.RetentionCheckInterval)
@@ -190,6 +224,7 @@ func (m *Manager) Apply(img *metadata.Image) error {
 		return nil
 	}
 	m.applied, m.appliedOffset = true, img.Offset
+	m.image.Store(img)
 	want := map[storage.TopicPartition]bool{}
 	var errs []error
 	defaults := m.topicDefaults(img)
@@ -220,11 +255,16 @@ func (m *Manager) Apply(img *metadata.Image) error {
 				}
 				m.partitions[tp] = p
 			}
-			p.update(cfg, part)
+			if p.update(cfg, part) {
+				m.fetchers.add(p, img, part.Leader, part.LeaderEpoch)
+			} else if part.Leader == m.cfg.NodeID {
+				m.fetchers.remove(tp)
+			}
 		}
 	}
 	for tp, p := range m.partitions {
 		if !want[tp] {
+			m.fetchers.remove(tp)
 			m.deleteLocked(p)
 		}
 	}
@@ -265,6 +305,11 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 	p := &Partition{
 		TP:            tp,
 		TopicID:       id,
+		nodeID:        m.cfg.NodeID,
+		mgr:           m,
+		leader:        -1,
+		leaderEpoch:   -1,
+		partitionEpoch: -1,
 		now:           m.cfg.Now,
 		logStartMoved: m.writeLogStartCheckpoint,
 		logger:        logger,
@@ -289,6 +334,22 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 	}
 	p.producers, err = loadProducerState(m.cfg.FS, l, logger)
 	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	if p.epochs, err = storage.OpenLeaderEpochCache(m.cfg.FS, dir); err != nil {
+		// Kafka rebuilds nothing either: the cache starts over from the next epoch.
+		m.log.Warn("unreadable leader epoch checkpoint; starting an empty one", "err", err)
+		if err := m.cfg.FS.Remove(filepath.Join(dir, storage.LeaderEpochCheckpointFile)); err != nil {
+			l.Close()
+			return nil, err
+		}
+		if p.epochs, err = storage.OpenLeaderEpochCache(m.cfg.FS, dir); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	if err := p.epochs.TruncateFromEnd(l.LogEndOffset() + 1); err != nil {
 		l.Close()
 		return nil, err
 	}
@@ -356,6 +417,7 @@ func (m *Manager) Close() error {
 	}
 	m.closed = true
 	m.mu.Unlock()
+	m.stopReplication()
 	if m.stopRetention != nil {
 		close(m.stopRetention)
 		<-m.retentionDone
