@@ -303,18 +303,18 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 	}
 	logger := m.log.With("topic", tp.Topic, "partition", tp.Partition)
 	p := &Partition{
-		TP:            tp,
-		TopicID:       id,
-		nodeID:        m.cfg.NodeID,
-		mgr:           m,
-		leader:        -1,
-		leaderEpoch:   -1,
+		TP:             tp,
+		TopicID:        id,
+		nodeID:         m.cfg.NodeID,
+		mgr:            m,
+		leader:         -1,
+		leaderEpoch:    -1,
 		partitionEpoch: -1,
-		now:           m.cfg.Now,
-		logStartMoved: m.writeLogStartCheckpoint,
-		logger:        logger,
-		cfg:           cfg,
-		fs:            m.cfg.FS,
+		now:            m.cfg.Now,
+		logStartMoved:  m.writeLogStartCheckpoint,
+		logger:         logger,
+		cfg:            cfg,
+		fs:             m.cfg.FS,
 
 		markerListeners: m.txnMarkerListeners,
 	}
