@@ -428,8 +428,18 @@ func (f *fetcher) applyPartition(s *fetchState, rp *kmsg.FetchResponseTopicParti
 		return
 	}
 	if rp.DivergingEpoch.Epoch >= 0 || rp.DivergingEpoch.EndOffset >= 0 {
+		leo := s.p.LogEndOffset()
 		if _, err := s.p.truncateToLeader(rp.DivergingEpoch.Epoch, rp.DivergingEpoch.EndOffset); err != nil {
 			f.m.log.Error("truncation failed", "topic", s.p.TP.Topic, "partition", s.p.TP.Partition, "err", err)
+			f.backOff(s)
+		} else if s.p.LogEndOffset() == leo {
+			// Nothing to cut, yet the leader sees a divergence: do not spin on it; check
+			// with OffsetForLeaderEpoch after the backoff.
+			f.m.log.Warn("leader reports a divergence truncation does not resolve", "topic", s.p.TP.Topic,
+				"partition", s.p.TP.Partition, "diverging_epoch", rp.DivergingEpoch.Epoch, "end_offset", rp.DivergingEpoch.EndOffset)
+			f.mu.Lock()
+			s.truncated = false
+			f.mu.Unlock()
 			f.backOff(s)
 		}
 		return

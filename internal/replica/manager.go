@@ -349,7 +349,9 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 			return nil, err
 		}
 	}
-	if err := p.epochs.TruncateFromEnd(l.LogEndOffset() + 1); err != nil {
+	// Entries past what the log holds (it lost an unsynced tail, or an epoch began at the log
+	// end and wrote nothing) go; a leader assigns its epoch again when it takes over.
+	if err := p.epochs.TruncateFromEnd(l.LogEndOffset()); err != nil {
 		l.Close()
 		return nil, err
 	}

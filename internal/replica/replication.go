@@ -240,7 +240,8 @@ func (p *Partition) truncateTo(offset int64) error {
 	if err != nil {
 		return err
 	}
-	if err := p.epochs.TruncateFromEnd(leo + 1); err != nil {
+	// An epoch starting at the new log end has no batch left here.
+	if err := p.epochs.TruncateFromEnd(leo); err != nil {
 		p.logger.Error("truncating the leader epoch checkpoint failed", "err", err)
 	}
 	state, err := loadProducerState(p.fs, p.log, p.logger)
