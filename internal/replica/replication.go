@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/storage"
 )
@@ -280,3 +281,16 @@ func (p *Partition) LeaderEpochEnd(currentEpoch, epoch int32) (int32, int64, err
 
 // LeaderEpochs returns the partition's leader epoch cache entries, oldest first.
 func (p *Partition) LeaderEpochs() []storage.EpochEntry { return p.epochs.Entries() }
+
+// SetReplicationConfigs fills c's replication settings from the broker config b: the
+// replica.* keys and num.replica.fetchers. InterBrokerListener and AlterPartition are the
+// caller's to set.
+func (c *Config) SetReplicationConfigs(b *config.Broker) {
+	c.NumReplicaFetchers = int(b.NumReplicaFetchers)
+	c.ReplicaFetchMaxBytes = b.ReplicaFetchMaxBytes
+	c.ReplicaFetchMinBytes = b.ReplicaFetchMinBytes
+	c.ReplicaFetchWaitMax = time.Duration(b.ReplicaFetchWaitMaxMs) * time.Millisecond
+	c.ReplicaFetchResponseMaxBytes = b.ReplicaFetchResponseMaxBytes
+	c.ReplicaFetchBackoff = time.Duration(b.ReplicaFetchBackoffMs) * time.Millisecond
+	c.ReplicaLagTimeMax = time.Duration(b.ReplicaLagTimeMaxMs) * time.Millisecond
+}
