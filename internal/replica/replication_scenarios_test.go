@@ -238,3 +238,25 @@ func TestDivergentTailTruncation(t *testing.T) {
 	}
 	waitFor(t, "broker 2 back in the ISR", func() bool { return slices.Contains(c.isr(), 2) })
 }
+
+// An acks=all write parked for a follower that then drops out of the ISR completes when the
+// high watermark passes it, but with NOT_ENOUGH_REPLICAS_AFTER_APPEND since the ISR is now
+// below min.insync.replicas.
+func TestNotEnoughReplicasAfterAppend(t *testing.T) {
+	part := metadata.Partition{ID: 0, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1, LeaderEpoch: 1}
+	c := newCluster(t, 500*time.Millisecond, map[string]string{"min.insync.replicas": "2"}, part, 1, 2)
+	all := client(t, c.broker(1), -1)
+	produceOK(t, all, 1)
+	c.stop(2)
+	sp := produce(t, all, 30*time.Second, 1)
+	if sp.ErrorCode != kerr.NotEnoughReplicasAfterAppend.Code {
+		t.Fatalf("acks=all while the ISR shrinks below min.insync.replicas: %v, want NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+			kerr.ErrorForCode(sp.ErrorCode))
+	}
+	if got := c.isr(); !slices.Equal(got, []int32{1}) {
+		t.Fatalf("ISR %v, want [1]", got)
+	}
+	if sp := produce(t, all, time.Second, 1); sp.ErrorCode != kerr.NotEnoughReplicas.Code {
+		t.Fatalf("acks=all with ISR [1]: %v, want NOT_ENOUGH_REPLICAS", kerr.ErrorForCode(sp.ErrorCode))
+	}
+}
