@@ -112,6 +112,7 @@ type Manager struct {
 	partitions      map[storage.TopicPartition]*Partition
 	recoveryPoints  map[storage.TopicPartition]int64 // read at start, for logs not opened yet
 	logStartOffsets map[storage.TopicPartition]int64 // likewise
+	highWatermarks  map[storage.TopicPartition]int64 // likewise (replication-offset-checkpoint)
 	closed          bool
 	// appliedOffset is the Offset of the newest image applied (with applied set once one
 	// was). Apply ignores older images: callers read the controller's image and apply it
@@ -176,6 +177,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		partitions:      map[storage.TopicPartition]*Partition{},
 		recoveryPoints:  rp,
 		logStartOffsets: lso,
+		highWatermarks:  readHighWatermarks(cfg),
 	}
 	m.cleaner = newCleaner(m)
 	m.startReplication()
@@ -271,7 +273,7 @@ func (m *Manager) Apply(img *metadata.Image) error {
 	if m.recoveryPoints != nil {
 		// First image: remove directories of partitions that no longer exist.
 		m.removeStrayLocked(want)
-		m.recoveryPoints, m.logStartOffsets = nil, nil
+		m.recoveryPoints, m.logStartOffsets, m.highWatermarks = nil, nil, nil
 	}
 	return errors.Join(errs...)
 }
@@ -357,6 +359,11 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 	}
 	p.log = l
 	p.highWatermark = l.LogEndOffset()
+	if hw, ok := m.highWatermarks[tp]; ok {
+		// What the ISR had, as last checkpointed: a broker that becomes leader must not show
+		// consumers an unreplicated tail. A sole replica moves it to its log end at once.
+		p.highWatermark = max(min(hw, l.LogEndOffset()), l.LogStartOffset())
+	}
 	p.firstUnstableOffset = p.producers.firstUnstableOffset()
 	return p, nil
 }
@@ -420,6 +427,7 @@ func (m *Manager) Close() error {
 	m.closed = true
 	m.mu.Unlock()
 	m.stopReplication()
+	m.writeHighWatermarks()
 	if m.stopRetention != nil {
 		close(m.stopRetention)
 		<-m.retentionDone

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"path/filepath"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -80,6 +82,7 @@ func (m *Manager) isrLoop() {
 			return
 		case <-t.C:
 			m.CheckISR()
+			m.writeHighWatermarks()
 		}
 	}
 }
@@ -293,4 +296,39 @@ func (c *Config) SetReplicationConfigs(b *config.Broker) {
 	c.ReplicaFetchResponseMaxBytes = b.ReplicaFetchResponseMaxBytes
 	c.ReplicaFetchBackoff = time.Duration(b.ReplicaFetchBackoffMs) * time.Millisecond
 	c.ReplicaLagTimeMax = time.Duration(b.ReplicaLagTimeMaxMs) * time.Millisecond
+}
+
+// highWatermarkCheckpointFile is Kafka's name for the per-log-dir file of high watermarks,
+// written every half of replica.lag.time.max.ms and at Close; on open a partition's high
+// watermark starts there (capped by its log end), not at its log end.
+const highWatermarkCheckpointFile = "replication-offset-checkpoint"
+
+func readHighWatermarks(cfg Config) map[storage.TopicPartition]int64 {
+	hws, err := storage.ReadCheckpoint(cfg.FS, filepath.Join(cfg.LogDir, highWatermarkCheckpointFile))
+	if err != nil {
+		cfg.Logger.Warn("unreadable high watermark checkpoint; high watermarks start at the log ends", "err", err)
+		return map[storage.TopicPartition]int64{}
+	}
+	return hws
+}
+
+// writeHighWatermarks checkpoints every hosted partition's high watermark. Only the ISR loop
+// and Close (after stopping it) call it, so writes do not race.
+func (m *Manager) writeHighWatermarks() {
+	m.mu.RLock()
+	hws := maps.Clone(m.highWatermarks) // before the first image: keep what was read
+	if hws == nil {
+		hws = map[storage.TopicPartition]int64{}
+	}
+	parts := make([]*Partition, 0, len(m.partitions))
+	for _, p := range m.partitions {
+		parts = append(parts, p)
+	}
+	m.mu.RUnlock()
+	for _, p := range parts {
+		hws[p.TP] = p.HighWatermark()
+	}
+	if err := storage.WriteCheckpoint(m.cfg.FS, filepath.Join(m.cfg.LogDir, highWatermarkCheckpointFile), hws); err != nil {
+		m.log.Warn("writing the high watermark checkpoint failed", "err", err)
+	}
 }

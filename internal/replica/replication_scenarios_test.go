@@ -260,3 +260,21 @@ func TestNotEnoughReplicasAfterAppend(t *testing.T) {
 		t.Fatalf("acks=all with ISR [1]: %v, want NOT_ENOUGH_REPLICAS", kerr.ErrorForCode(sp.ErrorCode))
 	}
 }
+
+// The high watermark survives a restart (replication-offset-checkpoint): a leader whose
+// follower never fetched does not expose its unreplicated tail after it restarts.
+func TestHighWatermarkCheckpoint(t *testing.T) {
+	part := metadata.Partition{ID: 0, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1, LeaderEpoch: 1}
+	c := newCluster(t, time.Minute, nil, part, 1) // broker 2 never runs
+	produceOK(t, client(t, c.broker(1), 1), 3)
+	if hw := c.broker(1).partition(t).HighWatermark(); hw != 0 {
+		t.Fatalf("high watermark %d with a follower that never fetched, want 0", hw)
+	}
+	fs := c.stop(1)
+	c.start(1, fs)
+	c.publish(func(*metadata.Partition) {})
+	p := c.broker(1).partition(t)
+	if hw, leo := p.HighWatermark(), p.LogEndOffset(); hw != 0 || leo != 3 {
+		t.Fatalf("after a restart: high watermark %d, log end %d; want 0, 3", hw, leo)
+	}
+}
