@@ -418,12 +418,14 @@ func (f *fetcher) fetch(states []*fetchState) {
 // applyPartition applies one partition of a Fetch response.
 func (f *fetcher) applyPartition(s *fetchState, rp *kmsg.FetchResponseTopicPartition) {
 	if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
-		if !errors.Is(err, kerr.OffsetOutOfRange) {
-			f.m.log.Debug("fetch partition refused", "topic", s.p.TP.Topic, "partition", s.p.TP.Partition, "err", err)
-		} else {
-			f.m.log.Warn("fetch offset out of the leader's range", "topic", s.p.TP.Topic, "partition", s.p.TP.Partition,
-				"log_end_offset", s.p.LogEndOffset(), "leader_log_start_offset", rp.LogStartOffset)
+		if errors.Is(err, kerr.OffsetOutOfRange) && rp.LogStartOffset > s.p.LogEndOffset() {
+			// The leader deleted what this log lacks: start over at its log start.
+			if err := s.p.restartAt(rp.LogStartOffset); err == nil {
+				return
+			}
 		}
+		f.m.log.Debug("fetch partition refused", "topic", s.p.TP.Topic, "partition", s.p.TP.Partition,
+			"log_end_offset", s.p.LogEndOffset(), "leader_log_start_offset", rp.LogStartOffset, "err", err)
 		f.backOff(s)
 		return
 	}

@@ -261,6 +261,36 @@ func (p *Partition) truncateTo(offset int64) error {
 	return nil
 }
 
+// restartAt empties the log and starts it at offset, the leader's log start offset, when the
+// leader no longer has what follows this log's end (Kafka's truncateFullyAndStartAt): the
+// epoch cache, the producer state and its snapshots start over, and the high watermark and
+// the log start offset (checkpointed) become offset.
+func (p *Partition) restartAt(offset int64) error {
+	p.appendMu.Lock()
+	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
+		p.appendMu.Unlock()
+		return err
+	}
+	if err := p.epochs.TruncateFromEnd(0); err != nil {
+		p.logger.Error("clearing the leader epoch checkpoint failed", "err", err)
+	}
+	if offsets, err := listSnapshots(p.fs, p.log.Dir()); err == nil {
+		for _, off := range offsets {
+			if err := removeSnapshot(p.fs, p.log.Dir(), off); err != nil {
+				p.logger.Warn("removing a producer snapshot failed", "offset", off, "err", err)
+			}
+		}
+	}
+	p.producers = newProducerState()
+	p.mu.Lock()
+	p.highWatermark, p.firstUnstableOffset = offset, -1
+	p.mu.Unlock()
+	p.appendMu.Unlock()
+	p.logStartMoved() // takes the Manager's locks: after appendMu, not under it
+	p.logger.Info("log restarted at the leader's log start offset", "offset", offset)
+	return nil
+}
+
 // LeaderEpochEnd answers OffsetForLeaderEpoch for this partition (Kafka's
 // lastOffsetForLeaderEpoch): the largest epoch not above epoch and the offset where it ended
 // (the log end offset for the current epoch). currentEpoch, when not -1, must be the

@@ -278,3 +278,31 @@ func TestHighWatermarkCheckpoint(t *testing.T) {
 		t.Fatalf("after a restart: high watermark %d, log end %d; want 0, 3", hw, leo)
 	}
 }
+
+// A new follower whose log end is below the leader's log start offset (records deleted on
+// the leader) restarts its log there and then follows, joining the ISR.
+func TestFollowerStartsAtLeaderLogStart(t *testing.T) {
+	part := metadata.Partition{ID: 0, Replicas: []int32{1, 2}, ISR: []int32{1}, Leader: 1, LeaderEpoch: 1}
+	c := newCluster(t, time.Minute, nil, part, 1)
+	one := client(t, c.broker(1), 1)
+	for range 3 {
+		produceOK(t, one, 2)
+	}
+	lp := c.broker(1).partition(t)
+	if lso, err := lp.DeleteRecords(4); err != nil || lso != 4 {
+		t.Fatalf("DeleteRecords(4) = %d, %v", lso, err)
+	}
+	c.start(2, storage.NewMemFS())
+	c.publish(func(*metadata.Partition) {})
+	fp := c.broker(2).partition(t)
+	waitFor(t, "the new follower to catch up", func() bool { return fp.LogEndOffset() == 6 })
+	if fp.LogStartOffset() != 4 {
+		t.Fatalf("follower log start %d, want 4", fp.LogStartOffset())
+	}
+	waitFor(t, "the new follower to join the ISR", func() bool { return slices.Equal(c.isr(), []int32{1, 2}) })
+	produceOK(t, client(t, c.broker(1), -1), 1)
+	waitFor(t, "the follower to learn the high watermark", func() bool { return fp.HighWatermark() == 7 })
+	if !bytes.Equal(committed(t, fp), committed(t, lp)) {
+		t.Fatal("follower's log differs from the leader's")
+	}
+}

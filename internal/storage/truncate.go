@@ -86,3 +86,40 @@ func (l *Log) TruncateTo(offset int64) (int64, error) {
 	l.logger.Info("truncated log", "offset", offset, "log_end_offset", l.logEndOffset, "segments_removed", len(dropped))
 	return l.logEndOffset, nil
 }
+
+// TruncateFullyAndStartAt empties the log and starts it again at offset (Kafka's
+// truncateFullyAndStartAt): what a follower does when the leader no longer has the offsets
+// after its log end (the leader's log start offset passed them). Every segment is retired;
+// the log start, log end and recovery point become offset.
+func (l *Log) TruncateFullyAndStartAt(offset int64) error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	l.mu.RLock()
+	closed := l.closed
+	l.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if l.failed != nil {
+		return l.failed
+	}
+	// Retire first, as the new segment may take the base offset, and so the file names, of an
+	// old one; mu stays held throughout so that no reader sees a log without segments.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old := l.segments
+	l.retireLocked(old)
+	s, err := createSegment(l.fs, l.dir, offset, l.cfg)
+	if err != nil {
+		l.failed = fmt.Errorf("storage: restart %s at %d: %w", l.dir, offset, err)
+		return l.failed
+	}
+	l.segments = []*segment{s}
+	l.logStartOffset, l.logEndOffset, l.recoveryPoint = offset, offset, offset
+	l.maxTimestamp, l.maxTimestampOffset = -1, -1
+	l.dirSyncNeeded = true
+	l.logger.Info("emptied log and restarted it", "offset", offset, "segments_removed", len(old))
+	return nil
+}

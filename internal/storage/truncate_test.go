@@ -114,3 +114,33 @@ func TestLeaderEpochCache(t *testing.T) {
 		t.Fatalf("file %q", data)
 	}
 }
+
+func TestTruncateFullyAndStartAt(t *testing.T) {
+	fs := NewMemFS()
+	dir := "/data/t-0"
+	cfg := LogConfig{SegmentBytes: 400}
+	l := mustOpen(t, fs, dir, cfg, 0)
+	for i := range 6 {
+		appendBatch(t, l, 2, 100, int64(1000+i))
+	}
+	if err := l.TruncateFullyAndStartAt(50); err != nil {
+		t.Fatal(err)
+	}
+	if l.LogStartOffset() != 50 || l.LogEndOffset() != 50 || l.NumSegments() != 1 {
+		t.Fatalf("log [%d, %d) with %d segments, want [50, 50) in 1", l.LogStartOffset(), l.LogEndOffset(), l.NumSegments())
+	}
+	b, h := makeBatch(3, 20, 5000, 5000)
+	h.BaseOffset = 50
+	records.SetBaseOffset(b, 50)
+	if err := l.AppendAsFollower(b, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, fs, dir, cfg, 0)
+	defer l.Close()
+	if l.LogStartOffset() != 50 || l.LogEndOffset() != 53 {
+		t.Fatalf("reopened log [%d, %d), want [50, 53)", l.LogStartOffset(), l.LogEndOffset())
+	}
+}
