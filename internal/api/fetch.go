@@ -1,6 +1,6 @@
 package api
 
-// Fetch, versions 4-12.
+// Fetch, versions 4-17.
 //
 //	v4: isolation level, last stable offset, aborted transactions
 //	v5: log start offset
@@ -9,6 +9,12 @@ package api
 //	v8-v10: no change
 //	v11: rack id; preferred read replica in the response
 //	v12: flexible; diverging epoch, current leader and snapshot id tags
+//	v13: topic ids instead of names (KIP-516), resolved against the partitions this broker
+//	     hosts (the replica manager's image): an unknown id is UNKNOWN_TOPIC_ID
+//	v14: no change
+//	v15: replica_state (replica id and broker epoch) replaces replica_id (KIP-903)
+//	v16: node endpoints tag in the response; not sent
+//	v17: replica directory id (KIP-853); ignored
 //
 // A fetch with a replica id >= 0 (replica_state.replica_id from v15) is a follower's
 // (replication): it is served only by the partition's leader, only to a broker registered in
@@ -54,7 +60,7 @@ import (
 const maxFetchBytes = 55 << 20
 
 func (h *Handlers) registerFetch(reg *wire.Registry) {
-	reg.Register(wire.API{Key: kmsg.Fetch, MinVersion: 4, MaxVersion: 12, Handle: h.fetch})
+	reg.Register(wire.API{Key: kmsg.Fetch, MinVersion: 4, MaxVersion: 17, Handle: h.fetch})
 }
 
 // fetchPartition is one requested partition and where its answer goes.
@@ -85,7 +91,7 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 	}
 	var img *metadata.Image // only topic ids need it
 	if req.Version >= 13 {
-		img = h.Controller.Image()
+		img = h.Replicas.Image()
 	}
 	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
 	regions := make([][]storage.Region, len(req.Topics))

@@ -27,7 +27,7 @@ func TestEncodeFetchMatchesKmsg(t *testing.T) {
 		{{File: f, Pos: 16, Size: 100}, {}},
 		{{File: f, Pos: 0, Size: int64(len(file))}},
 	}
-	for v := int16(4); v <= 12; v++ {
+	for v := int16(4); v <= 17; v++ {
 		resp := kmsg.NewPtrFetchResponse()
 		resp.Version = v
 		resp.ThrottleMillis = 7

@@ -3,6 +3,7 @@ package replica
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -78,7 +79,11 @@ func (p *Partition) applyRole(part metadata.Partition) (fetch bool) {
 			p.logger.Error("writing the leader epoch checkpoint failed", "err", err)
 		}
 		p.followers, p.pendingISR = map[int32]*followerState{}, nil
-		p.logger.Info("became leader", "leader_epoch", p.leaderEpoch, "isr", p.isr)
+		level := slog.LevelInfo
+		if len(p.replicas) <= 1 {
+			level = slog.LevelDebug // a single node leads everything: not news
+		}
+		p.logger.Log(context.Background(), level, "became leader", "leader_epoch", p.leaderEpoch, "isr", p.isr)
 	}
 	for _, id := range p.replicas {
 		if id == p.nodeID || p.followers[id] != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/gregorhq/gregor/internal/config"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/storage"
 )
@@ -93,6 +94,15 @@ func (m *Manager) CheckISR() {
 	for _, p := range m.Partitions() {
 		p.maybeShrinkISR(m.cfg.ReplicaLagTimeMax)
 	}
+}
+
+// Image is the newest metadata image applied (metadata.Empty before the first): what the
+// hosted partitions follow.
+func (m *Manager) Image() *metadata.Image {
+	if img := m.image.Load(); img != nil {
+		return img
+	}
+	return metadata.Empty()
 }
 
 // isRegisteredBroker reports whether id is a broker of the newest applied image: only brokers

@@ -212,9 +212,9 @@ func TestDivergentTailTruncation(t *testing.T) {
 
 	// The leader of epoch 3 tells a follower claiming epoch 2 that it diverges at 5.
 	req := kmsg.NewPtrFetchRequest()
-	req.ReplicaID, req.MaxBytes, req.SessionEpoch = 2, 1<<20, -1
+	req.ReplicaID, req.ReplicaState.ID, req.MaxBytes, req.SessionEpoch = 2, 2, 1<<20, -1
 	rt := kmsg.NewFetchRequestTopic()
-	rt.Topic = topic
+	rt.Topic, rt.TopicID = topic, topicID
 	rp := kmsg.NewFetchRequestTopicPartition()
 	rp.FetchOffset, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.PartitionMaxBytes = 10, 3, 2, 1<<20
 	rt.Partitions = append(rt.Partitions, rp)
