@@ -446,7 +446,7 @@ func (f *fetcher) applyPartition(s *fetchState, rp *kmsg.FetchResponseTopicParti
 		}
 		return
 	}
-	if err := s.p.appendFromLeader(s.epoch, rp.RecordBatches, rp.HighWatermark); err != nil {
+	if err := s.p.appendFromLeader(s.epoch, rp.RecordBatches, rp.HighWatermark, rp.LogStartOffset); err != nil {
 		if !errors.Is(err, errStaleFetch) {
 			f.m.log.Error("appending fetched batches failed", "topic", s.p.TP.Topic, "partition", s.p.TP.Partition, "err", err)
 			f.backOff(s)

@@ -56,6 +56,13 @@ func (p *Partition) ISR() []int32 {
 // they see the new role. It returns whether to (re)start fetching from the leader: this
 // broker follows and the leader or its epoch changed.
 func (p *Partition) applyRole(part metadata.Partition) (fetch bool) {
+	p.mu.Lock()
+	same := part.Leader == p.leader && part.LeaderEpoch == p.leaderEpoch && part.Epoch == p.partitionEpoch &&
+		slices.Equal(part.Replicas, p.replicas) && slices.Equal(part.ISR, p.isr)
+	p.mu.Unlock()
+	if same {
+		return false // most images change other partitions: keep appends going
+	}
 	p.appendMu.Lock() // no append, as leader or follower, across a role change
 	defer p.appendMu.Unlock()
 	leo := p.log.LogEndOffset()

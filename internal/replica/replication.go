@@ -189,20 +189,31 @@ var errStaleFetch = errors.New("replica: fetch response for an old leader epoch"
 // partition leader epoch recorded in the epoch cache, the producer and transaction state
 // updated as the replay on open does. A partial last batch (cut by the size limit) is left for
 // the next fetch. The high watermark becomes the leader's, capped by the log end offset.
-func (p *Partition) appendFromLeader(epoch int32, data []byte, leaderHW int64) error {
+//
+// The leader's log start offset, when above this log's, becomes its too (up to the high
+// watermark), so that records deleted on the leader (DeleteRecords, retention) go here too.
+func (p *Partition) appendFromLeader(epoch int32, data []byte, leaderHW, leaderLogStart int64) error {
+	moved, err := p.appendFetched(epoch, data, leaderHW, leaderLogStart)
+	if moved {
+		p.logStartMoved() // takes the Manager's locks: after appendMu, not under it
+	}
+	return err
+}
+
+func (p *Partition) appendFetched(epoch int32, data []byte, leaderHW, leaderLogStart int64) (logStartMoved bool, err error) {
 	p.appendMu.Lock()
 	defer p.appendMu.Unlock()
 	p.mu.Lock()
 	current := p.leader != p.nodeID && p.leaderEpoch == epoch
 	p.mu.Unlock()
 	if !current {
-		return errStaleFetch
+		return false, errStaleFetch
 	}
 	appended := false
 	for len(data) >= records.HeaderSize {
 		h, err := records.ParseHeader(data)
 		if err != nil {
-			return fmt.Errorf("replica: batch from leader: %w", err)
+			return false, fmt.Errorf("replica: batch from leader: %w", err)
 		}
 		if h.Size() > int64(len(data)) {
 			break
@@ -210,7 +221,7 @@ func (p *Partition) appendFromLeader(epoch int32, data []byte, leaderHW int64) e
 		batch := data[:h.Size()]
 		data = data[h.Size():]
 		if h.Magic != records.Magic || records.ComputeCRC(batch) != h.CRC {
-			return fmt.Errorf("replica: corrupt batch from leader at offset %d", h.BaseOffset)
+			return false, fmt.Errorf("replica: corrupt batch from leader at offset %d", h.BaseOffset)
 		}
 		if h.PartitionLeaderEpoch > p.epochs.LatestEpoch() {
 			if err := p.epochs.Assign(h.PartitionLeaderEpoch, h.BaseOffset); err != nil {
@@ -218,7 +229,7 @@ func (p *Partition) appendFromLeader(epoch int32, data []byte, leaderHW int64) e
 			}
 		}
 		if err := p.log.AppendAsFollower(batch, h); err != nil {
-			return err
+			return false, err
 		}
 		appended = true
 		if !h.Control() {
@@ -238,8 +249,16 @@ func (p *Partition) appendFromLeader(epoch int32, data []byte, leaderHW int64) e
 	if appended {
 		p.wakeWaitersLocked()
 	}
+	hw := p.highWatermark
 	p.mu.Unlock()
-	return nil
+	if start := min(leaderLogStart, hw); start > p.log.LogStartOffset() {
+		if err := p.log.DeleteRecordsBefore(start); err != nil {
+			p.logger.Warn("following the leader's log start offset failed", "offset", start, "err", err)
+		} else {
+			logStartMoved = true
+		}
+	}
+	return logStartMoved, nil
 }
 
 // truncateTo removes the log's batches at and above offset (whole batches), with their epoch

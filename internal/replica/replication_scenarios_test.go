@@ -305,4 +305,10 @@ func TestFollowerStartsAtLeaderLogStart(t *testing.T) {
 	if !bytes.Equal(committed(t, fp), committed(t, lp)) {
 		t.Fatal("follower's log differs from the leader's")
 	}
+	// Records deleted on the leader go on the follower too.
+	if _, err := lp.DeleteRecords(6); err != nil {
+		t.Fatal(err)
+	}
+	produceOK(t, one, 1)
+	waitFor(t, "the follower to follow the leader's log start offset", func() bool { return fp.LogStartOffset() == 6 })
 }
