@@ -72,6 +72,7 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerMetadata(reg)
 	h.registerProduce(reg)
 	h.registerFetch(reg)
+	h.registerOffsetForLeaderEpoch(reg)
 	h.registerListOffsets(reg)
 	h.registerCreateTopics(reg)
 	h.registerDeleteTopics(reg)

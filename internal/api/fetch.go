@@ -1,6 +1,7 @@
 package api
 
-// Fetch, versions 4-12.
+// Fetch, versions 4-12 (the request and response code below also handles v13-v17; see
+// maxFetchVersion).
 //
 //	v4: isolation level, last stable offset, aborted transactions
 //	v5: log start offset
@@ -9,6 +10,25 @@ package api
 //	v8-v10: no change
 //	v11: rack id; preferred read replica in the response
 //	v12: flexible; diverging epoch, current leader and snapshot id tags
+//	v13: topic ids instead of names (KIP-516), resolved against the partitions this broker
+//	     hosts (the replica manager's image): an unknown id is UNKNOWN_TOPIC_ID
+//	v14: no change
+//	v15: replica_state (replica id and broker epoch) replaces replica_id (KIP-903)
+//	v16: node endpoints tag in the response; not sent
+//	v17: replica directory id (KIP-853); ignored
+//
+// v13-v17 are not advertised yet: tests that send raw Fetch requests by topic name at the
+// negotiated version must set topic ids first.
+//
+// A fetch with a replica id >= 0 (replica_state.replica_id from v15) is a follower's
+// (replication): it is served only by the partition's leader, only to a broker registered in
+// the metadata and in the partition's replica set (NOT_LEADER_OR_FOLLOWER otherwise), reads
+// up to the log end offset rather than the high watermark, and tells the leader the
+// follower's log end offset (replica.Partition.ReadForFollower). Its last_fetched_epoch is
+// checked against the leader's epochs: a divergent follower gets diverging_epoch (v12 tag)
+// and no records. A consumer's fetch of a partition this broker only follows is
+// NOT_LEADER_OR_FOLLOWER (no fetching from followers, KIP-392, yet). current_leader_epoch
+// older than the partition's is FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
 //
 // Fetch sessions are answered as sessionless: a request that asks for a new session gets
 // session id 0 (no session was made) and full responses; one that continues a session gets
@@ -43,8 +63,11 @@ import (
 // maxFetchBytes is Kafka's fetch.max.bytes default: the most one response carries.
 const maxFetchBytes = 55 << 20
 
+// maxFetchVersion is the newest Fetch version advertised.
+const maxFetchVersion = 12
+
 func (h *Handlers) registerFetch(reg *wire.Registry) {
-	reg.Register(wire.API{Key: kmsg.Fetch, MinVersion: 4, MaxVersion: 12, Handle: h.fetch})
+	reg.Register(wire.API{Key: kmsg.Fetch, MinVersion: 4, MaxVersion: maxFetchVersion, Handle: h.fetch})
 }
 
 // fetchPartition is one requested partition and where its answer goes.
@@ -54,6 +77,9 @@ type fetchPartition struct {
 	maxBytes int64
 	resp     *kmsg.FetchResponseTopicPartition
 	region   *storage.Region
+	// replicaID >= 0 makes it a follower's fetch, with the epoch of its last fetched batch.
+	replicaID        int32
+	lastFetchedEpoch int32
 }
 
 func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, error) {
@@ -66,7 +92,14 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 		return wire.Reply{Msg: resp}, nil
 	}
 
-	img := h.Controller.Image()
+	replicaID := req.ReplicaID
+	if req.Version >= 15 {
+		replicaID = req.ReplicaState.ID
+	}
+	var img *metadata.Image // only topic ids need it
+	if req.Version >= 13 {
+		img = h.Replicas.Image()
+	}
 	resp.Topics = make([]kmsg.FetchResponseTopic, len(req.Topics))
 	regions := make([][]storage.Region, len(req.Topics))
 	var names []string // the topics' names, for metrics
@@ -104,11 +137,15 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 			if err == nil {
 				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
 			}
+			if err == nil && replicaID < 0 && !p.IsLeader() {
+				err = kerr.NotLeaderForPartition
+			}
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
 				p = nil
 			}
-			parts = append(parts, fetchPartition{p: p, offset: rp.FetchOffset, maxBytes: int64(rp.PartitionMaxBytes), resp: sp, region: &regions[i][j]})
+			parts = append(parts, fetchPartition{p: p, offset: rp.FetchOffset, maxBytes: int64(rp.PartitionMaxBytes), resp: sp, region: &regions[i][j],
+				replicaID: replicaID, lastFetchedEpoch: rp.LastFetchedEpoch})
 		}
 	}
 
@@ -183,7 +220,19 @@ func readFetch(parts []fetchPartition, maxBytes int64, readCommitted bool) (tota
 		if remaining := maxBytes - total; remaining < limit {
 			limit = max(remaining, 0)
 		}
-		res, err := fp.p.ReadIsolated(fp.offset, limit, total == 0, readCommitted)
+		var res replica.ReadResult
+		var err error
+		if fp.replicaID >= 0 {
+			var fr replica.FollowerReadResult
+			fr, err = fp.p.ReadForFollower(fp.replicaID, fp.offset, limit, fp.lastFetchedEpoch)
+			res = fr.ReadResult
+			fp.resp.DivergingEpoch.Epoch, fp.resp.DivergingEpoch.EndOffset = fr.DivergingEpoch.Epoch, fr.DivergingEnd
+			if fr.DivergingEpoch.Epoch >= 0 || fr.DivergingEnd >= 0 {
+				failed = true // answered at once: the follower truncates before anything else
+			}
+		} else {
+			res, err = fp.p.ReadIsolated(fp.offset, limit, total == 0, readCommitted)
+		}
 		fp.resp.HighWatermark = res.HighWatermark
 		fp.resp.LastStableOffset = res.LastStableOffset
 		fp.resp.LogStartOffset = res.LogStartOffset

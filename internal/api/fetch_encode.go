@@ -14,7 +14,7 @@ import (
 // (fetch_encode_test.go checks the two agree for every version); kmsg cannot encode a
 // response without the record bytes in memory, which is the copy this avoids.
 //
-// Tagged fields are written empty: Gregor sets none of the Fetch response's tags yet.
+// Tagged fields are written empty but for a partition's diverging_epoch (follower fetches).
 func encodeFetch(resp *kmsg.FetchResponse, regions [][]storage.Region) []wire.Chunk {
 	v := resp.Version
 	flexible := v >= 12
@@ -81,7 +81,17 @@ func encodeFetch(resp *kmsg.FetchResponse, regions [][]storage.Region) []wire.Ch
 				buf = make([]byte, 0, 128)
 			}
 			if flexible {
-				buf = kbin.AppendUvarint(buf, 0) // partition tags
+				// Partition tags: only diverging_epoch (tag 0) is ever set.
+				if d := p.DivergingEpoch; d.Epoch >= 0 || d.EndOffset >= 0 {
+					buf = kbin.AppendUvarint(buf, 1)
+					buf = kbin.AppendUvarint(buf, 0)
+					buf = kbin.AppendUvarint(buf, 4+8+1)
+					buf = kbin.AppendInt32(buf, d.Epoch)
+					buf = kbin.AppendInt64(buf, d.EndOffset)
+					buf = kbin.AppendUvarint(buf, 0)
+				} else {
+					buf = kbin.AppendUvarint(buf, 0)
+				}
 			}
 		}
 		if flexible {

@@ -27,7 +27,7 @@ func TestEncodeFetchMatchesKmsg(t *testing.T) {
 		{{File: f, Pos: 16, Size: 100}, {}},
 		{{File: f, Pos: 0, Size: int64(len(file))}},
 	}
-	for v := int16(4); v <= 12; v++ {
+	for v := int16(4); v <= 17; v++ {
 		resp := kmsg.NewPtrFetchResponse()
 		resp.Version = v
 		resp.ThrottleMillis = 7
@@ -42,6 +42,9 @@ func TestEncodeFetchMatchesKmsg(t *testing.T) {
 				rp.HighWatermark = 1000 + int64(pi)
 				rp.LastStableOffset = 999
 				rp.LogStartOffset = 3
+				if pi == 1 && v >= 12 {
+					rp.DivergingEpoch.Epoch, rp.DivergingEpoch.EndOffset = 4, 77
+				}
 				if pi == 1 {
 					rp.ErrorCode = 1
 					rp.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{{ProducerID: 5, FirstOffset: 6}}

@@ -22,7 +22,11 @@ package api
 // coordinator first (KIP-890 part 1, see produce_verify.go).
 //
 // acks=0 gets no response; acks=1 is answered once the leader has the batch; acks=-1 (all)
-// once every in-sync replica has it, which on a single node is at once.
+// once every in-sync replica has it (the high watermark passed it), which on a single node
+// is at once. acks=-1 needs min.insync.replicas in the ISR before the append
+// (NOT_ENOUGH_REPLICAS), and still when the high watermark reaches the batch
+// (NOT_ENOUGH_REPLICAS_AFTER_APPEND); a batch the ISR does not have within timeout_ms gets
+// REQUEST_TIMED_OUT. A partition this broker does not lead is NOT_LEADER_OR_FOLLOWER.
 //
 // Timestamps: on a CreateTime topic every record's timestamp must lie within
 // [now - message.timestamp.before.max.ms, now + message.timestamp.after.max.ms], else the
@@ -59,6 +63,10 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 	// A transactional batch needs the transactional id its producer belongs to; Kafka answers
 	// a request without one, whole, as not authorized for it.
 	noTxnID := req.TransactionID == nil && hasTransactionalBatch(req)
+	// acks=all writes wait for the ISR after every partition is appended; where is each
+	// one's response partition (topic index, partition index).
+	var pending []*replica.PendingWrite
+	var pendingAt [][2]int
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
@@ -79,7 +87,12 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 				// replayed as group or transaction state.
 				err = &kafkaError{kerr.InvalidTopicException, "Cannot append to internal topic " + rt.Topic}
 			default:
-				err = h.appendPartition(req.Version, req.TransactionID, rt.Topic, rp.Partition, rp.Records, &sp)
+				var w *replica.PendingWrite
+				w, err = h.appendPartition(req.Version, req.Acks, req.TransactionID, rt.Topic, rp.Partition, rp.Records, &sp)
+				if w != nil {
+					pending = append(pending, w)
+					pendingAt = append(pendingAt, [2]int{len(resp.Topics), len(st.Partitions)})
+				}
 			}
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
@@ -94,14 +107,33 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 	if req.Acks == 0 {
 		return wire.NoReply, nil
 	}
+	if len(pending) > 0 {
+		replica.WaitReplicated(ctx, pending, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond)
+		for i, w := range pending {
+			if w.Err == nil {
+				continue
+			}
+			sp := &resp.Topics[pendingAt[i][0]].Partitions[pendingAt[i][1]]
+			sp.ErrorCode, sp.BaseOffset, sp.LogAppendTime = errorCode(w.Err), -1, -1
+			if req.Version >= 8 {
+				sp.ErrorMessage = errorMessage(w.Err)
+			}
+		}
+	}
 	return wire.Reply{Msg: resp}, nil
 }
 
 // appendPartition validates one partition's batch and appends it, filling in the response.
-func (h *Handlers) appendPartition(version int16, txnID *string, topic string, partition int32, batch []byte, sp *kmsg.ProduceResponseTopicPartition) error {
+// For acks=-1 it checks the ISR size first and returns the write to wait for.
+func (h *Handlers) appendPartition(version, acks int16, txnID *string, topic string, partition int32, batch []byte, sp *kmsg.ProduceResponseTopicPartition) (*replica.PendingWrite, error) {
 	p, err := h.Replicas.Partition(topic, partition)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if acks == -1 {
+		if err := p.CheckEnoughReplicas(); err != nil {
+			return nil, err
+		}
 	}
 	hdr, err := records.ValidateProduce(batch, int(p.Config().MaxMessageBytes))
 	if err == nil {
@@ -111,7 +143,7 @@ func (h *Handlers) appendPartition(version int16, txnID *string, topic string, p
 		batch, hdr, err = h.prepareRecords(batch[:hdr.Size()], hdr, topic, partition, p.Config())
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var res replica.AppendResult
 	if hdr.Transactional() && txnID != nil && h.TxnVerifier != nil && h.Config.TransactionPartitionVerificationEnable {
@@ -120,7 +152,7 @@ func (h *Handlers) appendPartition(version int16, txnID *string, topic string, p
 		res, err = p.Append(batch, hdr)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if h.Metrics != nil && !res.Duplicate {
 		h.Metrics.RecordsIn(topic, int64(len(batch)), int64(hdr.NumRecords))
@@ -128,7 +160,10 @@ func (h *Handlers) appendPartition(version int16, txnID *string, topic string, p
 	sp.BaseOffset = res.BaseOffset
 	sp.LogAppendTime = res.LogAppendTime
 	sp.LogStartOffset = res.LogStartOffset
-	return nil
+	if acks != -1 {
+		return nil, nil
+	}
+	return &replica.PendingWrite{P: p, NextOffset: res.LastOffset + 1, Epoch: res.LeaderEpoch}, nil
 }
 
 // requireKeys refuses a record without a key on a compacted topic, as Kafka's LogValidator

@@ -77,6 +77,9 @@ type Broker struct {
 	ReplicaFetchMaxBytes  int32 // replica.fetch.max.bytes, default 1048576, >= 0
 	ReplicaLagTimeMaxMs   int64 // replica.lag.time.max.ms, default 30000
 	NumReplicaFetchers    int32 // num.replica.fetchers, default 1, >= 1
+	// replica.fetch.response.max.bytes, default 10485760, >= 0
+	ReplicaFetchResponseMaxBytes int32
+	ReplicaFetchBackoffMs        int32 // replica.fetch.backoff.ms, default 1000, >= 0
 
 	GroupMinSessionTimeoutMs     int32 // group.min.session.timeout.ms, default 6000
 	GroupMaxSessionTimeoutMs     int32 // group.max.session.timeout.ms, default 1800000, >= the minimum
@@ -204,6 +207,8 @@ func Default() Broker {
 		ReplicaFetchMaxBytes:                1024 * 1024,
 		ReplicaLagTimeMaxMs:                 30000,
 		NumReplicaFetchers:                  1,
+		ReplicaFetchResponseMaxBytes:        10 << 20,
+		ReplicaFetchBackoffMs:               1000,
 
 		GroupMinSessionTimeoutMs:     6000,
 		GroupMaxSessionTimeoutMs:     1800000,
@@ -467,6 +472,11 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 	"replica.fetch.max.bytes":   func(l *loader, v string) (err error) { l.b.ReplicaFetchMaxBytes, err = parseInt32(v); return },
 	"replica.lag.time.max.ms":   func(l *loader, v string) (err error) { l.b.ReplicaLagTimeMaxMs, err = parseInt64(v); return },
 	"num.replica.fetchers":      func(l *loader, v string) (err error) { l.b.NumReplicaFetchers, err = parseInt32(v); return },
+	"replica.fetch.response.max.bytes": func(l *loader, v string) (err error) {
+		l.b.ReplicaFetchResponseMaxBytes, err = parseInt32(v)
+		return
+	},
+	"replica.fetch.backoff.ms": func(l *loader, v string) (err error) { l.b.ReplicaFetchBackoffMs, err = parseInt32(v); return },
 
 	"group.min.session.timeout.ms": func(l *loader, v string) (err error) {
 		l.b.GroupMinSessionTimeoutMs, err = parseInt32(v)
@@ -806,6 +816,8 @@ func (b Broker) Validate() error {
 	bad("log.message.timestamp.after.max.ms", atLeast(b.LogMessageTimestampAfterMaxMs, 0))
 	bad("replica.fetch.max.bytes", atLeast(b.ReplicaFetchMaxBytes, 0))
 	bad("num.replica.fetchers", atLeast(b.NumReplicaFetchers, 1))
+	bad("replica.fetch.response.max.bytes", atLeast(b.ReplicaFetchResponseMaxBytes, 0))
+	bad("replica.fetch.backoff.ms", atLeast(b.ReplicaFetchBackoffMs, 0))
 	bad("group.initial.rebalance.delay.ms", atLeast(b.GroupInitialRebalanceDelayMs, 0))
 	bad("group.max.size", atLeast(b.GroupMaxSize, 1))
 	if b.GroupMaxSessionTimeoutMs < b.GroupMinSessionTimeoutMs {

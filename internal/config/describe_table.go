@@ -177,6 +177,8 @@ var brokerDefs = map[string]brokerDef{
 	"replica.fetch.max.bytes":                  {TypeInt, sp("1048576"), false, nil},
 	"replica.lag.time.max.ms":                  {TypeLong, sp("30000"), false, nil},
 	"num.replica.fetchers":                     {TypeInt, sp("1"), false, nil},
+	"replica.fetch.response.max.bytes":         {TypeInt, sp("10485760"), false, nil},
+	"replica.fetch.backoff.ms":                 {TypeInt, sp("1000"), false, nil},
 	"group.min.session.timeout.ms":             {TypeInt, sp("6000"), false, nil},
 	"group.max.session.timeout.ms":             {TypeInt, sp("1800000"), false, nil},
 	"group.initial.rebalance.delay.ms":         {TypeInt, sp("3000"), false, nil},

@@ -84,7 +84,7 @@ var knownBrokerKeys = setOf(
 	"compression.gzip.level", "compression.lz4.level", "compression.zstd.level",
 
 	// Replication.
-	"replica.fetch.backoff.ms", "replica.fetch.response.max.bytes", "replica.socket.timeout.ms",
+	"replica.socket.timeout.ms",
 	"replica.socket.receive.buffer.bytes", "replica.high.watermark.checkpoint.interval.ms",
 	"replica.alter.log.dirs.io.max.bytes.per.second", "auto.leader.rebalance.enable",
 	"leader.imbalance.check.interval.seconds", "leader.imbalance.per.broker.percentage",

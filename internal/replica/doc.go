@@ -7,6 +7,33 @@
 // deleted. A single node is a cluster of one: it leads every partition and its in-sync replica
 // set is itself, so the high watermark follows the log end offset as soon as an append returns.
 //
+// # Replication
+//
+// The image is the truth for roles: this broker leads a partition iff its Leader is this
+// broker; the ISR and the leader epoch come from the image too (applyRole, Kafka's makeLeader
+// and makeFollower). A leader takes appends and consumer fetches; a follower refuses both
+// (NOT_LEADER_OR_FOLLOWER) and fetches from the leader (fetcher.go): one fetcher goroutine
+// per leader broker and num.replica.fetchers slot, sending ordinary Fetch requests with this
+// broker's replica id, appending the leader's batches byte for byte
+// (storage.Log.AppendAsFollower) and taking the high watermark from the answers.
+//
+// The leader (leader.go) keeps each follower's log end offset (its fetch offset) and the last
+// time it had caught up. The high watermark is the smallest log end offset of the ISR (the
+// leader's own included) and only moves forward; produces parked for acks=all
+// (WaitReplicated) and waiting fetches wake when it moves. A follower that has not caught up
+// for replica.lag.time.max.ms is shrunk out of the ISR, one that reaches the high watermark
+// and the current epoch's start is expanded back in, both through Config.AlterPartition (the
+// controller commits the change; one request in flight per partition; the high watermark
+// counts a replica being added at once, Kafka's maximal ISR).
+//
+// Leader epochs: every partition directory holds a leader-epoch-checkpoint
+// (storage.LeaderEpochCache): the first offset of each leader epoch, assigned when this
+// broker becomes leader of a new epoch and when a follower appends a batch of a newer
+// epoch. A broker that becomes a follower of a new epoch first asks the leader
+// (OffsetForLeaderEpoch) where its own latest epoch ends there and truncates a divergent
+// tail (storage.Log.TruncateTo; the producer state is rebuilt from snapshots and the log); a
+// Fetch answered with a diverging epoch truncates the same way.
+//
 // Retention runs on one goroutine of the Manager, every log.retention.check.interval.ms; the
 // log start offsets it and DeleteRecords move are kept in log-start-offset-checkpoint.
 // Compacted partitions are cleaned by another background goroutine (cleaner.go).
@@ -59,8 +86,9 @@
 // Manager's marker listeners (OnTxnMarker) hear of every marker once it is in the log.
 //
 // Lock order: cleaner.passMu before Manager.checkpointMu before Manager.mu before
-// Partition.appendMu (which also guards the producer state) before Partition.mu; cleaner.mu
-// after Manager.mu; Manager.listenersMu is taken alone; the storage.Log's own locks come
-// after all of them. Marker listeners are called with no lock held. The log's OnRoll
+// fetchers.mu before fetcher.mu, and Manager.mu before Partition.appendMu (which also guards
+// the producer state) before Partition.mu; cleaner.mu after Manager.mu; Manager.listenersMu
+// is taken alone; the storage.Log's and the storage.LeaderEpochCache's own locks come after
+// all of them. Config.AlterPartition is called with no lock held. Marker listeners are called with no lock held. The log's OnRoll
 // callback runs under the log's append lock, inside Partition.Append: it takes no lock.
 package replica

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -69,6 +71,28 @@ type Config struct {
 	CleanerEnable              bool
 	CleanerBackoff             time.Duration
 	CleanerIoMaxBytesPerSecond float64
+
+	// Replication (replication.go, fetcher.go). InterBrokerListener names the endpoint of a
+	// leader's registration that followers fetch from (inter.broker.listener.name);
+	// AlterPartition asks the controller for ISR changes (nil: ISRs never change, as when
+	// every partition has one replica). The rest are Kafka's replica.* broker configs; zero
+	// takes Kafka's default.
+	InterBrokerListener string
+	AlterPartition      AlterPartitionFunc
+	// NumReplicaFetchers is num.replica.fetchers: fetcher goroutines per leader broker.
+	NumReplicaFetchers int
+	// ReplicaFetchMaxBytes, ReplicaFetchMinBytes, ReplicaFetchWaitMax,
+	// ReplicaFetchResponseMaxBytes and ReplicaFetchBackoff are replica.fetch.max.bytes (per
+	// partition), replica.fetch.min.bytes, replica.fetch.wait.max.ms,
+	// replica.fetch.response.max.bytes and replica.fetch.backoff.ms.
+	ReplicaFetchMaxBytes         int32
+	ReplicaFetchMinBytes         int32
+	ReplicaFetchWaitMax          time.Duration
+	ReplicaFetchResponseMaxBytes int32
+	ReplicaFetchBackoff          time.Duration
+	// ReplicaLagTimeMax is replica.lag.time.max.ms: a follower that has not caught up for
+	// this long leaves the ISR. The ISR is checked every half of it.
+	ReplicaLagTimeMax time.Duration
 }
 
 // Manager owns the partitions this broker hosts.
@@ -88,6 +112,7 @@ type Manager struct {
 	partitions      map[storage.TopicPartition]*Partition
 	recoveryPoints  map[storage.TopicPartition]int64 // read at start, for logs not opened yet
 	logStartOffsets map[storage.TopicPartition]int64 // likewise
+	highWatermarks  map[storage.TopicPartition]int64 // likewise (replication-offset-checkpoint)
 	closed          bool
 	// appliedOffset is the Offset of the newest image applied (with applied set once one
 	// was). Apply ignores older images: callers read the controller's image and apply it
@@ -105,6 +130,15 @@ type Manager struct {
 	// listenersMu guards markerListeners (OnTxnMarker), by topic. It is taken alone.
 	listenersMu     sync.RWMutex
 	markerListeners map[string][]TxnMarkerListener
+
+	// Replication (replication.go): ctx is cancelled by Close, which then waits for the
+	// goroutines started by goTracked (wg); image is the newest applied image; fetchers are
+	// the follower fetchers.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	image    atomic.Pointer[metadata.Image]
+	fetchers *fetchers
 }
 
 // NewManager prepares the log directory and reads its recovery checkpoint. Logs are opened by
@@ -143,8 +177,10 @@ func NewManager(cfg Config) (*Manager, error) {
 		partitions:      map[storage.TopicPartition]*Partition{},
 		recoveryPoints:  rp,
 		logStartOffsets: lso,
+		highWatermarks:  readHighWatermarks(cfg),
 	}
 	m.cleaner = newCleaner(m)
+	m.startReplication()
 	if cfg.RetentionCheckInterval > 0 {
 		m.stopRetention, m.retentionDone = make(chan struct{}), make(chan struct{})
 		go m.retentionLoop(cfg.RetentionCheckInterval)
@@ -190,6 +226,7 @@ func (m *Manager) Apply(img *metadata.Image) error {
 		return nil
 	}
 	m.applied, m.appliedOffset = true, img.Offset
+	m.image.Store(img)
 	want := map[storage.TopicPartition]bool{}
 	var errs []error
 	defaults := m.topicDefaults(img)
@@ -220,18 +257,23 @@ func (m *Manager) Apply(img *metadata.Image) error {
 				}
 				m.partitions[tp] = p
 			}
-			p.update(cfg, part)
+			if p.update(cfg, part) {
+				m.fetchers.add(p, img, part.Leader, part.LeaderEpoch)
+			} else if part.Leader == m.cfg.NodeID {
+				m.fetchers.remove(tp)
+			}
 		}
 	}
 	for tp, p := range m.partitions {
 		if !want[tp] {
+			m.fetchers.remove(tp)
 			m.deleteLocked(p)
 		}
 	}
 	if m.recoveryPoints != nil {
 		// First image: remove directories of partitions that no longer exist.
 		m.removeStrayLocked(want)
-		m.recoveryPoints, m.logStartOffsets = nil, nil
+		m.recoveryPoints, m.logStartOffsets, m.highWatermarks = nil, nil, nil
 	}
 	return errors.Join(errs...)
 }
@@ -263,13 +305,18 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 	}
 	logger := m.log.With("topic", tp.Topic, "partition", tp.Partition)
 	p := &Partition{
-		TP:            tp,
-		TopicID:       id,
-		now:           m.cfg.Now,
-		logStartMoved: m.writeLogStartCheckpoint,
-		logger:        logger,
-		cfg:           cfg,
-		fs:            m.cfg.FS,
+		TP:             tp,
+		TopicID:        id,
+		nodeID:         m.cfg.NodeID,
+		mgr:            m,
+		leader:         -1,
+		leaderEpoch:    -1,
+		partitionEpoch: -1,
+		now:            m.cfg.Now,
+		logStartMoved:  m.writeLogStartCheckpoint,
+		logger:         logger,
+		cfg:            cfg,
+		fs:             m.cfg.FS,
 
 		markerListeners: m.txnMarkerListeners,
 	}
@@ -292,8 +339,31 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 		l.Close()
 		return nil, err
 	}
+	if p.epochs, err = storage.OpenLeaderEpochCache(m.cfg.FS, dir); err != nil {
+		// Kafka rebuilds nothing either: the cache starts over from the next epoch.
+		m.log.Warn("unreadable leader epoch checkpoint; starting an empty one", "err", err)
+		if err := m.cfg.FS.Remove(filepath.Join(dir, storage.LeaderEpochCheckpointFile)); err != nil {
+			l.Close()
+			return nil, err
+		}
+		if p.epochs, err = storage.OpenLeaderEpochCache(m.cfg.FS, dir); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
+	// Entries past what the log holds (it lost an unsynced tail, or an epoch began at the log
+	// end and wrote nothing) go; a leader assigns its epoch again when it takes over.
+	if err := p.epochs.TruncateFromEnd(l.LogEndOffset()); err != nil {
+		l.Close()
+		return nil, err
+	}
 	p.log = l
 	p.highWatermark = l.LogEndOffset()
+	if hw, ok := m.highWatermarks[tp]; ok {
+		// What the ISR had, as last checkpointed: a broker that becomes leader must not show
+		// consumers an unreplicated tail. A sole replica moves it to its log end at once.
+		p.highWatermark = max(min(hw, l.LogEndOffset()), l.LogStartOffset())
+	}
 	p.firstUnstableOffset = p.producers.firstUnstableOffset()
 	return p, nil
 }
@@ -356,6 +426,8 @@ func (m *Manager) Close() error {
 	}
 	m.closed = true
 	m.mu.Unlock()
+	m.stopReplication()
+	m.writeHighWatermarks()
 	if m.stopRetention != nil {
 		close(m.stopRetention)
 		<-m.retentionDone

@@ -42,10 +42,28 @@ type Partition struct {
 	verifying map[int64]*VerificationGuard
 	fs        storage.FS // where producer snapshots are written
 
+	// nodeID is this broker's id; mgr is the owning Manager (AlterPartition, the image's
+	// brokers, the clock); epochs is the partition's leader epoch cache
+	// (leader-epoch-checkpoint), safe on its own and written under appendMu.
+	nodeID int32
+	mgr    *Manager
+	epochs *storage.LeaderEpochCache
+
 	mu sync.Mutex
 	// Fields guarded by mu.
 	cfg         config.Topic
 	leaderEpoch int32
+	// The partition's role as the newest applied image (or this leader's committed
+	// AlterPartition) says: leader is the leading broker (-1: none), replicas the replica
+	// set, isr the committed in-sync replicas, partitionEpoch their version.
+	leader         int32
+	replicas       []int32
+	isr            []int32
+	partitionEpoch int32
+	// Leader only (leader.go): followers are the other replicas' fetch state; pendingISR is
+	// the ISR of an AlterPartition in flight (nil: none).
+	followers  map[int32]*followerState
+	pendingISR []int32
 	// Invariant: log start offset <= highWatermark <= log end offset.
 	highWatermark int64
 	// firstUnstableOffset is the producer state's first offset of the oldest open
@@ -63,6 +81,10 @@ type AppendResult struct {
 	Duplicate      bool
 	LogAppendTime  int64 // -1 unless the topic uses LogAppendTime
 	LogStartOffset int64
+	// LastOffset is the batch's last offset and LeaderEpoch the epoch it was appended in:
+	// what an acks=all produce waits for (PendingWrite).
+	LastOffset  int64
+	LeaderEpoch int32
 }
 
 // Append writes one batch that records.ValidateProduce accepted against this partition's
@@ -81,11 +103,14 @@ func (p *Partition) Append(batch []byte, h records.Header) (AppendResult, error)
 // append is Append, and AppendVerified when verify is set.
 func (p *Partition) append(batch []byte, h records.Header, verify bool, g *VerificationGuard) (AppendResult, error) {
 	p.mu.Lock()
-	cfg, epoch := p.cfg, p.leaderEpoch
+	cfg, epoch, leader := p.cfg, p.leaderEpoch, p.leader
 	p.mu.Unlock()
+	if leader != p.nodeID {
+		return AppendResult{}, kerr.NotLeaderForPartition
+	}
 
 	p.appendMu.Lock()
-	res := AppendResult{LogAppendTime: -1}
+	res := AppendResult{LogAppendTime: -1, LeaderEpoch: epoch}
 	if isIdempotent(h) {
 		dup, isDup, err := p.producers.check(h)
 		if err != nil {
@@ -94,7 +119,7 @@ func (p *Partition) append(batch []byte, h records.Header, verify bool, g *Verif
 		}
 		if isDup {
 			// As Kafka answers a duplicate: success, the original offset, no append time.
-			res.BaseOffset, res.Duplicate = dup.FirstOffset, true
+			res.BaseOffset, res.LastOffset, res.Duplicate = dup.FirstOffset, dup.LastOffset, true
 			res.LogStartOffset = p.log.LogStartOffset()
 			p.appendMu.Unlock()
 			return res, nil
@@ -117,7 +142,7 @@ func (p *Partition) append(batch []byte, h records.Header, verify bool, g *Verif
 		p.appendMu.Unlock()
 		return AppendResult{}, kerr.KafkaStorageError
 	}
-	res.BaseOffset = base
+	res.BaseOffset, res.LastOffset = base, base+int64(h.LastOffsetDelta)
 	h.BaseOffset = base
 	p.producers.update(h)
 	if h.Transactional() {
@@ -237,13 +262,14 @@ func (p *Partition) OffsetForTimestamp(ts int64) (offset, timestamp int64, found
 // MaxTimestamp returns the offset and timestamp of the record with the largest timestamp.
 func (p *Partition) MaxTimestamp() (offset, timestamp int64) { return p.log.MaxTimestamp() }
 
-// update applies what a new metadata image says about this partition. A changed topic config
-// reaches the log at once: the next append rolls, and the next retention pass deletes, by it.
-func (p *Partition) update(cfg config.Topic, part metadata.Partition) {
+// update applies what a new metadata image says about this partition: its config (a changed
+// topic config reaches the log at once: the next append rolls, and the next retention pass
+// deletes, by it) and its role (applyRole). It returns whether this broker must (re)start
+// fetching it from its leader.
+func (p *Partition) update(cfg config.Topic, part metadata.Partition) (fetch bool) {
 	p.mu.Lock()
 	changed := p.cfg != cfg
 	p.cfg = cfg
-	p.leaderEpoch = part.LeaderEpoch
 	p.mu.Unlock()
 	if changed {
 		if err := p.log.SetConfig(p.logConfig(cfg)); err != nil {
@@ -251,6 +277,7 @@ func (p *Partition) update(cfg config.Topic, part metadata.Partition) {
 			p.logger.Error("applying topic config to the log failed", "err", err)
 		}
 	}
+	return p.applyRole(part)
 }
 
 // DeleteRecords moves the log start offset up to offset (DeleteRecords API) and returns the

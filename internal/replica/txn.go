@@ -71,8 +71,11 @@ func (p *Partition) WriteTxnMarker(m TxnMarker) (offset int64, err error) {
 		return -1, fmt.Errorf("marker without a producer id: %w", kerr.InvalidProducerIDMapping)
 	}
 	p.mu.Lock()
-	epoch := p.leaderEpoch
+	epoch, leader := p.leaderEpoch, p.leader
 	p.mu.Unlock()
+	if leader != p.nodeID {
+		return -1, kerr.NotLeaderForPartition
+	}
 
 	p.appendMu.Lock()
 	if err := p.producers.checkMarker(m); err != nil {
@@ -116,8 +119,11 @@ func (p *Partition) AppendFromCoordinator(batch []byte, h records.Header) (Appen
 		return AppendResult{}, fmt.Errorf("coordinators do not write control batches: %w", kerr.InvalidRecord)
 	}
 	p.mu.Lock()
-	epoch := p.leaderEpoch
+	epoch, leader := p.leaderEpoch, p.leader
 	p.mu.Unlock()
+	if leader != p.nodeID {
+		return AppendResult{}, kerr.NotLeaderForPartition
+	}
 
 	p.appendMu.Lock()
 	if isIdempotent(h) {
@@ -140,16 +146,15 @@ func (p *Partition) AppendFromCoordinator(batch []byte, h records.Header) (Appen
 	return res, nil
 }
 
-// appendedLocked publishes an append: the high watermark follows the log end (the ISR of a
-// single node is the leader alone), the first unstable offset follows the producer state,
-// and waiting fetches wake. The caller holds appendMu.
+// appendedLocked publishes an append: the high watermark moves as far as the ISR has the log
+// (at once to the log end when the ISR is the leader alone, as on a single node), the first
+// unstable offset follows the producer state, and waiting fetches wake. The caller holds
+// appendMu.
 func (p *Partition) appendedLocked() {
 	leo := p.log.LogEndOffset()
 	fu := p.producers.firstUnstableOffset()
 	p.mu.Lock()
-	if leo > p.highWatermark {
-		p.highWatermark = leo
-	}
+	p.maybeAdvanceHighWatermarkLocked(leo)
 	p.firstUnstableOffset = fu
 	p.wakeWaitersLocked()
 	p.mu.Unlock()

@@ -106,12 +106,21 @@ func WriteCheckpoint(fs FS, path string, m map[TopicPartition]int64) error {
 		fmt.Fprintf(&buf, "%s %d %d\n", tp.Topic, tp.Partition, m[tp])
 	}
 
+	if err := writeFileAtomic(fs, path, buf.Bytes()); err != nil {
+		return fmt.Errorf("storage: checkpoint %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path by data: written to "<path>.tmp", fsynced, renamed over path,
+// and the directory fsynced, so that a crash leaves either the old file or the new one.
+func writeFileAtomic(fs FS, path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("storage: checkpoint %s: %w", path, err)
+		return err
 	}
-	_, err = f.Write(buf.Bytes())
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -124,8 +133,5 @@ func WriteCheckpoint(fs FS, path string, m map[TopicPartition]int64) error {
 	if err == nil {
 		err = syncDir(fs, filepath.Dir(path))
 	}
-	if err != nil {
-		return fmt.Errorf("storage: checkpoint %s: %w", path, err)
-	}
-	return nil
+	return err
 }

@@ -53,6 +53,13 @@
 // transaction index (Kafka's format, 34-byte entries; drawn in txnindex.go): read_committed
 // fetches return its entries so consumers skip aborted records.
 //
+// A replicated partition's directory also holds "leader-epoch-checkpoint" (Kafka's text
+// format, drawn in epoch.go): the first offset of each leader epoch, which followers use to
+// find where their log diverges from a new leader's (LeaderEpochCache). A follower writes the
+// leader's batches as they are (Log.AppendAsFollower, offsets kept) and cuts a divergent tail
+// by whole batches (Log.TruncateTo, which rebuilds the cut segment's indexes with the
+// recovery scan).
+//
 // Index files hold exactly their entries (Kafka preallocates and trims them on close; we
 // never preallocate). The active segment keeps its indexes in memory and writes them out
 // on roll, Flush and Close; inactive segments' indexes are searched in the files.

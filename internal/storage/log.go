@@ -265,6 +265,24 @@ func checkBatch(batch []byte, h records.Header) error {
 // place (the CRC does not cover it), and returns it. On an error nothing is appended; an
 // error that could not be undone makes the log refuse further appends.
 func (l *Log) Append(batch []byte, h records.Header) (baseOffset int64, err error) {
+	return l.append(batch, h, true)
+}
+
+// AppendAsFollower writes one batch fetched from the partition's leader, whose offsets the
+// leader assigned: the batch is written byte for byte, and its base offset must be the log
+// end offset (ErrNotContiguous otherwise), so that the follower's log is a prefix of the
+// leader's.
+func (l *Log) AppendAsFollower(batch []byte, h records.Header) error {
+	_, err := l.append(batch, h, false)
+	return err
+}
+
+// ErrNotContiguous means a follower's batch does not start at the log end offset.
+var ErrNotContiguous = errors.New("storage: batch does not start at the log end offset")
+
+// append is Append (assign: the base offset is the log end offset, written into the batch) and
+// AppendAsFollower (the batch's own base offset must be the log end offset).
+func (l *Log) append(batch []byte, h records.Header, assign bool) (baseOffset int64, err error) {
 	if err := checkBatch(batch, h); err != nil {
 		return -1, err
 	}
@@ -277,6 +295,9 @@ func (l *Log) Append(batch []byte, h records.Header) (baseOffset int64, err erro
 		return -1, l.failed
 	}
 	base := l.logEndOffset
+	if !assign && h.BaseOffset != base {
+		return -1, fmt.Errorf("%w: batch at %d, log end offset %d", ErrNotContiguous, h.BaseOffset, base)
+	}
 	if base > math.MaxInt64-1-int64(h.LastOffsetDelta) {
 		return -1, fmt.Errorf("%w: offsets overflow", ErrInvalidBatch)
 	}
@@ -294,7 +315,9 @@ func (l *Log) Append(batch []byte, h records.Header) (baseOffset int64, err erro
 		}
 	}
 
-	records.SetBaseOffset(batch, base)
+	if assign {
+		records.SetBaseOffset(batch, base)
+	}
 	pos := seg.size
 	n, err := seg.log.Write(batch)
 	if err == nil && n != len(batch) {

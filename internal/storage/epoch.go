@@ -1,0 +1,205 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// LeaderEpochCheckpointFile is Kafka's name for a partition directory's leader epoch file:
+//
+//	0                version
+//	2                number of entries
+//	3 0              <leader epoch> <start offset>: the first offset written in that epoch
+//	5 1200
+//
+// Entries are increasing in both fields. It is rewritten (tmp file, fsync, rename) whenever an
+// entry is added or the log is truncated.
+const LeaderEpochCheckpointFile = "leader-epoch-checkpoint"
+
+// UndefinedEpoch and UndefinedEpochOffset are Kafka's answers for an epoch the cache cannot
+// place (OffsetForLeaderEpoch's -1, -1).
+const (
+	UndefinedEpoch       = -1
+	UndefinedEpochOffset = -1
+)
+
+// EpochEntry is one leader epoch and the first offset written in it.
+type EpochEntry struct {
+	Epoch       int32
+	StartOffset int64
+}
+
+// LeaderEpochCache is a partition's leader epochs and where each began (Kafka's
+// LeaderEpochFileCache), kept in the partition directory's leader-epoch-checkpoint. It is
+// safe for concurrent use.
+type LeaderEpochCache struct {
+	fs   FS
+	path string
+
+	mu sync.Mutex
+	// Guarded by mu. Invariant: entries are increasing in Epoch and in StartOffset.
+	entries []EpochEntry
+}
+
+// OpenLeaderEpochCache reads dir's leader-epoch-checkpoint (none: an empty cache). An
+// unreadable file is an error; the caller may remove it and start empty.
+func OpenLeaderEpochCache(fs FS, dir string) (*LeaderEpochCache, error) {
+	c := &LeaderEpochCache{fs: fs, path: filepath.Join(dir, LeaderEpochCheckpointFile)}
+	f, err := fs.OpenFile(c.path, os.O_RDONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<24))
+	if err != nil {
+		return nil, err
+	}
+	c.entries, err = parseEpochCheckpoint(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("storage: %s: %w", c.path, err)
+	}
+	return c, nil
+}
+
+func parseEpochCheckpoint(data string) ([]EpochEntry, error) {
+	lines := strings.Split(strings.TrimSuffix(data, "\n"), "\n")
+	if len(lines) < 2 || strings.TrimSpace(lines[0]) != "0" {
+		return nil, errors.New("missing or unsupported version line")
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(lines[1]))
+	if err != nil || n < 0 || n != len(lines)-2 {
+		return nil, fmt.Errorf("count %q does not match %d entries", lines[1], len(lines)-2)
+	}
+	out := make([]EpochEntry, 0, n)
+	for _, line := range lines[2:] {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			return nil, fmt.Errorf("bad entry %q", line)
+		}
+		e, err1 := strconv.ParseInt(f[0], 10, 32)
+		o, err2 := strconv.ParseInt(f[1], 10, 64)
+		if err1 != nil || err2 != nil || e < 0 || o < 0 {
+			return nil, fmt.Errorf("bad entry %q", line)
+		}
+		if k := len(out); k > 0 && (int32(e) <= out[k-1].Epoch || o < out[k-1].StartOffset) {
+			return nil, fmt.Errorf("entry %q out of order", line)
+		}
+		out = append(out, EpochEntry{Epoch: int32(e), StartOffset: o})
+	}
+	return out, nil
+}
+
+// Entries returns a copy of the entries, oldest first.
+func (c *LeaderEpochCache) Entries() []EpochEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]EpochEntry(nil), c.entries...)
+}
+
+// LatestEpoch is the newest epoch, UndefinedEpoch when there is none.
+func (c *LeaderEpochCache) LatestEpoch() int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) == 0 {
+		return UndefinedEpoch
+	}
+	return c.entries[len(c.entries)-1].Epoch
+}
+
+// StartOffsetOf is the start offset of epoch, and whether the cache has it.
+func (c *LeaderEpochCache) StartOffsetOf(epoch int32) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		if e.Epoch == epoch {
+			return e.StartOffset, true
+		}
+	}
+	return 0, false
+}
+
+// Assign records that epoch began at startOffset (Kafka's assign): an epoch not newer than
+// the latest is ignored; entries at or above startOffset of older epochs are dropped, since
+// the log was truncated below them. The file is rewritten when something changed.
+func (c *LeaderEpochCache) Assign(epoch int32, startOffset int64) error {
+	if epoch < 0 || startOffset < 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k := len(c.entries); k > 0 && epoch <= c.entries[k-1].Epoch {
+		return nil
+	}
+	for len(c.entries) > 0 && c.entries[len(c.entries)-1].StartOffset >= startOffset {
+		c.entries = c.entries[:len(c.entries)-1]
+	}
+	c.entries = append(c.entries, EpochEntry{Epoch: epoch, StartOffset: startOffset})
+	return c.writeLocked()
+}
+
+// EndOffsetFor answers OffsetForLeaderEpoch for epoch on a log ending at logEndOffset (Kafka's
+// LeaderEpochFileCache.endOffsetFor): the largest epoch not above the requested one, and the
+// start offset of the first epoch after it (the log end offset when epoch is the latest). A
+// requested epoch newer than every known one, or an empty cache, is (UndefinedEpoch,
+// UndefinedEpochOffset); one older than every known epoch is (epoch, first start offset).
+func (c *LeaderEpochCache) EndOffsetFor(epoch int32, logEndOffset int64) (int32, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := len(c.entries)
+	if epoch == UndefinedEpoch || k == 0 {
+		return UndefinedEpoch, UndefinedEpochOffset
+	}
+	if c.entries[k-1].Epoch == epoch {
+		return epoch, logEndOffset
+	}
+	higher := -1 // the first entry with a larger epoch
+	for i, e := range c.entries {
+		if e.Epoch > epoch {
+			higher = i
+			break
+		}
+	}
+	if higher < 0 {
+		return UndefinedEpoch, UndefinedEpochOffset
+	}
+	if higher == 0 {
+		return epoch, c.entries[0].StartOffset
+	}
+	return c.entries[higher-1].Epoch, c.entries[higher].StartOffset
+}
+
+// TruncateFromEnd drops the entries that start at or above endOffset (the log was truncated
+// there) and rewrites the file if any went.
+func (c *LeaderEpochCache) TruncateFromEnd(endOffset int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.entries)
+	for len(c.entries) > 0 && c.entries[len(c.entries)-1].StartOffset >= endOffset {
+		c.entries = c.entries[:len(c.entries)-1]
+	}
+	if len(c.entries) == n {
+		return nil
+	}
+	return c.writeLocked()
+}
+
+func (c *LeaderEpochCache) writeLocked() error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "0\n%d\n", len(c.entries))
+	for _, e := range c.entries {
+		fmt.Fprintf(&b, "%d %d\n", e.Epoch, e.StartOffset)
+	}
+	if err := writeFileAtomic(c.fs, c.path, []byte(b.String())); err != nil {
+		return fmt.Errorf("storage: %s: %w", c.path, err)
+	}
+	return nil
+}
