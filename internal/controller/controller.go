@@ -38,6 +38,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/gregorhq/gregor/internal/metadata"
+	"github.com/gregorhq/gregor/internal/wire"
 )
 
 // Config configures a controller.
@@ -66,6 +67,30 @@ type Config struct {
 	// Logger receives the controller's and Raft's logs. Default: discard.
 	Logger *slog.Logger
 
+	// Voters is the controller quorum (controller.quorum.voters). Empty: this node alone, as a
+	// voter. A node that is not in Voters (and Voters is not empty) is a broker-only node: it
+	// follows the metadata log as a Raft non-voter once the active controller adds it, which it
+	// does when the broker registers.
+	Voters []Voter
+	// BootstrapServers are controller listener addresses to try when looking for the active
+	// controller before Raft knows it (controller.quorum.bootstrap.servers). The voters'
+	// addresses are tried too.
+	BootstrapServers []string
+	// SessionTimeout is broker.session.timeout.ms: a broker that sends no heartbeat for this
+	// long is fenced. Default 9s.
+	SessionTimeout time.Duration
+	// UncleanLeaderElection is the broker default of unclean.leader.election.enable (a topic
+	// override wins).
+	UncleanLeaderElection bool
+	// AutoLeaderRebalance is auto.leader.rebalance.enable; ImbalanceCheckInterval and
+	// ImbalancePercentage are leader.imbalance.check.interval.seconds and
+	// leader.imbalance.per.broker.percentage. Defaults: 300s, 10 (when AutoLeaderRebalance).
+	AutoLeaderRebalance    bool
+	ImbalanceCheckInterval time.Duration
+	ImbalancePercentage    int32
+	// Now is the clock of the fencing timers. Default time.Now.
+	Now func() time.Time
+
 	// raftConfig, when set (by tests), adjusts the Raft configuration.
 	raftConfig func(*raft.Config)
 }
@@ -88,7 +113,38 @@ func (cfg *Config) validate() error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = 9 * time.Second
+	}
+	if cfg.ImbalanceCheckInterval <= 0 {
+		cfg.ImbalanceCheckInterval = 300 * time.Second
+	}
+	if cfg.ImbalancePercentage <= 0 {
+		cfg.ImbalancePercentage = 10
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return nil
+}
+
+// Voter is one member of the controller quorum: its node id and controller listener address.
+type Voter struct {
+	ID   int32
+	Addr string
+}
+
+// isVoter reports whether this node is a voter of the quorum.
+func (cfg *Config) isVoter() bool {
+	if len(cfg.Voters) == 0 {
+		return true
+	}
+	for _, v := range cfg.Voters {
+		if v.ID == cfg.NodeID {
+			return true
+		}
+	}
+	return false
 }
 
 // advertiseAddr is the address the transport advertises: nil means the listener's own address.
@@ -115,9 +171,24 @@ type Controller struct {
 	log    *slog.Logger
 	raft   *raft.Raft
 	trans  *raft.NetworkTransport
+	mux    *muxListener
+	rpc    *wire.Registry // the controller APIs served on the controller listener
+	client *rpcClient     // forwards to the active controller
 	store  *raftboltdb.BoltStore
 	fsm    *fsm
 	placer replicaPlacer
+	voter  bool
+
+	// brokersMu guards the active controller's view of broker liveness. It is taken after
+	// decideCh when both are needed.
+	brokersMu sync.Mutex
+	// lastHeartbeat is when each broker last heartbeated (or when this node became active,
+	// for brokers that have not heartbeated to it yet). Guarded by brokersMu.
+	lastHeartbeat map[int32]time.Time
+	// shuttingDown are the brokers in controlled shutdown. Guarded by brokersMu.
+	shuttingDown map[int32]bool
+	// regOffset is the image offset after each broker's registration. Guarded by brokersMu.
+	regOffset map[int32]uint64
 
 	// decideCh is the decision lock: a channel of capacity 1, held (by sending) from reading
 	// the image for a decision until its records are applied or have failed. A channel rather
@@ -160,8 +231,14 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	c := &Controller{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "controller", "node", cfg.NodeID),
-		placer:   roundRobinPlacer{},
+		placer:   newPlacer(),
+		voter:    cfg.isVoter(),
+		client:   newRPCClient(fmt.Sprintf("gregor-node-%d", cfg.NodeID)),
 		decideCh: make(chan struct{}, 1),
+
+		lastHeartbeat: map[int32]time.Time{},
+		shuttingDown:  map[int32]bool{},
+		regOffset:     map[int32]uint64{},
 		subs:     map[chan struct{}]struct{}{},
 		done:     make(chan struct{}),
 	}
@@ -188,11 +265,16 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: opening snapshot store: %w", err)
 	}
-	c.trans, err = raft.NewTCPTransportWithLogger(cfg.BindAddr, advertise, 3, 10*time.Second, hlog)
+	c.mux, err = newMuxListener(cfg.BindAddr, advertise, c.log)
 	if err != nil {
 		return nil, fmt.Errorf("controller: listening on %s: %w", cfg.BindAddr, err)
 	}
+	c.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: c.mux, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
+	})
 	closers = append(closers, c.trans.Close)
+	c.rpc = c.rpcRegistry()
+	c.mux.start(c.serveRPC)
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = serverID(cfg.NodeID)
@@ -206,12 +288,18 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: reading raft state: %w", err)
 	}
-	if !existing {
-		c.log.Info("bootstrapping a new controller quorum", "voter", rc.LocalID, "addr", c.trans.LocalAddr())
-		err := raft.BootstrapCluster(rc, logs, c.store, snaps, c.trans, raft.Configuration{
-			Servers: []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: c.trans.LocalAddr()}},
-		})
-		if err != nil {
+	if !existing && c.voter {
+		// Every voter bootstraps the same configuration, so whichever starts first, they
+		// agree; a broker-only node bootstraps nothing and waits to be added.
+		servers := []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: c.trans.LocalAddr()}}
+		if len(cfg.Voters) > 0 {
+			servers = servers[:0]
+			for _, v := range cfg.Voters {
+				servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: serverID(v.ID), Address: raft.ServerAddress(v.Addr)})
+			}
+		}
+		c.log.Info("bootstrapping a new controller quorum", "voters", len(servers), "addr", c.trans.LocalAddr())
+		if err := raft.BootstrapCluster(rc, logs, c.store, snaps, c.trans, raft.Configuration{Servers: servers}); err != nil {
 			return nil, fmt.Errorf("controller: bootstrapping: %w", err)
 		}
 	}
@@ -220,8 +308,9 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 		return nil, fmt.Errorf("controller: starting raft: %w", err)
 	}
 	closers = []func() error{c.Close} // Close now takes everything down
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.leaderLoop()
+	go c.livenessLoop()
 
 	ch, cancel := c.Subscribe()
 	defer cancel()
@@ -236,9 +325,10 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	return c, nil
 }
 
-// ready reports whether Start may return.
+// ready reports whether Start may return. A broker-only node is ready at once: it learns the
+// metadata after it registers.
 func (c *Controller) ready() bool {
-	if c.isActive() {
+	if !c.voter || c.isActive() {
 		return true
 	}
 	leader := c.LeaderID()
@@ -299,6 +389,7 @@ func (c *Controller) becomeActive() {
 		c.log.Warn("could not become the active controller", "err", err)
 		return
 	}
+	c.resetLiveness(c.Image())
 	c.activeTerm.Store(term)
 	c.log.Info("active controller", "term", term, "offset", c.Image().Offset)
 	c.notify()
@@ -428,32 +519,6 @@ func (c *Controller) LeaderID() int32 {
 	return int32(n)
 }
 
-// RegisterBroker records a broker's registration (or its new registration, replacing the old).
-// It returns a *kerr.Error (NOT_CONTROLLER) or the context's error on failure.
-func (c *Controller) RegisterBroker(ctx context.Context, b metadata.Broker) error {
-	if b.ID < 0 {
-		return &codedError{kerr.InvalidRequest, fmt.Sprintf("invalid broker id %d", b.ID)}
-	}
-	return c.decide(ctx, func(img *metadata.Image) []metadata.Record {
-		if old, ok := img.Brokers[b.ID]; ok && brokersEqual(old, b) {
-			return nil
-		}
-		return []metadata.Record{metadata.BrokerRecord{ID: b.ID, Endpoints: b.Endpoints, Rack: b.Rack, Fenced: b.Fenced}}
-	})
-}
-
-func brokersEqual(a, b metadata.Broker) bool {
-	if a.ID != b.ID || a.Rack != b.Rack || a.Fenced != b.Fenced || len(a.Endpoints) != len(b.Endpoints) {
-		return false
-	}
-	for i := range a.Endpoints {
-		if a.Endpoints[i] != b.Endpoints[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // Close shuts Raft down and closes the transport and the stores. It is safe to call more than
 // once.
 func (c *Controller) Close() error {
@@ -461,7 +526,8 @@ func (c *Controller) Close() error {
 		close(c.done)
 		errs := []error{c.raft.Shutdown().Error()}
 		c.wg.Wait()
-		errs = append(errs, c.trans.Close(), c.store.Close())
+		c.client.close()
+		errs = append(errs, c.trans.Close(), c.mux.Close(), c.store.Close())
 		c.closeErr = errors.Join(errs...)
 	})
 	return c.closeErr
