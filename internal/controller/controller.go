@@ -239,8 +239,8 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 		lastHeartbeat: map[int32]time.Time{},
 		shuttingDown:  map[int32]bool{},
 		regOffset:     map[int32]uint64{},
-		subs:     map[chan struct{}]struct{}{},
-		done:     make(chan struct{}),
+		subs:          map[chan struct{}]struct{}{},
+		done:          make(chan struct{}),
 	}
 	var closers []func() error
 	defer func() {
