@@ -198,6 +198,11 @@ type Controller struct {
 	// caught up (Barrier), its LeaderChangeRecord applied. 0 when it is not active.
 	activeTerm atomic.Uint64
 
+	// hbMu guards the background heartbeats of this node's broker (see StartBroker).
+	hbMu   sync.Mutex
+	hbStop context.CancelFunc // guarded by hbMu; nil when not heartbeating
+	hbDone chan struct{}      // guarded by hbMu
+
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{} // guarded by subMu
 
@@ -519,10 +524,23 @@ func (c *Controller) LeaderID() int32 {
 	return int32(n)
 }
 
+// handOverLeadership asks Raft to move quorum leadership to another voter before this one
+// stops, so that a new active controller takes over without waiting for an election timeout.
+func (c *Controller) handOverLeadership() {
+	if !c.voter || len(c.cfg.Voters) < 2 || c.raft.State() != raft.Leader {
+		return
+	}
+	if err := c.raft.LeadershipTransfer().Error(); err != nil {
+		c.log.Info("could not hand over controller leadership", "err", err)
+	}
+}
+
 // Close shuts Raft down and closes the transport and the stores. It is safe to call more than
 // once.
 func (c *Controller) Close() error {
 	c.closeOnce.Do(func() {
+		c.stopHeartbeats()
+		c.handOverLeadership()
 		close(c.done)
 		errs := []error{c.raft.Shutdown().Error()}
 		c.wg.Wait()

@@ -70,9 +70,25 @@ func (n *Node) start(ctx context.Context) error {
 	if !ok {
 		return errors.New("node: listeners has no client (non-controller) listener")
 	}
-	ctrl, ok := n.controllerListener()
-	if !ok {
-		return errors.New("node: listeners has no listener named in controller.listener.names")
+	// A controller's Raft and controller requests share its controller listener; a broker-only
+	// node follows the metadata log as a Raft non-voter on a port of its own, on the host of
+	// its inter-broker listener, which it sends the controller when it registers.
+	var raftBind string
+	if cfg.HasRole("controller") {
+		ctrl, ok := n.controllerListener()
+		if !ok {
+			return errors.New("node: listeners has no listener named in controller.listener.names")
+		}
+		raftBind = net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))
+	} else {
+		host := client.Host
+		if l, ok := cfg.Advertised(cfg.InterBrokerListenerName); ok && l.Host != "" {
+			host = l.Host
+		}
+		if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		raftBind = net.JoinHostPort(host, "0")
 	}
 	logDir := cfg.LogDirs[0]
 	metaDir := cfg.MetadataLogDir
@@ -97,18 +113,26 @@ func (n *Node) start(ctx context.Context) error {
 	n.controller, err = controller.Start(ctx, controller.Config{
 		NodeID:                   cfg.NodeID,
 		Dir:                      filepath.Join(metaDir, replica.MetadataTopic+"-0"),
-		BindAddr:                 net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)),
+		BindAddr:                 raftBind,
 		DefaultPartitions:        cfg.NumPartitions,
 		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
 		ValidateTopicConfig:      config.ValidateTopicConfig,
 		Logger:                   n.log,
+		Voters:                   voters(cfg),
+		BootstrapServers:         cfg.ControllerQuorumBootstrapServers,
+		SessionTimeout:           time.Duration(cfg.BrokerSessionTimeoutMs) * time.Millisecond,
+		UncleanLeaderElection:    cfg.UncleanLeaderElectionEnable,
+		AutoLeaderRebalance:      cfg.AutoLeaderRebalanceEnable,
+		ImbalanceCheckInterval:   time.Duration(cfg.LeaderImbalanceCheckIntervalSecs) * time.Second,
+		ImbalancePercentage:      cfg.LeaderImbalancePerBrokerPercentage,
 	})
 	if err != nil {
 		return fmt.Errorf("node: controller: %w", err)
 	}
 
-	if err := n.controller.RegisterBroker(ctx, n.brokerRegistration(client.Name)); err != nil {
-		return fmt.Errorf("node: registering broker: %w", err)
+	heartbeat := time.Duration(cfg.BrokerHeartbeatIntervalMs) * time.Millisecond
+	if err := n.controller.StartBroker(ctx, n.brokerRegistration(client.Name), heartbeat); err != nil {
+		return fmt.Errorf("node: broker: %w", err)
 	}
 
 	n.replicas, err = replica.NewManager(replica.Config{
@@ -224,7 +248,7 @@ func (n *Node) watchMetadata() {
 // 0 replaced by the port actually bound.
 func (n *Node) brokerRegistration(clientName string) metadata.Broker {
 	bound := n.server.Addr().(*net.TCPAddr)
-	b := metadata.Broker{ID: n.cfg.NodeID}
+	b := metadata.Broker{ID: n.cfg.NodeID, Rack: n.cfg.BrokerRack}
 	for _, l := range n.cfg.AdvertisedListeners {
 		e := metadata.Endpoint{Name: l.Name, Host: l.Host, Port: int32(l.Port)}
 		if l.Name == clientName && e.Port == 0 {
@@ -268,16 +292,37 @@ func (n *Node) isControllerListener(name string) bool {
 	return false
 }
 
+// voters is controller.quorum.voters as the controller takes it.
+func voters(cfg config.Broker) []controller.Voter {
+	var vs []controller.Voter
+	for _, v := range cfg.QuorumVoters() {
+		vs = append(vs, controller.Voter{ID: v.ID, Addr: net.JoinHostPort(v.Host, strconv.Itoa(v.Port))})
+	}
+	return vs
+}
+
+// Controller is the node's controller (a quorum voter, or a broker-only node's view of the
+// quorum).
+func (n *Node) Controller() *controller.Controller { return n.controller }
+
 // Addr is the client listener's address.
 func (n *Node) Addr() net.Addr { return n.server.Addr() }
 
-// Close shuts the node down in order: stop serving (requests in flight finish and are
+// Close shuts the node down in order: a controlled shutdown (leadership of this broker's
+// partitions moves to other brokers first, as Kafka does on SIGTERM), stop serving (requests in flight finish and are
 // answered), stop following metadata, stop the group and transaction coordinators (their timers,
 // loaders and marker writers), flush
 // and close the logs, stop the controller.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
+		if n.controller != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := n.controller.ShutdownBroker(ctx); err != nil {
+				n.log.Warn("controlled shutdown failed", "err", err)
+			}
+			cancel()
+		}
 		if n.server != nil {
 			errs = append(errs, n.server.Close())
 		}
