@@ -347,6 +347,9 @@ func (c *Controller) isActive() bool {
 	return t != 0 && c.raft.State() == raft.Leader && c.raft.CurrentTerm() == t
 }
 
+// Active reports whether this node is the active controller now.
+func (c *Controller) Active() bool { return c.isActive() }
+
 // leaderLoop follows leadership changes. On becoming leader it makes this node the active
 // controller; on losing it, it stops deciding.
 func (c *Controller) leaderLoop() {
@@ -539,7 +542,7 @@ func (c *Controller) handOverLeadership() {
 // once.
 func (c *Controller) Close() error {
 	c.closeOnce.Do(func() {
-		c.stopHeartbeats()
+		c.StopHeartbeats()
 		c.handOverLeadership()
 		close(c.done)
 		errs := []error{c.raft.Shutdown().Error()}

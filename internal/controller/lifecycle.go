@@ -84,8 +84,10 @@ func (c *Controller) heartbeatLoop(ctx context.Context, id int32, interval time.
 	}
 }
 
-// stopHeartbeats ends the background heartbeats, if any.
-func (c *Controller) stopHeartbeats() {
+// StopHeartbeats ends this broker's background heartbeats, if any, without a controlled
+// shutdown: the controller fences the broker after its session timeout. Tests use it to
+// simulate a broker that hangs or is cut off.
+func (c *Controller) StopHeartbeats() {
 	c.hbMu.Lock()
 	stop, done := c.hbStop, c.hbDone
 	c.hbStop, c.hbDone = nil, nil
@@ -101,7 +103,7 @@ func (c *Controller) stopHeartbeats() {
 // broker's partitions to other brokers and lets it go, or ctx ends. When no other broker is
 // alive there is nowhere to move leadership, and it returns at once.
 func (c *Controller) ShutdownBroker(ctx context.Context) error {
-	c.stopHeartbeats()
+	c.StopHeartbeats()
 	img := c.Image()
 	if _, ok := img.Brokers[c.cfg.NodeID]; !ok {
 		return nil
