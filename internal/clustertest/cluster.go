@@ -225,9 +225,10 @@ func (c *Cluster) WaitConverged() {
 	})
 }
 
-// Close stops every node.
+// Close stops every node, the last first: broker-only nodes, then voters, so that each
+// controlled shutdown still finds a quorum.
 func (c *Cluster) Close() {
-	for i := range c.nodes {
+	for i := len(c.nodes) - 1; i >= 0; i-- {
 		c.Stop(i)
 	}
 }

@@ -317,7 +317,9 @@ func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
 		if n.controller != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			// Bounded by the session timeout: a controller that cannot be reached for that long
+			// fences this broker anyway.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(n.cfg.BrokerSessionTimeoutMs)*time.Millisecond)
 			if err := n.controller.ShutdownBroker(ctx); err != nil {
 				n.log.Warn("controlled shutdown failed", "err", err)
 			}
