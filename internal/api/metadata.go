@@ -56,7 +56,7 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 
 	if allTopics {
 		for _, name := range img.TopicNames() {
-			resp.Topics = append(resp.Topics, topicMetadata(img.Topics[name]))
+			resp.Topics = append(resp.Topics, topicMetadata(img, img.Topics[name]))
 		}
 		return wire.Reply{Msg: resp}, nil
 	}
@@ -81,7 +81,7 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 			resp.Topics = append(resp.Topics, mt)
 			continue
 		}
-		resp.Topics = append(resp.Topics, topicMetadata(t))
+		resp.Topics = append(resp.Topics, topicMetadata(img, t))
 	}
 	return wire.Reply{Msg: resp}, nil
 }
@@ -121,7 +121,10 @@ func (h *Handlers) autoCreate(ctx context.Context, img *metadata.Image, topics [
 	return h.Controller.Image()
 }
 
-func topicMetadata(t *metadata.Topic) kmsg.MetadataResponseTopic {
+// topicMetadata describes a topic's partitions: leader, epoch, replicas, ISR, and as offline
+// the replicas whose broker is fenced or gone. A partition without a leader answers
+// LEADER_NOT_AVAILABLE.
+func topicMetadata(img *metadata.Image, t *metadata.Topic) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	mt.Topic = &name
@@ -134,6 +137,11 @@ func topicMetadata(t *metadata.Topic) kmsg.MetadataResponseTopic {
 		mp.LeaderEpoch = p.LeaderEpoch
 		mp.Replicas = append([]int32(nil), p.Replicas...)
 		mp.ISR = append([]int32(nil), p.ISR...)
+		for _, r := range p.Replicas {
+			if b, ok := img.Brokers[r]; !ok || b.Fenced {
+				mp.OfflineReplicas = append(mp.OfflineReplicas, r)
+			}
+		}
 		if p.Leader < 0 {
 			mp.ErrorCode = kerr.LeaderNotAvailable.Code
 		}
