@@ -11,6 +11,8 @@
 //	perf/       gregor perf produce|consume|e2e            (kafka-producer-perf-test, kafka-consumer-perf-test)
 //	verify/     gregor verify producer|consumer            (kafka-verifiable-producer, kafka-verifiable-consumer)
 //	txn/        gregor txn list|describe                   (kafka-transactions)
+//	cluster/    gregor cluster describe                    (kafka-metadata-quorum, kafka-cluster)
+//	dev/        gregor dev cluster: a local multi-node cluster in one process
 //	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
 //	clientflags/ --bootstrap-server, shared by every command
 //	out/        tables for people, --format json for scripts
@@ -23,6 +25,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/gregorhq/gregor/internal/cli/cluster"
 	"github.com/gregorhq/gregor/internal/cli/config"
 	"github.com/gregorhq/gregor/internal/cli/consume"
 	"github.com/gregorhq/gregor/internal/cli/group"
@@ -35,7 +38,7 @@ import (
 )
 
 // AddCommands adds every client command (topic, config, produce, consume, group, records,
-// perf, verify, txn) to root.
+// perf, verify, txn, cluster) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
@@ -47,5 +50,6 @@ func AddCommands(root *cobra.Command) {
 		perf.NewCommand(),
 		verify.NewCommand(),
 		txn.NewCommand(),
+		cluster.NewCommand(),
 	)
 }
