@@ -270,3 +270,52 @@ func TestClusterNewActiveControllerKeepsDeciding(t *testing.T) {
 	c.Restart(old)
 	c.WaitConverged()
 }
+
+func TestClusterServesReplicatedTopicsAndInternalTopicsGetTheirRF(t *testing.T) {
+	c := clustertest.StartCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := clusterAdmin(t, c.Addrs()...)
+	for _, spec := range []struct {
+		name string
+		rf   int16
+	}{{"rf1", 1}, {"rf3", 3}} {
+		if res, err := adm.CreateTopic(ctx, 3, spec.rf, nil, spec.name); err != nil || res.Err != nil {
+			t.Fatalf("create %s: %v %v", spec.name, err, res.Err)
+		}
+	}
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	for _, topic := range []string{"rf1", "rf3"} {
+		for i := range 30 {
+			r := &kgo.Record{Topic: topic, Key: []byte{byte(i)}, Value: []byte("v")}
+			if err := prod.ProduceSync(ctx, r).FirstErr(); err != nil {
+				t.Fatalf("produce to %s: %v", topic, err)
+			}
+		}
+	}
+	cons, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.ConsumeTopics("rf1", "rf3"),
+		kgo.ConsumerGroup("g"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	got := 0
+	for got < 60 {
+		fs := cons.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("consumed %d of 60: %v", got, fs.Errors())
+		}
+		got += fs.NumRecords()
+	}
+	if err := cons.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	off := c.Node(0).Controller().Image().Topics["__consumer_offsets"]
+	if off == nil || len(off.Partitions[0].Replicas) != 3 {
+		t.Fatalf("__consumer_offsets: %+v, want RF 3", off)
+	}
+}
