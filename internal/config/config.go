@@ -602,7 +602,9 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 // without the controller listeners, an empty host advertised as "localhost" (Kafka advertises
 // the machine's canonical host name); listener.security.protocol.map, when not given, maps
 // each controller listener name to PLAINTEXT; log.dirs wins over log.dir, and log.retention.ms
-// over log.retention.minutes over log.retention.hours.
+// over log.retention.minutes over log.retention.hours; inter.broker.listener.name, when neither
+// it nor security.inter.broker.protocol is given and no listener is named PLAINTEXT, is the
+// first advertised non-controller listener.
 func Load(props map[string]string) (Broker, error) {
 	l := &loader{b: Default(), props: props}
 	l.b.Raw = maps.Clone(props)
@@ -645,6 +647,16 @@ func Load(props map[string]string) (Broker, error) {
 	for i := range l.b.AdvertisedListeners {
 		if l.b.AdvertisedListeners[i].Host == "" {
 			l.b.AdvertisedListeners[i].Host = "localhost"
+		}
+	}
+	if !l.given("inter.broker.listener.name") && !l.given("security.inter.broker.protocol") {
+		if _, ok := l.b.Advertised(l.b.InterBrokerListenerName); !ok {
+			for _, ln := range l.b.AdvertisedListeners {
+				if !l.b.IsControllerListener(ln.Name) {
+					l.b.InterBrokerListenerName = ln.Name
+					break
+				}
+			}
 		}
 	}
 	if l.b.LogRetentionMs < 0 {
