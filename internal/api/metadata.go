@@ -44,7 +44,7 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 	}
 
 	resp.ClusterID = &img.ClusterID
-	resp.ControllerID = img.ControllerID
+	resp.ControllerID = h.controllerID(img)
 	for _, b := range h.brokers(img) {
 		mb := kmsg.NewMetadataResponseBroker()
 		mb.NodeID, mb.Host, mb.Port = b.NodeID, b.Host, b.Port
@@ -185,6 +185,16 @@ func (h *Handlers) brokers(img *metadata.Image) []advertisedBroker {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })
 	return out
+}
+
+// controllerID is the controller id to tell clients: the active controller when it is an
+// unfenced broker they can reach, else this broker, which forwards admin requests to the
+// controller (Kafka's brokers answer with a random broker in that case, for the same reason).
+func (h *Handlers) controllerID(img *metadata.Image) int32 {
+	if b, ok := img.Brokers[img.ControllerID]; ok && !b.Fenced {
+		return img.ControllerID
+	}
+	return h.NodeID
 }
 
 func isCode(err error, want *kerr.Error) bool { return errorCode(err) == want.Code }

@@ -29,13 +29,18 @@ type Cluster struct {
 type ClusterOption func(*clusterConfig)
 
 type clusterConfig struct {
-	voters    int
+	voters         int
+	controllerOnly bool
 	overrides []string         // for every node
 	perNode   map[int][]string // by node index
 }
 
 // Voters sets how many nodes are controller voters (default: 3, or n when n < 3).
 func Voters(k int) ClusterOption { return func(c *clusterConfig) { c.voters = k } }
+
+// ControllerOnly makes the voters controller-only nodes (process.roles=controller): they serve
+// no clients, and the brokers are the other nodes.
+func ControllerOnly() ClusterOption { return func(c *clusterConfig) { c.controllerOnly = true } }
 
 // Overrides sets config key, value pairs on every node.
 func Overrides(kv ...string) ClusterOption {
@@ -73,10 +78,15 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 			"broker.heartbeat.interval.ms": "100",
 			"broker.session.timeout.ms":    "1500",
 		}
-		if i < cc.voters {
+		switch {
+		case i < cc.voters && cc.controllerOnly:
+			props["process.roles"] = "controller"
+			props["listeners"] = fmt.Sprintf("CONTROLLER://127.0.0.1:%d", ports[i])
+			delete(props, "advertised.listeners")
+		case i < cc.voters:
 			props["process.roles"] = "broker,controller"
 			props["listeners"] = fmt.Sprintf("PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:%d", ports[i])
-		} else {
+		default:
 			props["process.roles"] = "broker"
 			props["listeners"] = "PLAINTEXT://127.0.0.1:0"
 		}
@@ -139,14 +149,17 @@ func (c *Cluster) N() int { return len(c.nodes) }
 // Node returns node i (0-based; node.id i+1). Its embedded *node.Node is nil while stopped.
 func (c *Cluster) Node(i int) *Node { return c.nodes[i] }
 
+// IsBroker reports whether node i has the broker role.
+func (c *Cluster) IsBroker(i int) bool { return c.nodes[i].cfg.HasRole("broker") }
+
 // Running reports whether node i is running.
 func (c *Cluster) Running(i int) bool { return c.nodes[i].Node != nil }
 
-// Addrs returns the client addresses of the running nodes.
+// Addrs returns the client addresses of the running brokers.
 func (c *Cluster) Addrs() []string {
 	var out []string
 	for _, n := range c.nodes {
-		if n.Node != nil {
+		if n.Node != nil && n.cfg.HasRole("broker") {
 			out = append(out, n.Addr())
 		}
 	}
@@ -216,7 +229,7 @@ func (c *Cluster) WaitConverged() {
 				return false
 			}
 			for j, m := range c.nodes {
-				if b, ok := img.Brokers[int32(j+1)]; m.Node != nil && (!ok || b.Fenced) {
+				if b, ok := img.Brokers[int32(j+1)]; m.Node != nil && m.cfg.HasRole("broker") && (!ok || b.Fenced) {
 					return false
 				}
 			}

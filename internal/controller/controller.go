@@ -347,6 +347,9 @@ func (c *Controller) isActive() bool {
 	return t != 0 && c.raft.State() == raft.Leader && c.raft.CurrentTerm() == t
 }
 
+// Addr is the controller listener's address (as advertised to the quorum).
+func (c *Controller) Addr() net.Addr { return c.mux.Addr() }
+
 // Active reports whether this node is the active controller now.
 func (c *Controller) Active() bool { return c.isActive() }
 

@@ -319,3 +319,29 @@ func TestClusterServesReplicatedTopicsAndInternalTopicsGetTheirRF(t *testing.T) 
 		t.Fatalf("__consumer_offsets: %+v, want RF 3", off)
 	}
 }
+
+func TestClusterWithControllerOnlyVoters(t *testing.T) {
+	c := clustertest.StartCluster(t, 5, clustertest.ControllerOnly())
+	active := c.WaitActiveController()
+	if active > 2 {
+		t.Fatalf("active controller is node %d, a broker", active+1)
+	}
+	adm := clusterAdmin(t, c.Addrs()...)
+	res, err := adm.CreateTopic(context.Background(), 4, 2, nil, "t")
+	if err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	c.WaitConverged()
+	img := c.Node(4).Controller().Image()
+	if len(img.Brokers) != 2 {
+		t.Fatalf("brokers %v, want only nodes 4 and 5", img.Brokers)
+	}
+	for _, p := range img.Topics["t"].Partitions {
+		if !slices.Equal(slices.Sorted(slices.Values(p.Replicas)), []int32{4, 5}) {
+			t.Errorf("partition %d replicas %v", p.ID, p.Replicas)
+		}
+	}
+	if got := metadataBrokers(t, c.Node(3).Addr()); !slices.Equal(got, []int32{4, 5}) {
+		t.Errorf("metadata brokers %v", got)
+	}
+}

@@ -66,6 +66,9 @@ func Start(ctx context.Context, cfg config.Broker, logger *slog.Logger) (*Node, 
 
 func (n *Node) start(ctx context.Context) error {
 	cfg := n.cfg
+	if !cfg.HasRole("broker") {
+		return n.startController(ctx)
+	}
 	client, ok := n.clientListener()
 	if !ok {
 		return errors.New("node: listeners has no client (non-controller) listener")
@@ -91,10 +94,6 @@ func (n *Node) start(ctx context.Context) error {
 		raftBind = net.JoinHostPort(host, "0")
 	}
 	logDir := cfg.LogDirs[0]
-	metaDir := cfg.MetadataLogDir
-	if metaDir == "" {
-		metaDir = logDir
-	}
 
 	reg := wire.NewRegistry()
 	n.metrics = metrics.New()
@@ -110,22 +109,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.server = srv
 
-	n.controller, err = controller.Start(ctx, controller.Config{
-		NodeID:                   cfg.NodeID,
-		Dir:                      filepath.Join(metaDir, replica.MetadataTopic+"-0"),
-		BindAddr:                 raftBind,
-		DefaultPartitions:        cfg.NumPartitions,
-		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
-		ValidateTopicConfig:      config.ValidateTopicConfig,
-		Logger:                   n.log,
-		Voters:                   voters(cfg),
-		BootstrapServers:         cfg.ControllerQuorumBootstrapServers,
-		SessionTimeout:           time.Duration(cfg.BrokerSessionTimeoutMs) * time.Millisecond,
-		UncleanLeaderElection:    cfg.UncleanLeaderElectionEnable,
-		AutoLeaderRebalance:      cfg.AutoLeaderRebalanceEnable,
-		ImbalanceCheckInterval:   time.Duration(cfg.LeaderImbalanceCheckIntervalSecs) * time.Second,
-		ImbalancePercentage:      cfg.LeaderImbalancePerBrokerPercentage,
-	})
+	n.controller, err = controller.Start(ctx, n.controllerConfig(raftBind))
 	if err != nil {
 		return fmt.Errorf("node: controller: %w", err)
 	}
@@ -213,6 +197,47 @@ func (n *Node) start(ctx context.Context) error {
 		args = append(args, "admin.addr", n.admin.Addr().String())
 	}
 	n.log.Info("gregor started", args...)
+	return nil
+}
+
+// controllerConfig is the controller's configuration, listening on bind.
+func (n *Node) controllerConfig(bind string) controller.Config {
+	cfg := n.cfg
+	metaDir := cfg.MetadataLogDir
+	if metaDir == "" {
+		metaDir = cfg.LogDirs[0]
+	}
+	return controller.Config{
+		NodeID:                   cfg.NodeID,
+		Dir:                      filepath.Join(metaDir, replica.MetadataTopic+"-0"),
+		BindAddr:                 bind,
+		DefaultPartitions:        cfg.NumPartitions,
+		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
+		ValidateTopicConfig:      config.ValidateTopicConfig,
+		Logger:                   n.log,
+		Voters:                   voters(cfg),
+		BootstrapServers:         cfg.ControllerQuorumBootstrapServers,
+		SessionTimeout:           time.Duration(cfg.BrokerSessionTimeoutMs) * time.Millisecond,
+		UncleanLeaderElection:    cfg.UncleanLeaderElectionEnable,
+		AutoLeaderRebalance:      cfg.AutoLeaderRebalanceEnable,
+		ImbalanceCheckInterval:   time.Duration(cfg.LeaderImbalanceCheckIntervalSecs) * time.Second,
+		ImbalancePercentage:      cfg.LeaderImbalancePerBrokerPercentage,
+	}
+}
+
+// startController starts a controller-only node (process.roles=controller): a quorum voter
+// that serves Raft and the controller requests on its controller listener, and no clients.
+func (n *Node) startController(ctx context.Context) error {
+	ctrl, ok := n.controllerListener()
+	if !ok {
+		return errors.New("node: listeners has no listener named in controller.listener.names")
+	}
+	var err error
+	n.controller, err = controller.Start(ctx, n.controllerConfig(net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))))
+	if err != nil {
+		return fmt.Errorf("node: controller: %w", err)
+	}
+	n.log.Info("gregor started", "node.id", n.cfg.NodeID, "roles", "controller", "addr", n.controller.Addr().String())
 	return nil
 }
 
@@ -305,8 +330,14 @@ func voters(cfg config.Broker) []controller.Voter {
 // quorum).
 func (n *Node) Controller() *controller.Controller { return n.controller }
 
-// Addr is the client listener's address.
-func (n *Node) Addr() net.Addr { return n.server.Addr() }
+// Addr is the client listener's address; on a controller-only node (no client listener), the
+// controller listener's.
+func (n *Node) Addr() net.Addr {
+	if n.server == nil {
+		return n.controller.Addr()
+	}
+	return n.server.Addr()
+}
 
 // Close shuts the node down in order: a controlled shutdown (leadership of this broker's
 // partitions moves to other brokers first, as Kafka does on SIGTERM), stop serving (requests in flight finish and are
