@@ -31,8 +31,8 @@ type ClusterOption func(*clusterConfig)
 type clusterConfig struct {
 	voters         int
 	controllerOnly bool
-	overrides []string         // for every node
-	perNode   map[int][]string // by node index
+	overrides      []string         // for every node
+	perNode        map[int][]string // by node index
 }
 
 // Voters sets how many nodes are controller voters (default: 3, or n when n < 3).
