@@ -251,3 +251,37 @@ func TestRackAwarePlacement(t *testing.T) {
 		t.Errorf("rf 3 on 2 brokers: %v", err)
 	}
 }
+
+func TestAutoLeaderRebalance(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	cfg := testConfig(t.TempDir())
+	cfg.Now = clock.Now
+	cfg.SessionTimeout = time.Hour // no fencing by the clock jump below
+	cfg.AutoLeaderRebalance = true
+	cfg.ImbalanceCheckInterval = time.Minute
+	c := startController(t, cfg)
+	ctx := context.Background()
+	registerBrokers(t, c, 1, 2)
+	c.CreateTopics(ctx, []TopicSpec{{Name: "t", NumPartitions: -1, ReplicationFactor: -1,
+		Assignments: map[int32][]int32{0: {1, 2}}}}, false)
+
+	// Broker 1 fences itself and comes back: broker 2 leads, and broker 1 rejoins the ISR.
+	if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 1, WantFence: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 1, MetadataOffset: c.Image().Offset}); err != nil {
+		t.Fatal(err)
+	}
+	p := c.Image().Topics["t"].Partitions[0]
+	if p.Leader != 2 {
+		t.Fatalf("leader %d, want 2", p.Leader)
+	}
+	if _, err := c.alterPartition(ctx, 2, "t", 0, p.LeaderEpoch, p.Epoch, []int32{2, 1}); err != nil {
+		t.Fatal(err)
+	}
+	// After leader.imbalance.check.interval, leadership returns to the preferred replica.
+	clock.Advance(2 * time.Minute)
+	waitImage(t, c, "the preferred leader back", func(img *metadata.Image) bool {
+		return img.Topics["t"].Partitions[0].Leader == 1
+	})
+}
