@@ -1,18 +1,27 @@
 // Package controller runs the controller quorum (Raft, through hashicorp/raft) and makes the
-// controller's decisions: topic creation and deletion, partition placement, broker
-// registration.
+// controller's decisions: topic creation and deletion, partition placement (rack-aware),
+// configs, producer id blocks, broker registration and fencing, leader election and ISR
+// changes (AlterPartition, ElectLeaders, controlled shutdown, auto leader rebalance).
 //
 // Every decision follows one pattern (Kafka's ControllerResult): a handler reads the current
 // metadata.Image, computes records plus a reply, commits the records through Raft, and answers
 // once the FSM has applied them. State changes only by applying committed records, on the
-// leader and on every follower alike; nothing here keeps metadata of its own.
+// leader and on every follower alike; nothing here keeps metadata of its own. (The one
+// exception is broker liveness, which Kafka too keeps in the active controller's memory.)
+//
+// Roles: the nodes in Config.Voters are Raft voters, bootstrapped with that same voter set;
+// other nodes are broker-only and follow the log as Raft non-voters, added by the active
+// controller when they register. Every public method that commits records works on any node:
+// where this node is not the active controller it forwards the request (forward.go) over the
+// controller listener, which carries both Raft and the Kafka-protocol controller APIs
+// (transport.go, rpc.go).
 //
 // Decisions are serialized by one lock (decideCh), held from reading the image until the
 // records are applied, so that every decision sees the effects of the previous one: two creates
 // of one topic cannot both succeed.
 //
-// Lock order: decideCh, then subMu. The FSM goroutine takes only subMu, briefly, and never
-// waits on anything else, so nothing can block it.
+// Lock order: decideCh, then brokersMu, then subMu; hbMu is taken alone. The FSM goroutine
+// takes only subMu, briefly, and never waits on anything else, so nothing can block it.
 //
 // On disk, under Config.Dir:
 //
@@ -216,10 +225,12 @@ func serverID(id int32) raft.ServerID { return raft.ServerID(strconv.Itoa(int(id
 
 // Start opens (or creates) the metadata directory, starts Raft, and returns once this node is
 // the active controller, or (with more voters) once it follows a leader and knows the cluster
-// id; or fails when ctx ends first.
+// id; a broker-only node returns at once (it learns the metadata once it registers). It fails
+// when ctx ends first.
 //
-// If the directory holds no Raft state, Start bootstraps a cluster whose only voter is this
-// node. More voters are an addition: bootstrap with all of them, or AddVoter later.
+// If the directory holds no Raft state, a voter bootstraps the quorum from Config.Voters (or,
+// when it is empty, a quorum whose only voter is this node); a broker-only node bootstraps
+// nothing and waits for the active controller to add it when it registers.
 // The first active controller of a new cluster commits a cluster record with a new random
 // cluster id.
 func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
