@@ -1,7 +1,14 @@
 // Package node assembles one Gregor process: the controller, the replica manager, the API
-// handlers, the client listener and the admin HTTP listener (metrics, consumer lag). A single node is a cluster of one, running the same code
-// path as every node of a larger cluster: it is the controller quorum's only voter and the
-// only broker.
+// handlers, the client listener and the admin HTTP listener (metrics, consumer lag).
+//
+// process.roles decides what runs: "broker,controller" (the default) is a controller quorum
+// voter and a broker; "broker" follows the metadata log as a Raft non-voter and reaches the
+// controllers through controller.quorum.voters (or controller.quorum.bootstrap.servers);
+// "controller" is a voter that serves no clients. A broker registers with the active
+// controller, heartbeats every broker.heartbeat.interval.ms, and on Close (SIGTERM) goes
+// through a controlled shutdown so that its partitions get other leaders first. A single node
+// is a cluster of one, running the same code path: the quorum's only voter and the only
+// broker.
 package node
 
 import (

@@ -48,7 +48,8 @@ func newClusterCommand() *cobra.Command {
 fewer) are controller quorum voters and brokers, the others broker-only nodes. Node i
 (1-based) serves clients on 127.0.0.1:<base-port + i - 1> and, for voters, its controller
 listener on <base-port + 1000 + i - 1>; its data lives in <dir>/node-<i>, so a second run
-continues the same cluster. --base-port 0 picks free ports.
+continues the same cluster. --base-port 0 picks free ports (then a second run on the same
+--dir cannot find the voters again: use a new --dir).
 
 The bootstrap servers are printed once every node serves.`,
 		Args: cobra.NoArgs,
