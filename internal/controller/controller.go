@@ -81,6 +81,9 @@ type Config struct {
 	// follows the metadata log as a Raft non-voter once the active controller adds it, which it
 	// does when the broker registers.
 	Voters []Voter
+	// NonVoter makes this node a broker-only node whatever Voters says (a broker that finds the
+	// quorum through BootstrapServers alone has no voter list).
+	NonVoter bool
 	// BootstrapServers are controller listener addresses to try when looking for the active
 	// controller before Raft knows it (controller.quorum.bootstrap.servers). The voters'
 	// addresses are tried too.
@@ -145,6 +148,9 @@ type Voter struct {
 
 // isVoter reports whether this node is a voter of the quorum.
 func (cfg *Config) isVoter() bool {
+	if cfg.NonVoter {
+		return false
+	}
 	if len(cfg.Voters) == 0 {
 		return true
 	}

@@ -223,6 +223,7 @@ func (n *Node) controllerConfig(bind string) controller.Config {
 		ValidateTopicConfig:      config.ValidateTopicConfig,
 		Logger:                   n.log,
 		Voters:                   voters(cfg),
+		NonVoter:                 !cfg.HasRole("controller"),
 		BootstrapServers:         cfg.ControllerQuorumBootstrapServers,
 		SessionTimeout:           time.Duration(cfg.BrokerSessionTimeoutMs) * time.Millisecond,
 		UncleanLeaderElection:    cfg.UncleanLeaderElectionEnable,
