@@ -31,6 +31,7 @@ type ClusterOption func(*clusterConfig)
 type clusterConfig struct {
 	voters         int
 	controllerOnly bool
+	bootstrapOnly  bool
 	overrides      []string         // for every node
 	perNode        map[int][]string // by node index
 }
@@ -41,6 +42,10 @@ func Voters(k int) ClusterOption { return func(c *clusterConfig) { c.voters = k 
 // ControllerOnly makes the voters controller-only nodes (process.roles=controller): they serve
 // no clients, and the brokers are the other nodes.
 func ControllerOnly() ClusterOption { return func(c *clusterConfig) { c.controllerOnly = true } }
+
+// BootstrapServers makes broker-only nodes find the quorum through
+// controller.quorum.bootstrap.servers instead of controller.quorum.voters.
+func BootstrapServers() ClusterOption { return func(c *clusterConfig) { c.bootstrapOnly = true } }
 
 // Overrides sets config key, value pairs on every node.
 func Overrides(kv ...string) ClusterOption {
@@ -89,6 +94,14 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 		default:
 			props["process.roles"] = "broker"
 			props["listeners"] = "PLAINTEXT://127.0.0.1:0"
+			if cc.bootstrapOnly {
+				var addrs []string
+				for _, p := range ports {
+					addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", p))
+				}
+				props["controller.quorum.voters"] = ""
+				props["controller.quorum.bootstrap.servers"] = strings.Join(addrs, ",")
+			}
 		}
 		kv := append(append([]string{}, cc.overrides...), cc.perNode[i]...)
 		for j := 0; j+1 < len(kv); j += 2 {

@@ -115,7 +115,7 @@ func TestClusterAgreesAndForwardsCreateTopics(t *testing.T) {
 }
 
 func TestClusterBrokerOnlyNodeJoins(t *testing.T) {
-	c := clustertest.StartCluster(t, 4)
+	c := clustertest.StartCluster(t, 4, clustertest.BootstrapServers())
 	img := c.Node(3).Controller().Image()
 	if len(img.Brokers) != 4 || img.ClusterID == "" || img.ClusterID != c.Node(0).Controller().Image().ClusterID {
 		t.Fatalf("broker-only node's image: %d brokers, cluster %q", len(img.Brokers), img.ClusterID)
