@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/clustertest"
+	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/metadata"
 )
 
@@ -111,6 +112,28 @@ func TestClusterAgreesAndForwardsCreateTopics(t *testing.T) {
 	c.WaitConverged()
 	if got := c.Node(other).Controller().Image().Topics["rf3"].Configs["retention.ms"]; got != "1000" {
 		t.Fatalf("retention.ms = %q", got)
+	}
+	v := "2000"
+	legacy := ctrl.AlterConfigs(ctx, []controller.ConfigResource{{Type: metadata.ConfigResourceTopic, Name: "rf3",
+		Changes: []controller.ConfigChange{{Name: "retention.ms", Op: controller.ConfigSet, Value: &v}}}}, false)
+	if legacy[0].Err != nil {
+		t.Fatalf("forwarded AlterConfigs: %v", legacy[0].Err)
+	}
+
+	// CreatePartitions, ElectLeaders and DeleteTopics are forwarded too.
+	if rs, err := adm.CreatePartitions(ctx, 2, "rf3"); err != nil || rs["rf3"].Err != nil {
+		t.Fatalf("create partitions: %v %v", err, rs)
+	}
+	ers, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{"rf3": {0: {}}})
+	if err != nil || !errors.Is(ers["rf3"][0].Err, kerr.ElectionNotNeeded) {
+		t.Fatalf("elect leaders: %v %+v", err, ers)
+	}
+	if rs, err := adm.DeleteTopics(ctx, "rf3"); err != nil || rs["rf3"].Err != nil {
+		t.Fatalf("delete: %v %+v", err, rs)
+	}
+	c.WaitConverged()
+	if c.Node(other).Controller().Image().Topics["rf3"] != nil {
+		t.Fatal("rf3 not deleted")
 	}
 }
 
