@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gregorhq/gregor/internal/cli"
+	"github.com/gregorhq/gregor/internal/cli/dev"
 	"github.com/gregorhq/gregor/internal/cli/dropin"
 	"github.com/gregorhq/gregor/internal/cli/serve"
 )
@@ -23,7 +24,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serve.NewCommand())
+	root.AddCommand(serve.NewCommand(), dev.NewCommand())
 	cli.AddCommands(root)
 	dropin.AddCommands(root)
 	if err := root.Execute(); err != nil {

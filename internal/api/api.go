@@ -78,6 +78,7 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerDeleteTopics(reg)
 	h.registerCreatePartitions(reg)
 	h.registerDescribeCluster(reg)
+	h.registerElectLeaders(reg)
 	h.registerDescribeConfigs(reg)
 	h.registerDeleteRecords(reg)
 	h.registerAlterConfigs(reg)

@@ -29,7 +29,7 @@ func (h *Handlers) describeCluster(ctx context.Context, r *wire.Request) (wire.R
 	}
 	img := h.Controller.Image()
 	resp.ClusterID = img.ClusterID
-	resp.ControllerID = img.ControllerID
+	resp.ControllerID = h.controllerID(img)
 	for _, b := range h.brokers(ctx, img) {
 		rb := kmsg.NewDescribeClusterResponseBroker()
 		rb.NodeID, rb.Host, rb.Port, rb.Rack = b.NodeID, b.Host, b.Port, b.Rack

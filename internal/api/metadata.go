@@ -45,7 +45,7 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 	}
 
 	resp.ClusterID = &img.ClusterID
-	resp.ControllerID = img.ControllerID
+	resp.ControllerID = h.controllerID(img)
 	for _, b := range h.brokers(ctx, img) {
 		mb := kmsg.NewMetadataResponseBroker()
 		mb.NodeID, mb.Host, mb.Port = b.NodeID, b.Host, b.Port
@@ -57,7 +57,7 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 
 	if allTopics {
 		for _, name := range img.TopicNames() {
-			resp.Topics = append(resp.Topics, topicMetadata(img.Topics[name]))
+			resp.Topics = append(resp.Topics, topicMetadata(img, img.Topics[name]))
 		}
 		return wire.Reply{Msg: resp}, nil
 	}
@@ -82,7 +82,7 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 			resp.Topics = append(resp.Topics, mt)
 			continue
 		}
-		resp.Topics = append(resp.Topics, topicMetadata(t))
+		resp.Topics = append(resp.Topics, topicMetadata(img, t))
 	}
 	return wire.Reply{Msg: resp}, nil
 }
@@ -122,7 +122,10 @@ func (h *Handlers) autoCreate(ctx context.Context, img *metadata.Image, topics [
 	return h.Controller.Image()
 }
 
-func topicMetadata(t *metadata.Topic) kmsg.MetadataResponseTopic {
+// topicMetadata describes a topic's partitions: leader, epoch, replicas, ISR, and as offline
+// the replicas whose broker is fenced or gone. A partition without a leader answers
+// LEADER_NOT_AVAILABLE.
+func topicMetadata(img *metadata.Image, t *metadata.Topic) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	mt.Topic = &name
@@ -135,6 +138,11 @@ func topicMetadata(t *metadata.Topic) kmsg.MetadataResponseTopic {
 		mp.LeaderEpoch = p.LeaderEpoch
 		mp.Replicas = append([]int32(nil), p.Replicas...)
 		mp.ISR = append([]int32(nil), p.ISR...)
+		for _, r := range p.Replicas {
+			if b, ok := img.Brokers[r]; !ok || b.Fenced {
+				mp.OfflineReplicas = append(mp.OfflineReplicas, r)
+			}
+		}
 		if p.Leader < 0 {
 			mp.ErrorCode = kerr.LeaderNotAvailable.Code
 		}
@@ -183,6 +191,16 @@ func (h *Handlers) brokers(ctx context.Context, img *metadata.Image) []advertise
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })
 	return out
+}
+
+// controllerID is the controller id to tell clients: the active controller when it is an
+// unfenced broker they can reach, else this broker, which forwards admin requests to the
+// controller (Kafka's brokers answer with a random broker in that case, for the same reason).
+func (h *Handlers) controllerID(img *metadata.Image) int32 {
+	if b, ok := img.Brokers[img.ControllerID]; ok && !b.Fenced {
+		return img.ControllerID
+	}
+	return h.NodeID
 }
 
 func isCode(err error, want *kerr.Error) bool { return errorCode(err) == want.Code }

@@ -12,6 +12,8 @@
 //	verify/     gregor verify producer|consumer            (kafka-verifiable-producer, kafka-verifiable-consumer)
 //	txn/        gregor txn list|describe                   (kafka-transactions)
 //	user/       gregor user scram set|describe|delete      (kafka-configs --entity-type users)
+//	cluster/    gregor cluster describe                    (kafka-metadata-quorum, kafka-cluster)
+//	dev/        gregor dev cluster: a local multi-node cluster in one process
 //	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
 //	clientflags/ --bootstrap-server and --command-config, shared by every command
 //	out/        tables for people, --format json for scripts
@@ -24,6 +26,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/gregorhq/gregor/internal/cli/cluster"
 	"github.com/gregorhq/gregor/internal/cli/config"
 	"github.com/gregorhq/gregor/internal/cli/consume"
 	"github.com/gregorhq/gregor/internal/cli/group"
@@ -37,7 +40,7 @@ import (
 )
 
 // AddCommands adds every client command (topic, config, produce, consume, group, records,
-// perf, verify, txn, user) to root.
+// perf, verify, txn, user, cluster, dev) to root.
 func AddCommands(root *cobra.Command) {
 	root.AddCommand(
 		topic.NewCommand(),
@@ -50,5 +53,6 @@ func AddCommands(root *cobra.Command) {
 		verify.NewCommand(),
 		txn.NewCommand(),
 		user.NewCommand(),
+		cluster.NewCommand(),
 	)
 }

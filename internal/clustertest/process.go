@@ -84,14 +84,22 @@ func StartProcess(t testing.TB, dir string, overrides ...string) *Process {
 
 func (p *Process) start() {
 	p.t.Helper()
+	if err := p.launch(); err != nil {
+		p.t.Fatalf("clustertest: %v", err)
+	}
+}
+
+// launch runs the process and waits until it serves; unlike start it may run in any
+// goroutine.
+func (p *Process) launch() error {
 	cmd := exec.Command(Binary(p.t), p.args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		p.t.Fatal(err)
+		return err
 	}
 	cmd.Stdout = io.Discard
 	if err := cmd.Start(); err != nil {
-		p.t.Fatal(err)
+		return err
 	}
 	p.cmd, p.exited, p.addr = cmd, make(chan struct{}), ""
 	addrCh := make(chan string, 1)
@@ -115,10 +123,11 @@ func (p *Process) start() {
 	}()
 	select {
 	case p.addr = <-addrCh:
+		return nil
 	case <-p.exited:
-		p.t.Fatalf("clustertest: gregor exited before serving:\n%s", p.Log())
+		return fmt.Errorf("gregor exited before serving:\n%s", p.Log())
 	case <-time.After(60 * time.Second):
-		p.t.Fatalf("clustertest: gregor did not start in 60s:\n%s", p.Log())
+		return fmt.Errorf("gregor did not start in 60s:\n%s", p.Log())
 	}
 }
 
@@ -150,6 +159,13 @@ func (p *Process) Stop() error {
 	}
 	return nil
 }
+
+// Pause sends SIGSTOP: the process stays alive but does nothing (no heartbeats, no
+// answers), as a broker stuck in a long pause would.
+func (p *Process) Pause() { p.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume sends SIGCONT to a paused process.
+func (p *Process) Resume() { p.cmd.Process.Signal(syscall.SIGCONT) }
 
 // Restart starts the process again on the same data directory (on new ports).
 func (p *Process) Restart() {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net"
 	"slices"
 	"strings"
 )
@@ -32,6 +33,16 @@ type Broker struct {
 	InterBrokerListenerName     string            // inter.broker.listener.name (or security.inter.broker.protocol), default "PLAINTEXT"
 	ControllerQuorumVoters      string            // controller.quorum.voters, default "" (this node alone)
 	BrokerRack                  string            // broker.rack, default "" (none)
+	// ControllerQuorumBootstrapServers is controller.quorum.bootstrap.servers (host:port list),
+	// where a broker-only node looks for the active controller when controller.quorum.voters
+	// is empty. Default "".
+	ControllerQuorumBootstrapServers []string
+
+	BrokerHeartbeatIntervalMs          int32 // broker.heartbeat.interval.ms, default 2000, >= 1
+	BrokerSessionTimeoutMs             int32 // broker.session.timeout.ms, default 9000, > the heartbeat interval
+	AutoLeaderRebalanceEnable          bool  // auto.leader.rebalance.enable, default true
+	LeaderImbalanceCheckIntervalSecs   int64 // leader.imbalance.check.interval.seconds, default 300, >= 1
+	LeaderImbalancePerBrokerPercentage int32 // leader.imbalance.per.broker.percentage, default 10, >= 0
 
 	LogDirs        []string // log.dirs (or log.dir), default "./gregor-data"
 	MetadataLogDir string   // metadata.log.dir, default "" (the first log dir)
@@ -166,6 +177,12 @@ func Default() Broker {
 		Listeners:               []Listener{{Name: "PLAINTEXT", Port: 9092}, {Name: "CONTROLLER", Port: 9093}},
 		AdvertisedListeners:     []Listener{{Name: "PLAINTEXT", Host: "localhost", Port: 9092}},
 		ControllerListenerNames: []string{"CONTROLLER"},
+
+		BrokerHeartbeatIntervalMs:          2000,
+		BrokerSessionTimeoutMs:             9000,
+		AutoLeaderRebalanceEnable:          true,
+		LeaderImbalanceCheckIntervalSecs:   300,
+		LeaderImbalancePerBrokerPercentage: 10,
 		ListenerSecurityProtocolMap: map[string]string{
 			"PLAINTEXT": "PLAINTEXT", "SSL": "SSL", "SASL_PLAINTEXT": "SASL_PLAINTEXT", "SASL_SSL": "SASL_SSL",
 			"CONTROLLER": "PLAINTEXT",
@@ -353,7 +370,36 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 		return err
 	},
 	"broker.rack": func(l *loader, v string) error { l.b.BrokerRack = strings.TrimSpace(v); return nil },
-	"log.dirs":    func(l *loader, v string) error { l.b.LogDirs = splitList(v); return nil },
+	"controller.quorum.bootstrap.servers": func(l *loader, v string) error {
+		l.b.ControllerQuorumBootstrapServers = splitList(v)
+		for _, hp := range l.b.ControllerQuorumBootstrapServers {
+			if _, _, err := net.SplitHostPort(hp); err != nil {
+				return fmt.Errorf("%q is not host:port", hp)
+			}
+		}
+		return nil
+	},
+	"broker.heartbeat.interval.ms": func(l *loader, v string) (err error) {
+		l.b.BrokerHeartbeatIntervalMs, err = parseInt32(v)
+		return
+	},
+	"broker.session.timeout.ms": func(l *loader, v string) (err error) {
+		l.b.BrokerSessionTimeoutMs, err = parseInt32(v)
+		return
+	},
+	"auto.leader.rebalance.enable": func(l *loader, v string) (err error) {
+		l.b.AutoLeaderRebalanceEnable, err = parseBool(v)
+		return
+	},
+	"leader.imbalance.check.interval.seconds": func(l *loader, v string) (err error) {
+		l.b.LeaderImbalanceCheckIntervalSecs, err = parseInt64(v)
+		return
+	},
+	"leader.imbalance.per.broker.percentage": func(l *loader, v string) (err error) {
+		l.b.LeaderImbalancePerBrokerPercentage, err = parseInt32(v)
+		return
+	},
+	"log.dirs": func(l *loader, v string) error { l.b.LogDirs = splitList(v); return nil },
 	"log.dir": func(l *loader, v string) error {
 		if !l.given("log.dirs") { // log.dirs wins
 			l.b.LogDirs = splitList(v)
@@ -629,7 +675,9 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 // without the controller listeners, an empty host advertised as "localhost" (Kafka advertises
 // the machine's canonical host name); listener.security.protocol.map, when not given, maps
 // each controller listener name to PLAINTEXT; log.dirs wins over log.dir, and log.retention.ms
-// over log.retention.minutes over log.retention.hours.
+// over log.retention.minutes over log.retention.hours; inter.broker.listener.name, when neither
+// it nor security.inter.broker.protocol is given and no listener is named PLAINTEXT, is the
+// first advertised non-controller listener.
 func Load(props map[string]string) (Broker, error) {
 	l := &loader{b: Default(), props: props}
 	l.b.Raw = maps.Clone(props)
@@ -675,6 +723,16 @@ func Load(props map[string]string) (Broker, error) {
 	for i := range l.b.AdvertisedListeners {
 		if l.b.AdvertisedListeners[i].Host == "" {
 			l.b.AdvertisedListeners[i].Host = "localhost"
+		}
+	}
+	if !l.given("inter.broker.listener.name") && !l.given("security.inter.broker.protocol") {
+		if _, ok := l.b.Advertised(l.b.InterBrokerListenerName); !ok {
+			for _, ln := range l.b.AdvertisedListeners {
+				if !l.b.IsControllerListener(ln.Name) {
+					l.b.InterBrokerListenerName = ln.Name
+					break
+				}
+			}
 		}
 	}
 	if l.b.LogRetentionMs < 0 {
@@ -771,6 +829,15 @@ func (b Broker) Validate() error {
 			badf("controller.quorum.voters", "a broker-only node must be told its controllers")
 		}
 	}
+
+	bad("broker.heartbeat.interval.ms", atLeast(b.BrokerHeartbeatIntervalMs, 1))
+	if b.BrokerSessionTimeoutMs <= b.BrokerHeartbeatIntervalMs {
+		badf("broker.session.timeout.ms", "must be greater than broker.heartbeat.interval.ms (%d)", b.BrokerHeartbeatIntervalMs)
+	}
+	if b.LeaderImbalanceCheckIntervalSecs < 1 {
+		badf("leader.imbalance.check.interval.seconds", "must be at least 1")
+	}
+	bad("leader.imbalance.per.broker.percentage", atLeast(b.LeaderImbalancePerBrokerPercentage, 0))
 
 	// Storage.
 	if len(b.LogDirs) == 0 {

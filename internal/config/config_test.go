@@ -319,3 +319,31 @@ func TestParseListeners(t *testing.T) {
 		t.Fatal(l.String(), l.Addr())
 	}
 }
+
+func TestClusterKeys(t *testing.T) {
+	b, err := Load(map[string]string{
+		"listeners":                           "INTERNAL://:9092,CONTROLLER://:9093",
+		"listener.security.protocol.map":      "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT",
+		"controller.quorum.bootstrap.servers": "a:9093, b:9093",
+		"broker.session.timeout.ms":           "3000",
+		"broker.heartbeat.interval.ms":        "500",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.InterBrokerListenerName != "INTERNAL" {
+		t.Errorf("inter.broker.listener.name = %q, want the first non-controller listener", b.InterBrokerListenerName)
+	}
+	if len(b.ControllerQuorumBootstrapServers) != 2 || b.BrokerSessionTimeoutMs != 3000 || b.BrokerHeartbeatIntervalMs != 500 {
+		t.Errorf("cluster keys: %+v %d %d", b.ControllerQuorumBootstrapServers, b.BrokerSessionTimeoutMs, b.BrokerHeartbeatIntervalMs)
+	}
+	if !b.AutoLeaderRebalanceEnable || b.LeaderImbalanceCheckIntervalSecs != 300 || b.LeaderImbalancePerBrokerPercentage != 10 {
+		t.Errorf("leader rebalance defaults: %v %d %d", b.AutoLeaderRebalanceEnable, b.LeaderImbalanceCheckIntervalSecs, b.LeaderImbalancePerBrokerPercentage)
+	}
+	if _, err := Load(map[string]string{"broker.session.timeout.ms": "100", "broker.heartbeat.interval.ms": "200"}); err == nil {
+		t.Error("a session timeout below the heartbeat interval was accepted")
+	}
+	if _, err := Load(map[string]string{"controller.quorum.bootstrap.servers": "nohostport"}); err == nil {
+		t.Error("a bootstrap server without a port was accepted")
+	}
+}

@@ -50,21 +50,6 @@ type ConfigResult struct {
 	Message string
 }
 
-// AlterConfigs replaces the dynamic configs of each resource with the given ones (Kafka's
-// legacy AlterConfigs: a key not given is deleted), and returns one result per resource in
-// order. Every change must be a ConfigSet with a value. The resources that pass validation
-// change together, in one Raft entry; with validateOnly nothing changes.
-func (c *Controller) AlterConfigs(ctx context.Context, resources []ConfigResource, validateOnly bool) []ConfigResult {
-	return c.alterConfigs(ctx, resources, validateOnly, false)
-}
-
-// IncrementalAlterConfigs applies SET, DELETE, APPEND and SUBTRACT operations to the dynamic
-// configs of each resource, leaving other keys as they are, and returns one result per
-// resource in order. It commits like AlterConfigs.
-func (c *Controller) IncrementalAlterConfigs(ctx context.Context, resources []ConfigResource, validateOnly bool) []ConfigResult {
-	return c.alterConfigs(ctx, resources, validateOnly, true)
-}
-
 func (c *Controller) alterConfigs(ctx context.Context, resources []ConfigResource, validateOnly, incremental bool) []ConfigResult {
 	var results []ConfigResult
 	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {

@@ -1,18 +1,27 @@
 // Package controller runs the controller quorum (Raft, through hashicorp/raft) and makes the
-// controller's decisions: topic creation and deletion, partition placement, broker
-// registration.
+// controller's decisions: topic creation and deletion, partition placement (rack-aware),
+// configs, producer id blocks, broker registration and fencing, leader election and ISR
+// changes (AlterPartition, ElectLeaders, controlled shutdown, auto leader rebalance).
 //
 // Every decision follows one pattern (Kafka's ControllerResult): a handler reads the current
 // metadata.Image, computes records plus a reply, commits the records through Raft, and answers
 // once the FSM has applied them. State changes only by applying committed records, on the
-// leader and on every follower alike; nothing here keeps metadata of its own.
+// leader and on every follower alike; nothing here keeps metadata of its own. (The one
+// exception is broker liveness, which Kafka too keeps in the active controller's memory.)
+//
+// Roles: the nodes in Config.Voters are Raft voters, bootstrapped with that same voter set;
+// other nodes are broker-only and follow the log as Raft non-voters, added by the active
+// controller when they register. Every public method that commits records works on any node:
+// where this node is not the active controller it forwards the request (forward.go) over the
+// controller listener, which carries both Raft and the Kafka-protocol controller APIs
+// (transport.go, rpc.go).
 //
 // Decisions are serialized by one lock (decideCh), held from reading the image until the
 // records are applied, so that every decision sees the effects of the previous one: two creates
 // of one topic cannot both succeed.
 //
-// Lock order: decideCh, then subMu. The FSM goroutine takes only subMu, briefly, and never
-// waits on anything else, so nothing can block it.
+// Lock order: decideCh, then brokersMu, then subMu; hbMu is taken alone. The FSM goroutine
+// takes only subMu, briefly, and never waits on anything else, so nothing can block it.
 //
 // On disk, under Config.Dir:
 //
@@ -38,6 +47,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/gregorhq/gregor/internal/metadata"
+	"github.com/gregorhq/gregor/internal/wire"
 )
 
 // Config configures a controller.
@@ -66,6 +76,33 @@ type Config struct {
 	// Logger receives the controller's and Raft's logs. Default: discard.
 	Logger *slog.Logger
 
+	// Voters is the controller quorum (controller.quorum.voters). Empty: this node alone, as a
+	// voter. A node that is not in Voters (and Voters is not empty) is a broker-only node: it
+	// follows the metadata log as a Raft non-voter once the active controller adds it, which it
+	// does when the broker registers.
+	Voters []Voter
+	// NonVoter makes this node a broker-only node whatever Voters says (a broker that finds the
+	// quorum through BootstrapServers alone has no voter list).
+	NonVoter bool
+	// BootstrapServers are controller listener addresses to try when looking for the active
+	// controller before Raft knows it (controller.quorum.bootstrap.servers). The voters'
+	// addresses are tried too.
+	BootstrapServers []string
+	// SessionTimeout is broker.session.timeout.ms: a broker that sends no heartbeat for this
+	// long is fenced. Default 9s.
+	SessionTimeout time.Duration
+	// UncleanLeaderElection is the broker default of unclean.leader.election.enable (a topic
+	// override wins).
+	UncleanLeaderElection bool
+	// AutoLeaderRebalance is auto.leader.rebalance.enable; ImbalanceCheckInterval and
+	// ImbalancePercentage are leader.imbalance.check.interval.seconds and
+	// leader.imbalance.per.broker.percentage. Defaults: 300s, 10 (when AutoLeaderRebalance).
+	AutoLeaderRebalance    bool
+	ImbalanceCheckInterval time.Duration
+	ImbalancePercentage    int32
+	// Now is the clock of the fencing timers. Default time.Now.
+	Now func() time.Time
+
 	// raftConfig, when set (by tests), adjusts the Raft configuration.
 	raftConfig func(*raft.Config)
 }
@@ -88,7 +125,41 @@ func (cfg *Config) validate() error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = 9 * time.Second
+	}
+	if cfg.ImbalanceCheckInterval <= 0 {
+		cfg.ImbalanceCheckInterval = 300 * time.Second
+	}
+	if cfg.ImbalancePercentage <= 0 {
+		cfg.ImbalancePercentage = 10
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return nil
+}
+
+// Voter is one member of the controller quorum: its node id and controller listener address.
+type Voter struct {
+	ID   int32
+	Addr string
+}
+
+// isVoter reports whether this node is a voter of the quorum.
+func (cfg *Config) isVoter() bool {
+	if cfg.NonVoter {
+		return false
+	}
+	if len(cfg.Voters) == 0 {
+		return true
+	}
+	for _, v := range cfg.Voters {
+		if v.ID == cfg.NodeID {
+			return true
+		}
+	}
+	return false
 }
 
 // advertiseAddr is the address the transport advertises: nil means the listener's own address.
@@ -115,9 +186,24 @@ type Controller struct {
 	log    *slog.Logger
 	raft   *raft.Raft
 	trans  *raft.NetworkTransport
+	mux    *muxListener
+	rpc    *wire.Registry // the controller APIs served on the controller listener
+	client *rpcClient     // forwards to the active controller
 	store  *raftboltdb.BoltStore
 	fsm    *fsm
 	placer replicaPlacer
+	voter  bool
+
+	// brokersMu guards the active controller's view of broker liveness. It is taken after
+	// decideCh when both are needed.
+	brokersMu sync.Mutex
+	// lastHeartbeat is when each broker last heartbeated (or when this node became active,
+	// for brokers that have not heartbeated to it yet). Guarded by brokersMu.
+	lastHeartbeat map[int32]time.Time
+	// shuttingDown are the brokers in controlled shutdown. Guarded by brokersMu.
+	shuttingDown map[int32]bool
+	// regOffset is the image offset after each broker's registration. Guarded by brokersMu.
+	regOffset map[int32]uint64
 
 	// decideCh is the decision lock: a channel of capacity 1, held (by sending) from reading
 	// the image for a decision until its records are applied or have failed. A channel rather
@@ -126,6 +212,11 @@ type Controller struct {
 	// activeTerm is the Raft term in which this node became the active controller: leader, FSM
 	// caught up (Barrier), its LeaderChangeRecord applied. 0 when it is not active.
 	activeTerm atomic.Uint64
+
+	// hbMu guards the background heartbeats of this node's broker (see StartBroker).
+	hbMu   sync.Mutex
+	hbStop context.CancelFunc // guarded by hbMu; nil when not heartbeating
+	hbDone chan struct{}      // guarded by hbMu
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{} // guarded by subMu
@@ -140,10 +231,12 @@ func serverID(id int32) raft.ServerID { return raft.ServerID(strconv.Itoa(int(id
 
 // Start opens (or creates) the metadata directory, starts Raft, and returns once this node is
 // the active controller, or (with more voters) once it follows a leader and knows the cluster
-// id; or fails when ctx ends first.
+// id; a broker-only node returns at once (it learns the metadata once it registers). It fails
+// when ctx ends first.
 //
-// If the directory holds no Raft state, Start bootstraps a cluster whose only voter is this
-// node. More voters are an addition: bootstrap with all of them, or AddVoter later.
+// If the directory holds no Raft state, a voter bootstraps the quorum from Config.Voters (or,
+// when it is empty, a quorum whose only voter is this node); a broker-only node bootstraps
+// nothing and waits for the active controller to add it when it registers.
 // The first active controller of a new cluster commits a cluster record with a new random
 // cluster id.
 func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
@@ -160,10 +253,16 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	c := &Controller{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "controller", "node", cfg.NodeID),
-		placer:   roundRobinPlacer{},
+		placer:   newPlacer(),
+		voter:    cfg.isVoter(),
+		client:   newRPCClient(fmt.Sprintf("gregor-node-%d", cfg.NodeID)),
 		decideCh: make(chan struct{}, 1),
-		subs:     map[chan struct{}]struct{}{},
-		done:     make(chan struct{}),
+
+		lastHeartbeat: map[int32]time.Time{},
+		shuttingDown:  map[int32]bool{},
+		regOffset:     map[int32]uint64{},
+		subs:          map[chan struct{}]struct{}{},
+		done:          make(chan struct{}),
 	}
 	var closers []func() error
 	defer func() {
@@ -188,11 +287,16 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: opening snapshot store: %w", err)
 	}
-	c.trans, err = raft.NewTCPTransportWithLogger(cfg.BindAddr, advertise, 3, 10*time.Second, hlog)
+	c.mux, err = newMuxListener(cfg.BindAddr, advertise, c.log)
 	if err != nil {
 		return nil, fmt.Errorf("controller: listening on %s: %w", cfg.BindAddr, err)
 	}
+	c.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: c.mux, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
+	})
 	closers = append(closers, c.trans.Close)
+	c.rpc = c.rpcRegistry()
+	c.mux.start(c.serveRPC)
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = serverID(cfg.NodeID)
@@ -206,12 +310,18 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: reading raft state: %w", err)
 	}
-	if !existing {
-		c.log.Info("bootstrapping a new controller quorum", "voter", rc.LocalID, "addr", c.trans.LocalAddr())
-		err := raft.BootstrapCluster(rc, logs, c.store, snaps, c.trans, raft.Configuration{
-			Servers: []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: c.trans.LocalAddr()}},
-		})
-		if err != nil {
+	if !existing && c.voter {
+		// Every voter bootstraps the same configuration, so whichever starts first, they
+		// agree; a broker-only node bootstraps nothing and waits to be added.
+		servers := []raft.Server{{Suffrage: raft.Voter, ID: rc.LocalID, Address: c.trans.LocalAddr()}}
+		if len(cfg.Voters) > 0 {
+			servers = servers[:0]
+			for _, v := range cfg.Voters {
+				servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: serverID(v.ID), Address: raft.ServerAddress(v.Addr)})
+			}
+		}
+		c.log.Info("bootstrapping a new controller quorum", "voters", len(servers), "addr", c.trans.LocalAddr())
+		if err := raft.BootstrapCluster(rc, logs, c.store, snaps, c.trans, raft.Configuration{Servers: servers}); err != nil {
 			return nil, fmt.Errorf("controller: bootstrapping: %w", err)
 		}
 	}
@@ -220,8 +330,9 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 		return nil, fmt.Errorf("controller: starting raft: %w", err)
 	}
 	closers = []func() error{c.Close} // Close now takes everything down
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.leaderLoop()
+	go c.livenessLoop()
 
 	ch, cancel := c.Subscribe()
 	defer cancel()
@@ -236,9 +347,10 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	return c, nil
 }
 
-// ready reports whether Start may return.
+// ready reports whether Start may return. A broker-only node is ready at once: it learns the
+// metadata after it registers.
 func (c *Controller) ready() bool {
-	if c.isActive() {
+	if !c.voter || c.isActive() {
 		return true
 	}
 	leader := c.LeaderID()
@@ -251,6 +363,12 @@ func (c *Controller) isActive() bool {
 	t := c.activeTerm.Load()
 	return t != 0 && c.raft.State() == raft.Leader && c.raft.CurrentTerm() == t
 }
+
+// Addr is the controller listener's address (as advertised to the quorum).
+func (c *Controller) Addr() net.Addr { return c.mux.Addr() }
+
+// Active reports whether this node is the active controller now.
+func (c *Controller) Active() bool { return c.isActive() }
 
 // leaderLoop follows leadership changes. On becoming leader it makes this node the active
 // controller; on losing it, it stops deciding.
@@ -299,6 +417,7 @@ func (c *Controller) becomeActive() {
 		c.log.Warn("could not become the active controller", "err", err)
 		return
 	}
+	c.resetLiveness(c.Image())
 	c.activeTerm.Store(term)
 	c.log.Info("active controller", "term", term, "offset", c.Image().Offset)
 	c.notify()
@@ -428,40 +547,28 @@ func (c *Controller) LeaderID() int32 {
 	return int32(n)
 }
 
-// RegisterBroker records a broker's registration (or its new registration, replacing the old).
-// It returns a *kerr.Error (NOT_CONTROLLER) or the context's error on failure.
-func (c *Controller) RegisterBroker(ctx context.Context, b metadata.Broker) error {
-	if b.ID < 0 {
-		return &codedError{kerr.InvalidRequest, fmt.Sprintf("invalid broker id %d", b.ID)}
+// handOverLeadership asks Raft to move quorum leadership to another voter before this one
+// stops, so that a new active controller takes over without waiting for an election timeout.
+func (c *Controller) handOverLeadership() {
+	if !c.voter || len(c.cfg.Voters) < 2 || c.raft.State() != raft.Leader {
+		return
 	}
-	return c.decide(ctx, func(img *metadata.Image) []metadata.Record {
-		if old, ok := img.Brokers[b.ID]; ok && brokersEqual(old, b) {
-			return nil
-		}
-		return []metadata.Record{metadata.BrokerRecord{ID: b.ID, Endpoints: b.Endpoints, Rack: b.Rack, Fenced: b.Fenced}}
-	})
-}
-
-func brokersEqual(a, b metadata.Broker) bool {
-	if a.ID != b.ID || a.Rack != b.Rack || a.Fenced != b.Fenced || len(a.Endpoints) != len(b.Endpoints) {
-		return false
+	if err := c.raft.LeadershipTransfer().Error(); err != nil {
+		c.log.Info("could not hand over controller leadership", "err", err)
 	}
-	for i := range a.Endpoints {
-		if a.Endpoints[i] != b.Endpoints[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Close shuts Raft down and closes the transport and the stores. It is safe to call more than
 // once.
 func (c *Controller) Close() error {
 	c.closeOnce.Do(func() {
+		c.StopHeartbeats()
+		c.handOverLeadership()
 		close(c.done)
 		errs := []error{c.raft.Shutdown().Error()}
 		c.wg.Wait()
-		errs = append(errs, c.trans.Close(), c.store.Close())
+		c.client.close()
+		errs = append(errs, c.trans.Close(), c.mux.Close(), c.store.Close())
 		c.closeErr = errors.Join(errs...)
 	})
 	return c.closeErr

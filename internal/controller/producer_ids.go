@@ -24,11 +24,11 @@ type ProducerIDBlock struct {
 // End is the first id after the block.
 func (b ProducerIDBlock) End() int64 { return b.Start + b.Size }
 
-// AllocateProducerIds gives brokerID the next block of ProducerIDBlockSize producer ids
+// allocateProducerIds gives brokerID the next block of ProducerIDBlockSize producer ids
 // (Kafka's AllocateProducerIds RPC). The block is committed as a ProducerIDsRecord before the
 // call returns, so no id is ever handed out twice, across controller restarts and failovers.
 // An unregistered broker gets BROKER_ID_NOT_REGISTERED, as in Kafka.
-func (c *Controller) AllocateProducerIds(ctx context.Context, brokerID int32) (ProducerIDBlock, error) {
+func (c *Controller) allocateProducerIds(ctx context.Context, brokerID int32) (ProducerIDBlock, error) {
 	var block ProducerIDBlock
 	var refused error
 	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {

@@ -61,15 +61,15 @@ type PartitionsResult struct {
 	Message string
 }
 
-// CreateTopics creates topics, as Kafka's CreateTopics does, and returns one result per spec
-// in order. The topics that pass validation are created together, in one Raft entry. With
+// createTopics creates topics on the active controller, as Kafka's CreateTopics does, and
+// returns one result per spec in order. The topics that pass validation are created together, in one Raft entry. With
 // validateOnly nothing is created, but the results say what would have been.
 //
 // Duplicate names in one call all fail with INVALID_REQUEST (Kafka answers once per distinct
 // name; the API layer may fold them). If the commit fails, the topics that would have been
 // created carry its error (NOT_CONTROLLER, or REQUEST_TIMED_OUT when ctx ends first, in which
 // case they may still be created).
-func (c *Controller) CreateTopics(ctx context.Context, specs []TopicSpec, validateOnly bool) []TopicResult {
+func (c *Controller) createTopics(ctx context.Context, specs []TopicSpec, validateOnly bool) []TopicResult {
 	var results []TopicResult
 	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
 		var recs []metadata.Record
@@ -297,11 +297,11 @@ func manualPartition(img *metadata.Image, pid int32, replicas []int32, rf int) (
 	return metadata.PartitionRecord{Replicas: slices.Clone(replicas), ISR: isr, Leader: isr[0]}, nil
 }
 
-// DeleteTopics deletes topics by name and by id. The results come in request order: names
+// deleteTopics deletes topics by name and by id. The results come in request order: names
 // first, then ids. An unknown name is UNKNOWN_TOPIC_OR_PARTITION, an unknown id
 // UNKNOWN_TOPIC_ID; a name or id given twice, or a name whose topic is also given by id, is
 // INVALID_REQUEST. The topics found are removed together, in one Raft entry.
-func (c *Controller) DeleteTopics(ctx context.Context, names []string, ids []metadata.UUID) []DeleteResult {
+func (c *Controller) deleteTopics(ctx context.Context, names []string, ids []metadata.UUID) []DeleteResult {
 	var results []DeleteResult
 	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
 		var recs []metadata.Record
@@ -374,9 +374,9 @@ func planDeleteTopics(img *metadata.Image, names []string, ids []metadata.UUID) 
 	return recs, results
 }
 
-// CreatePartitions adds partitions to existing topics, as Kafka's CreatePartitions does, and
+// createPartitions adds partitions to existing topics, as Kafka's CreatePartitions does, and
 // returns one result per spec in order. With validateOnly nothing changes.
-func (c *Controller) CreatePartitions(ctx context.Context, specs []PartitionsSpec, validateOnly bool) []PartitionsResult {
+func (c *Controller) createPartitions(ctx context.Context, specs []PartitionsSpec, validateOnly bool) []PartitionsResult {
 	var results []PartitionsResult
 	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
 		var recs []metadata.Record

@@ -141,6 +141,8 @@ func (r BrokerRecord) applyTo(b *builder) error {
 		Endpoints: slices.Clone(r.Endpoints),
 		Rack:      r.Rack,
 		Fenced:    r.Fenced,
+
+		IncarnationID: r.IncarnationID,
 	}
 	return nil
 }
@@ -358,7 +360,7 @@ func (img *Image) Records() []Record {
 	ids := slices.Sorted(maps.Keys(img.Brokers))
 	for _, id := range ids {
 		br := img.Brokers[id]
-		recs = append(recs, BrokerRecord{ID: br.ID, Endpoints: br.Endpoints, Rack: br.Rack, Fenced: br.Fenced})
+		recs = append(recs, BrokerRecord{ID: br.ID, Endpoints: br.Endpoints, Rack: br.Rack, Fenced: br.Fenced, IncarnationID: br.IncarnationID})
 	}
 	for _, res := range slices.Sorted(maps.Keys(img.BrokerConfigs)) {
 		recs = appendConfigRecords(recs, ConfigResourceBroker, res, img.BrokerConfigs[res])

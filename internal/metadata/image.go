@@ -27,6 +27,9 @@ type Broker struct {
 	Endpoints []Endpoint
 	Rack      string
 	Fenced    bool
+	// IncarnationID is chosen by the broker process at each start; a registration with a new
+	// one is a restart.
+	IncarnationID UUID
 }
 
 // Partition is one partition's replica placement and leadership.

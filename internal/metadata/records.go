@@ -56,6 +56,8 @@ type BrokerRecord struct {
 	Endpoints []Endpoint `json:"endpoints"`
 	Rack      string     `json:"rack,omitempty"`
 	Fenced    bool       `json:"fenced,omitempty"`
+	// IncarnationID is the broker process's id for this start (zero in older entries).
+	IncarnationID UUID `json:"incarnationId"`
 }
 
 // TopicRecord creates a topic with no partitions; PartitionRecords follow it.

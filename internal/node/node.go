@@ -1,9 +1,16 @@
 // Package node assembles one Gregor process: the controller, the replica manager, the API
 // handlers, the client listeners (every listener that is not a controller listener, each
 // with its security protocol from listener.security.protocol.map) and the admin HTTP listener
-// (metrics, consumer lag, web console). A single node is a cluster of one, running the same code
-// path as every node of a larger cluster: it is the controller quorum's only voter and the
-// only broker.
+// (metrics, consumer lag, web console).
+//
+// process.roles decides what runs: "broker,controller" (the default) is a controller quorum
+// voter and a broker; "broker" follows the metadata log as a Raft non-voter and reaches the
+// controllers through controller.quorum.voters (or controller.quorum.bootstrap.servers);
+// "controller" is a voter that serves no clients. A broker registers with the active
+// controller, heartbeats every broker.heartbeat.interval.ms, and on Close (SIGTERM) goes
+// through a controlled shutdown so that its partitions get other leaders first. A single node
+// is a cluster of one, running the same code path: the quorum's only voter and the only
+// broker.
 package node
 
 import (
@@ -75,20 +82,35 @@ func Start(ctx context.Context, cfg config.Broker, logger *slog.Logger) (*Node, 
 
 func (n *Node) start(ctx context.Context) error {
 	cfg := n.cfg
+	if !cfg.HasRole("broker") {
+		return n.startController(ctx)
+	}
 	clients := n.clientListeners()
 	if len(clients) == 0 {
 		return errors.New("node: listeners has no client (non-controller) listener")
 	}
 	client := clients[0]
-	ctrl, ok := n.controllerListener()
-	if !ok {
-		return errors.New("node: listeners has no listener named in controller.listener.names")
+	// A controller's Raft and controller requests share its controller listener; a broker-only
+	// node follows the metadata log as a Raft non-voter on a port of its own, on the host of
+	// its inter-broker listener, which it sends the controller when it registers.
+	var raftBind string
+	if cfg.HasRole("controller") {
+		ctrl, ok := n.controllerListener()
+		if !ok {
+			return errors.New("node: listeners has no listener named in controller.listener.names")
+		}
+		raftBind = net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))
+	} else {
+		host := client.Host
+		if l, ok := cfg.Advertised(cfg.InterBrokerListenerName); ok && l.Host != "" {
+			host = l.Host
+		}
+		if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+			host = "127.0.0.1"
+		}
+		raftBind = net.JoinHostPort(host, "0")
 	}
 	logDir := cfg.LogDirs[0]
-	metaDir := cfg.MetadataLogDir
-	if metaDir == "" {
-		metaDir = logDir
-	}
 
 	reg := wire.NewRegistry()
 	n.metrics = metrics.New()
@@ -103,24 +125,17 @@ func (n *Node) start(ctx context.Context) error {
 	n.server = n.servers[0]
 	var err error
 
-	n.controller, err = controller.Start(ctx, controller.Config{
-		NodeID:                   cfg.NodeID,
-		Dir:                      filepath.Join(metaDir, replica.MetadataTopic+"-0"),
-		BindAddr:                 net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)),
-		DefaultPartitions:        cfg.NumPartitions,
-		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
-		ValidateTopicConfig:      config.ValidateTopicConfig,
-		Logger:                   n.log,
-	})
+	n.controller, err = controller.Start(ctx, n.controllerConfig(raftBind))
 	if err != nil {
 		return fmt.Errorf("node: controller: %w", err)
 	}
 
-	if err := n.controller.RegisterBroker(ctx, n.brokerRegistration()); err != nil {
-		return fmt.Errorf("node: registering broker: %w", err)
+	heartbeat := time.Duration(cfg.BrokerHeartbeatIntervalMs) * time.Millisecond
+	if err := n.controller.StartBroker(ctx, n.brokerRegistration(), heartbeat); err != nil {
+		return fmt.Errorf("node: broker: %w", err)
 	}
 
-	n.replicas, err = replica.NewManager(replica.Config{
+	rc := replica.Config{
 		NodeID:        cfg.NodeID,
 		LogDir:        logDir,
 		FS:            storage.OSFS(),
@@ -135,7 +150,12 @@ func (n *Node) start(ctx context.Context) error {
 
 		ProducerIDExpiration:              time.Duration(cfg.ProducerIDExpirationMs) * time.Millisecond,
 		ProducerIDExpirationCheckInterval: time.Duration(cfg.ProducerIDExpirationCheckIntervalMs) * time.Millisecond,
-	})
+
+		InterBrokerListener: cfg.InterBrokerListenerName,
+		AlterPartition:      n.controller.AlterPartition,
+	}
+	rc.SetReplicationConfigs(&n.cfg)
+	n.replicas, err = replica.NewManager(rc)
 	if err != nil {
 		return fmt.Errorf("node: replica manager: %w", err)
 	}
@@ -252,6 +272,48 @@ func (n *Node) scramCredential(user string, m metadata.ScramMechanism) (metadata
 	return c, ok
 }
 
+// controllerConfig is the controller's configuration, listening on bind.
+func (n *Node) controllerConfig(bind string) controller.Config {
+	cfg := n.cfg
+	metaDir := cfg.MetadataLogDir
+	if metaDir == "" {
+		metaDir = cfg.LogDirs[0]
+	}
+	return controller.Config{
+		NodeID:                   cfg.NodeID,
+		Dir:                      filepath.Join(metaDir, replica.MetadataTopic+"-0"),
+		BindAddr:                 bind,
+		DefaultPartitions:        cfg.NumPartitions,
+		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
+		ValidateTopicConfig:      config.ValidateTopicConfig,
+		Logger:                   n.log,
+		Voters:                   voters(cfg),
+		NonVoter:                 !cfg.HasRole("controller"),
+		BootstrapServers:         cfg.ControllerQuorumBootstrapServers,
+		SessionTimeout:           time.Duration(cfg.BrokerSessionTimeoutMs) * time.Millisecond,
+		UncleanLeaderElection:    cfg.UncleanLeaderElectionEnable,
+		AutoLeaderRebalance:      cfg.AutoLeaderRebalanceEnable,
+		ImbalanceCheckInterval:   time.Duration(cfg.LeaderImbalanceCheckIntervalSecs) * time.Second,
+		ImbalancePercentage:      cfg.LeaderImbalancePerBrokerPercentage,
+	}
+}
+
+// startController starts a controller-only node (process.roles=controller): a quorum voter
+// that serves Raft and the controller requests on its controller listener, and no clients.
+func (n *Node) startController(ctx context.Context) error {
+	ctrl, ok := n.controllerListener()
+	if !ok {
+		return errors.New("node: listeners has no listener named in controller.listener.names")
+	}
+	var err error
+	n.controller, err = controller.Start(ctx, n.controllerConfig(net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))))
+	if err != nil {
+		return fmt.Errorf("node: controller: %w", err)
+	}
+	n.log.Info("gregor started", "node.id", n.cfg.NodeID, "roles", "controller", "addr", n.controller.Addr().String())
+	return nil
+}
+
 // watchMetadata applies every new metadata image to the replica manager, then to the group
 // and transaction coordinators (which need the logs the replica manager opens).
 func (n *Node) watchMetadata() {
@@ -288,7 +350,7 @@ func (n *Node) brokerRegistration() metadata.Broker {
 	if ls := n.clientListeners(); len(ls) > 0 {
 		clientName = ls[0].Name
 	}
-	b := metadata.Broker{ID: n.cfg.NodeID}
+	b := metadata.Broker{ID: n.cfg.NodeID, Rack: n.cfg.BrokerRack}
 	for _, l := range n.cfg.AdvertisedListeners {
 		e := metadata.Endpoint{Name: l.Name, Host: l.Host, Port: int32(l.Port)}
 		if a, ok := n.ListenerAddr(l.Name).(*net.TCPAddr); ok && e.Port == 0 {
@@ -333,8 +395,27 @@ func (n *Node) isControllerListener(name string) bool {
 	return false
 }
 
-// Addr is the first client listener's address.
-func (n *Node) Addr() net.Addr { return n.server.Addr() }
+// voters is controller.quorum.voters as the controller takes it.
+func voters(cfg config.Broker) []controller.Voter {
+	var vs []controller.Voter
+	for _, v := range cfg.QuorumVoters() {
+		vs = append(vs, controller.Voter{ID: v.ID, Addr: net.JoinHostPort(v.Host, strconv.Itoa(v.Port))})
+	}
+	return vs
+}
+
+// Controller is the node's controller (a quorum voter, or a broker-only node's view of the
+// quorum).
+func (n *Node) Controller() *controller.Controller { return n.controller }
+
+// Addr is the client listener's address; on a controller-only node (no client listener), the
+// controller listener's.
+func (n *Node) Addr() net.Addr {
+	if n.server == nil {
+		return n.controller.Addr()
+	}
+	return n.server.Addr()
+}
 
 // ListenerAddr is the bound address of the client listener named name (in any case), nil if
 // there is none.
@@ -347,13 +428,23 @@ func (n *Node) ListenerAddr(name string) net.Addr {
 	return nil
 }
 
-// Close shuts the node down in order: stop serving (requests in flight finish and are
+// Close shuts the node down in order: a controlled shutdown (leadership of this broker's
+// partitions moves to other brokers first, as Kafka does on SIGTERM), stop serving (requests in flight finish and are
 // answered), stop following metadata, stop the group and transaction coordinators (their timers,
 // loaders and marker writers), flush
 // and close the logs, stop the controller.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
+		if n.controller != nil {
+			// Bounded by the session timeout: a controller that cannot be reached for that long
+			// fences this broker anyway.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(n.cfg.BrokerSessionTimeoutMs)*time.Millisecond)
+			if err := n.controller.ShutdownBroker(ctx); err != nil {
+				n.log.Warn("controlled shutdown failed", "err", err)
+			}
+			cancel()
+		}
 		for _, s := range n.servers {
 			errs = append(errs, s.Close())
 		}

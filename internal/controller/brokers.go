@@ -1,0 +1,320 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/gregorhq/gregor/internal/metadata"
+)
+
+// Broker lifecycle, as the active controller sees it (Kafka's BrokerHeartbeatManager and
+// ReplicationControlManager):
+//
+//	register (fenced) --heartbeat, caught up--> unfenced --no heartbeat for the session timeout--> fenced
+//	                                            unfenced --heartbeat wantShutDown--> leadership moved away, then fenced
+//
+// Fencing a broker moves leadership of its partitions to another ISR member and removes it
+// from ISRs (see elections.go). Liveness (lastHeartbeat) lives only in the active controller's
+// memory: a new active controller starts every broker's timer from "now", as Kafka does.
+
+// BrokerHeartbeat is one heartbeat of a broker (Kafka's BrokerHeartbeatRequest).
+type BrokerHeartbeat struct {
+	BrokerID int32
+	// MetadataOffset is how far the broker has applied the metadata log.
+	MetadataOffset uint64
+	WantFence      bool
+	WantShutDown   bool
+}
+
+// HeartbeatResult is the controller's answer to a heartbeat.
+type HeartbeatResult struct {
+	IsCaughtUp     bool
+	IsFenced       bool
+	ShouldShutDown bool
+}
+
+// RegisterBroker records a broker's registration (or its new registration, replacing the old).
+// A broker registered fenced loses the leadership of its partitions until it heartbeats again
+// (a restart). On a node that is not the active controller it is forwarded, and then always
+// registers fenced (Kafka's BrokerRegistration). It returns a
+// *kerr.Error (NOT_CONTROLLER) or the context's error on failure.
+func (c *Controller) RegisterBroker(ctx context.Context, b metadata.Broker) error {
+	if b.ID < 0 {
+		return &codedError{kerr.InvalidRequest, fmt.Sprintf("invalid broker id %d", b.ID)}
+	}
+	if !c.isActive() && c.remote() {
+		return c.forwardRegisterBroker(ctx, b)
+	}
+	return c.registerBroker(ctx, b, "")
+}
+
+// registerBroker decides a registration on the active controller. raftAddr, when not empty,
+// is the Raft address of a broker-only node, which joins the quorum as a non-voter.
+func (c *Controller) registerBroker(ctx context.Context, b metadata.Broker, raftAddr string) error {
+	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
+		if old, ok := img.Brokers[b.ID]; ok && brokersEqual(old, b) {
+			return nil
+		}
+		recs := []metadata.Record{metadata.BrokerRecord{
+			ID: b.ID, Endpoints: b.Endpoints, Rack: b.Rack, Fenced: b.Fenced, IncarnationID: b.IncarnationID,
+		}}
+		if b.Fenced {
+			recs = append(recs, c.electAll(img, []int32{b.ID}, c.aliveWithout(img, b.ID), false)...)
+		}
+		c.brokersMu.Lock()
+		c.lastHeartbeat[b.ID] = c.cfg.Now()
+		delete(c.shuttingDown, b.ID)
+		c.brokersMu.Unlock()
+		return recs
+	})
+	if err != nil {
+		return err
+	}
+	c.brokersMu.Lock()
+	c.regOffset[b.ID] = c.Image().Offset
+	c.brokersMu.Unlock()
+	if raftAddr == "" {
+		return nil
+	}
+	return c.addNonvoter(b.ID, raftAddr)
+}
+
+// addNonvoter makes a broker-only node follow the metadata log.
+func (c *Controller) addNonvoter(id int32, addr string) error {
+	f := c.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	for _, s := range f.Configuration().Servers {
+		if s.ID == serverID(id) && string(s.Address) == addr {
+			return nil
+		}
+	}
+	if err := c.raft.AddNonvoter(serverID(id), raftAddress(addr), 0, 5*time.Second).Error(); err != nil {
+		return &codedError{kerr.NotController, err.Error()}
+	}
+	return nil
+}
+
+func brokersEqual(a, b metadata.Broker) bool {
+	return a.ID == b.ID && a.Rack == b.Rack && a.Fenced == b.Fenced && a.IncarnationID == b.IncarnationID &&
+		slices.Equal(a.Endpoints, b.Endpoints)
+}
+
+// aliveWithout is the active controller's liveness: registered, unfenced, not in controlled
+// shutdown, and not one of gone.
+func (c *Controller) aliveWithout(img *metadata.Image, gone ...int32) aliveFunc {
+	c.brokersMu.Lock()
+	shutting := make([]int32, 0, len(c.shuttingDown))
+	for id := range c.shuttingDown {
+		shutting = append(shutting, id)
+	}
+	c.brokersMu.Unlock()
+	return imageAlive(img, append(shutting, gone...)...)
+}
+
+// Heartbeat handles a broker heartbeat on any node (forwarded to the active controller).
+func (c *Controller) Heartbeat(ctx context.Context, hb BrokerHeartbeat) (HeartbeatResult, error) {
+	if !c.isActive() && c.remote() {
+		return c.forwardHeartbeat(ctx, hb)
+	}
+	return c.heartbeat(ctx, hb)
+}
+
+func (c *Controller) heartbeat(ctx context.Context, hb BrokerHeartbeat) (HeartbeatResult, error) {
+	var res HeartbeatResult
+	var refused error
+	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
+		b, ok := img.Brokers[hb.BrokerID]
+		if !ok {
+			refused = fail(kerr.BrokerIDNotRegistered, fmt.Sprintf("broker %d is not registered", hb.BrokerID))
+			return nil
+		}
+		c.brokersMu.Lock()
+		c.lastHeartbeat[hb.BrokerID] = c.cfg.Now()
+		if hb.WantShutDown {
+			c.shuttingDown[hb.BrokerID] = true
+		}
+		shutting := c.shuttingDown[hb.BrokerID]
+		c.brokersMu.Unlock()
+
+		// Caught up: the broker has applied the log at least up to its registration.
+		res.IsCaughtUp = hb.MetadataOffset >= c.registeredAt(hb.BrokerID)
+		res.IsFenced = b.Fenced
+		switch {
+		case shutting:
+			recs := c.electAll(img, []int32{b.ID}, c.aliveWithout(img), false)
+			if len(recs) == 0 {
+				// Nothing left to move: it may go, fenced so that nothing is placed on it.
+				res.ShouldShutDown = true
+				if !b.Fenced {
+					b.Fenced = true
+					res.IsFenced = true
+					recs = append(recs, brokerRecord(b))
+				}
+			}
+			return recs
+		case hb.WantFence && !b.Fenced:
+			b.Fenced = true
+			res.IsFenced = true
+			return append([]metadata.Record{brokerRecord(b)}, c.electAll(img, []int32{b.ID}, c.aliveWithout(img, b.ID), false)...)
+		case !hb.WantFence && b.Fenced && res.IsCaughtUp:
+			b.Fenced = false
+			res.IsFenced = false
+			next := []metadata.Record{brokerRecord(b)}
+			alive := func(id int32) bool { return id == b.ID || c.aliveWithout(img)(id) }
+			return append(next, c.electAll(img, []int32{b.ID}, alive, false)...)
+		}
+		return nil
+	})
+	if err == nil {
+		err = refused
+	}
+	return res, err
+}
+
+// registeredAt is the log offset a broker must have applied to count as caught up: the image
+// offset after this controller committed its registration (0 when unknown, e.g. after a
+// failover).
+func (c *Controller) registeredAt(id int32) uint64 {
+	c.brokersMu.Lock()
+	defer c.brokersMu.Unlock()
+	return c.regOffset[id]
+}
+
+func brokerRecord(b metadata.Broker) metadata.BrokerRecord {
+	return metadata.BrokerRecord{ID: b.ID, Endpoints: b.Endpoints, Rack: b.Rack, Fenced: b.Fenced, IncarnationID: b.IncarnationID}
+}
+
+// resetLiveness starts every broker's session timer from now and forgets controlled
+// shutdowns in progress: a new active controller knows nothing of the old one's timers.
+func (c *Controller) resetLiveness(img *metadata.Image) {
+	c.brokersMu.Lock()
+	defer c.brokersMu.Unlock()
+	now := c.cfg.Now()
+	clear(c.lastHeartbeat)
+	clear(c.shuttingDown)
+	clear(c.regOffset)
+	for id := range img.Brokers {
+		c.lastHeartbeat[id] = now
+	}
+}
+
+// livenessLoop fences brokers whose session expired and, with auto.leader.rebalance.enable,
+// moves leadership back to preferred replicas; only the active controller acts.
+func (c *Controller) livenessLoop() {
+	defer c.wg.Done()
+	tick := c.cfg.SessionTimeout / 8
+	if tick < 10*time.Millisecond {
+		tick = 10 * time.Millisecond
+	}
+	if tick > time.Second {
+		tick = time.Second
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	lastRebalance := c.cfg.Now()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		if !c.isActive() {
+			continue
+		}
+		c.fenceExpired()
+		if c.cfg.AutoLeaderRebalance && c.cfg.Now().Sub(lastRebalance) >= c.cfg.ImbalanceCheckInterval {
+			lastRebalance = c.cfg.Now()
+			c.rebalanceLeaders()
+		}
+	}
+}
+
+// fenceExpired fences the unfenced brokers that missed their session timeout.
+func (c *Controller) fenceExpired() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
+		now := c.cfg.Now()
+		var expired []int32
+		c.brokersMu.Lock()
+		for id, b := range img.Brokers {
+			last, ok := c.lastHeartbeat[id]
+			if !ok {
+				c.lastHeartbeat[id] = now
+				continue
+			}
+			if !b.Fenced && now.Sub(last) > c.cfg.SessionTimeout && id != c.cfg.NodeID {
+				expired = append(expired, id)
+			}
+		}
+		c.brokersMu.Unlock()
+		if len(expired) == 0 {
+			return nil
+		}
+		slices.Sort(expired)
+		c.log.Info("fencing brokers whose session expired", "brokers", expired)
+		var recs []metadata.Record
+		for _, id := range expired {
+			b := img.Brokers[id]
+			b.Fenced = true
+			recs = append(recs, brokerRecord(b))
+		}
+		return append(recs, c.electAll(img, expired, c.aliveWithout(img, expired...), false)...)
+	})
+	if err != nil {
+		c.log.Warn("fencing failed", "err", err)
+	}
+}
+
+// rebalanceLeaders moves leadership to preferred replicas when a broker leads more than
+// leader.imbalance.per.broker.percentage percent fewer of its preferred partitions than it
+// could (Kafka's auto leader rebalance).
+func (c *Controller) rebalanceLeaders() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = c.decide(ctx, func(img *metadata.Image) []metadata.Record {
+		preferred := map[int32]int{}
+		notLed := map[int32]int{}
+		for _, t := range img.Topics {
+			for _, p := range t.Partitions {
+				if len(p.Replicas) == 0 {
+					continue
+				}
+				preferred[p.Replicas[0]]++
+				if p.Leader != p.Replicas[0] {
+					notLed[p.Replicas[0]]++
+				}
+			}
+		}
+		var imbalanced []int32
+		for id, n := range preferred {
+			if n > 0 && notLed[id]*100/n > int(c.cfg.ImbalancePercentage) {
+				imbalanced = append(imbalanced, id)
+			}
+		}
+		if len(imbalanced) == 0 {
+			return nil
+		}
+		alive := c.aliveWithout(img)
+		var recs []metadata.Record
+		for _, name := range img.TopicNames() {
+			t := img.Topics[name]
+			for i := range t.Partitions {
+				p := &t.Partitions[i]
+				if len(p.Replicas) == 0 || !slices.Contains(imbalanced, p.Replicas[0]) || p.Leader == p.Replicas[0] {
+					continue
+				}
+				if ch := electionPlan(t, p, alive, true, false); ch != nil && ch.Leader != nil && *ch.Leader == p.Replicas[0] {
+					recs = append(recs, *ch)
+				}
+			}
+		}
+		return recs
+	})
+}

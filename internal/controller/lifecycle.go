@@ -1,0 +1,132 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gregorhq/gregor/internal/metadata"
+)
+
+// The broker side of the lifecycle: this node's broker registers, heartbeats, and shuts down
+// in a controlled way, through its own Controller (which forwards to the active controller
+// when it is not it).
+
+// StartBroker registers this node's broker b (fenced, with a new incarnation id when b has
+// none), then heartbeats until the active controller unfences it and this node's image shows
+// it unfenced, or ctx ends. Heartbeats then go on in the background every interval until
+// ShutdownBroker or Close.
+func (c *Controller) StartBroker(ctx context.Context, b metadata.Broker, interval time.Duration) error {
+	if b.ID != c.cfg.NodeID {
+		return fmt.Errorf("controller: broker %d is not this node (%d)", b.ID, c.cfg.NodeID)
+	}
+	if b.IncarnationID == metadata.ZeroUUID {
+		b.IncarnationID = metadata.RandomUUID()
+	}
+	b.Fenced = true
+	if err := c.RegisterBroker(ctx, b); err != nil {
+		return fmt.Errorf("registering: %w", err)
+	}
+	ch, cancel := c.Subscribe()
+	defer cancel()
+	backoff := 10 * time.Millisecond
+	for {
+		res, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: b.ID, MetadataOffset: c.Image().Offset})
+		if err == nil && !res.IsFenced {
+			break
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting to be unfenced: %w", context.Cause(ctx))
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
+	for {
+		if reg, ok := c.Image().Brokers[b.ID]; ok && !reg.Fenced {
+			break
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the metadata log: %w", context.Cause(ctx))
+		}
+	}
+	hbCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	c.hbMu.Lock()
+	c.hbStop, c.hbDone = stop, done
+	c.hbMu.Unlock()
+	go c.heartbeatLoop(hbCtx, b.ID, interval, done)
+	return nil
+}
+
+// heartbeatLoop sends a heartbeat every interval; a failed one is retried at the next tick
+// (the session timeout is several intervals).
+func (c *Controller) heartbeatLoop(ctx context.Context, id int32, interval time.Duration, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		hctx, cancel := context.WithTimeout(ctx, interval)
+		_, err := c.Heartbeat(hctx, BrokerHeartbeat{BrokerID: id, MetadataOffset: c.Image().Offset})
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			c.log.Debug("broker heartbeat failed", "err", err)
+		}
+	}
+}
+
+// StopHeartbeats ends this broker's background heartbeats, if any, without a controlled
+// shutdown: the controller fences the broker after its session timeout. Tests use it to
+// simulate a broker that hangs or is cut off.
+func (c *Controller) StopHeartbeats() {
+	c.hbMu.Lock()
+	stop, done := c.hbStop, c.hbDone
+	c.hbStop, c.hbDone = nil, nil
+	c.hbMu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
+
+// ShutdownBroker is Kafka's controlled shutdown: it stops the periodic heartbeats and
+// heartbeats with wantShutDown until the active controller has moved leadership of this
+// broker's partitions to other brokers and lets it go, or ctx ends. When no other broker is
+// alive there is nowhere to move leadership, and it returns at once.
+func (c *Controller) ShutdownBroker(ctx context.Context) error {
+	c.StopHeartbeats()
+	img := c.Image()
+	if _, ok := img.Brokers[c.cfg.NodeID]; !ok {
+		return nil
+	}
+	others := false
+	for id, b := range img.Brokers {
+		others = others || (id != c.cfg.NodeID && !b.Fenced)
+	}
+	if !others {
+		return nil
+	}
+	backoff := 10 * time.Millisecond
+	for {
+		res, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: c.cfg.NodeID, MetadataOffset: c.Image().Offset, WantShutDown: true})
+		if err == nil && res.ShouldShutDown {
+			c.log.Info("controlled shutdown complete")
+			return nil
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return errors.Join(errors.New("controlled shutdown did not complete"), context.Cause(ctx))
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
+}

@@ -1,0 +1,196 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/gregorhq/gregor/internal/metadata"
+)
+
+// AlterPartition sets a partition's ISR on behalf of this node as its leader (Kafka's
+// AlterPartition). leaderEpoch and partitionEpoch are what the leader last saw. It is refused
+// with FENCED_LEADER_EPOCH or INVALID_UPDATE_VERSION when they are stale, NOT_CONTROLLER when
+// the controller is behind or not active, INVALID_REQUEST when this node is not the leader or
+// the ISR leaves it out or names a non-replica, INELIGIBLE_REPLICA when it names a fenced or
+// shutting-down broker; otherwise the change is committed and the partition returned as
+// committed. On a node that is not the active controller the request is forwarded.
+func (c *Controller) AlterPartition(ctx context.Context, topic string, partition int32, leaderEpoch, partitionEpoch int32, isr []int32) (metadata.Partition, error) {
+	if !c.isActive() && c.remote() {
+		return c.forwardAlterPartition(ctx, c.cfg.NodeID, topic, partition, leaderEpoch, partitionEpoch, isr)
+	}
+	return c.alterPartition(ctx, c.cfg.NodeID, topic, partition, leaderEpoch, partitionEpoch, isr)
+}
+
+func (c *Controller) alterPartition(ctx context.Context, brokerID int32, topic string, partition int32, leaderEpoch, partitionEpoch int32, isr []int32) (metadata.Partition, error) {
+	var refused error
+	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
+		t, p, ok := img.Partition(topic, partition)
+		if !ok {
+			refused = fail(kerr.UnknownTopicOrPartition, "")
+			return nil
+		}
+		if ch, err := c.planAlterPartition(img, brokerID, t, p, leaderEpoch, partitionEpoch, isr); err != nil {
+			refused = err
+		} else if ch != nil {
+			return []metadata.Record{*ch}
+		}
+		return nil
+	})
+	if err == nil {
+		err = refused
+	}
+	if err != nil {
+		return metadata.Partition{}, err
+	}
+	_, p, ok := c.Image().Partition(topic, partition)
+	if !ok {
+		return metadata.Partition{}, fail(kerr.UnknownTopicOrPartition, "")
+	}
+	return *p, nil
+}
+
+// planAlterPartition validates an AlterPartition in Kafka's order and returns the change, nil
+// when the ISR is already the one asked for.
+func (c *Controller) planAlterPartition(img *metadata.Image, brokerID int32, t *metadata.Topic, p *metadata.Partition, leaderEpoch, partitionEpoch int32, isr []int32) (*metadata.PartitionChangeRecord, error) {
+	switch {
+	case leaderEpoch > p.LeaderEpoch:
+		return nil, fail(kerr.NotController, "the controller has not seen this leader epoch yet")
+	case leaderEpoch < p.LeaderEpoch:
+		return nil, fail(kerr.FencedLeaderEpoch, fmt.Sprintf("leader epoch %d is older than %d", leaderEpoch, p.LeaderEpoch))
+	case p.Leader != brokerID:
+		return nil, fail(kerr.InvalidRequest, fmt.Sprintf("broker %d is not the leader of %s-%d", brokerID, t.Name, p.ID))
+	case partitionEpoch > p.Epoch:
+		return nil, fail(kerr.NotController, "the controller has not seen this partition epoch yet")
+	case partitionEpoch < p.Epoch:
+		return nil, fail(kerr.InvalidUpdateVersion, fmt.Sprintf("partition epoch %d is older than %d", partitionEpoch, p.Epoch))
+	case !slices.Contains(isr, brokerID):
+		return nil, fail(kerr.InvalidRequest, "the new ISR must contain the leader")
+	}
+	seen := map[int32]bool{}
+	alive := c.aliveWithout(img)
+	for _, id := range isr {
+		if seen[id] {
+			return nil, fail(kerr.InvalidRequest, fmt.Sprintf("broker %d is in the new ISR twice", id))
+		}
+		seen[id] = true
+		if !slices.Contains(p.Replicas, id) {
+			return nil, fail(kerr.InvalidRequest, fmt.Sprintf("broker %d is not a replica of %s-%d", id, t.Name, p.ID))
+		}
+		if !alive(id) && !slices.Contains(p.ISR, id) {
+			return nil, fail(kerr.IneligibleReplica, fmt.Sprintf("broker %d is fenced or shutting down", id))
+		}
+	}
+	if slices.Equal(isr, p.ISR) {
+		return nil, nil
+	}
+	return &metadata.PartitionChangeRecord{TopicID: t.ID, Partition: p.ID, ISR: slices.Clone(isr)}, nil
+}
+
+// ElectionType is ElectLeaders' election type (Kafka's ElectionType ids).
+type ElectionType int8
+
+// The election types.
+const (
+	ElectPreferred ElectionType = 0
+	ElectUnclean   ElectionType = 1
+)
+
+// TopicPartition names one partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// ElectResult is the outcome of an election for one partition.
+type ElectResult struct {
+	TopicPartition
+	Err     error // nil or a *kerr.Error
+	Message string
+}
+
+// ElectLeaders runs preferred or unclean elections (Kafka's ElectLeaders) for the given
+// partitions, or for every partition when partitions is nil (then only the partitions whose
+// leader changed are in the results). Partitions whose leader is already right get
+// ELECTION_NOT_NEEDED; PREFERRED_LEADER_NOT_AVAILABLE or ELIGIBLE_LEADERS_NOT_AVAILABLE when no
+// broker fits.
+func (c *Controller) ElectLeaders(ctx context.Context, typ ElectionType, partitions []TopicPartition) []ElectResult {
+	if !c.isActive() && c.remote() {
+		return c.forwardElectLeaders(ctx, typ, partitions)
+	}
+	return c.electLeaders(ctx, typ, partitions)
+}
+
+func (c *Controller) electLeaders(ctx context.Context, typ ElectionType, partitions []TopicPartition) []ElectResult {
+	var results []ElectResult
+	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
+		all := partitions == nil
+		want := partitions
+		if all {
+			for _, name := range img.TopicNames() {
+				for _, p := range img.Topics[name].Partitions {
+					want = append(want, TopicPartition{name, p.ID})
+				}
+			}
+		}
+		alive := c.aliveWithout(img)
+		var recs []metadata.Record
+		results = results[:0]
+		for _, tp := range want {
+			t, p, ok := img.Partition(tp.Topic, tp.Partition)
+			if !ok {
+				results = append(results, ElectResult{tp, kerr.UnknownTopicOrPartition, ""})
+				continue
+			}
+			var ch *metadata.PartitionChangeRecord
+			var res ElectResult
+			res.TopicPartition = tp
+			switch typ {
+			case ElectPreferred:
+				pref := p.Replicas[0]
+				switch {
+				case p.Leader == pref:
+					res.Err = kerr.ElectionNotNeeded
+				case !alive(pref) || !slices.Contains(p.ISR, pref):
+					res.Err, res.Message = kerr.PreferredLeaderNotAvailable, fmt.Sprintf("Failed to elect leader for partition %s-%d under strategy PreferredReplicaPartitionLeaderElectionStrategy", tp.Topic, tp.Partition)
+				default:
+					ch = electionPlan(t, p, alive, true, false)
+				}
+			default:
+				if p.Leader >= 0 && alive(p.Leader) {
+					res.Err = kerr.ElectionNotNeeded
+					break
+				}
+				ch = electionPlan(t, p, alive, false, true)
+				if ch == nil || ch.Leader == nil || *ch.Leader < 0 {
+					ch = nil
+					res.Err = kerr.EligibleLeadersNotAvailable
+				}
+			}
+			if ch != nil {
+				recs = append(recs, *ch)
+			}
+			if all && res.Err != nil {
+				continue
+			}
+			results = append(results, res)
+		}
+		return recs
+	})
+	if err != nil {
+		code, msg := toKafka(err)
+		if results == nil {
+			for _, tp := range partitions {
+				results = append(results, ElectResult{tp, code, msg})
+			}
+		}
+		for i := range results {
+			if results[i].Err == nil {
+				results[i].Err, results[i].Message = code, msg
+			}
+		}
+	}
+	return results
+}

@@ -1,0 +1,331 @@
+package controller
+
+// The controller listener carries two protocols on one port: Raft (hashicorp/raft's
+// NetworkTransport) and Kafka-protocol controller requests (BrokerRegistration,
+// BrokerHeartbeat, AlterPartition, and the admin requests other nodes forward). One port
+// rather than two because the Raft configuration then names, for every voter, the address a
+// broker must send its controller requests to: the quorum leader's Raft address is the active
+// controller's address, with no second table to keep in step.
+//
+// The two are told apart by the first byte a connection sends. A Raft connection (dialled by
+// streamLayer.Dial) starts with raftMagic, 0xFF; a Kafka frame starts with the top byte of its
+// big-endian int32 size, and a size whose top byte is 0xFF is negative, so no valid Kafka
+// frame can start with it.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/wire"
+)
+
+// raftMagic is the first byte of a Raft connection on the controller listener.
+const raftMagic = 0xFF
+
+// maxRPCSize bounds a controller request or response frame.
+const maxRPCSize = 100 << 20
+
+// muxListener accepts connections on the controller listener and sorts them: Raft connections
+// go to Accept (for the Raft transport), Kafka ones to serveKafka.
+type muxListener struct {
+	ln         net.Listener
+	advertise  net.Addr
+	log        *slog.Logger
+	serveKafka func(net.Conn, *bufio.Reader)
+
+	raftConns chan net.Conn
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{} // Kafka connections being served; guarded by mu
+}
+
+var _ raft.StreamLayer = (*muxListener)(nil)
+
+func newMuxListener(bind string, advertise net.Addr, log *slog.Logger) (*muxListener, error) {
+	ln, err := net.Listen("tcp", bind)
+	if err != nil {
+		return nil, err
+	}
+	if advertise == nil {
+		advertise = ln.Addr()
+	}
+	return &muxListener{
+		ln: ln, advertise: advertise, log: log,
+		raftConns: make(chan net.Conn),
+		done:      make(chan struct{}),
+		conns:     map[net.Conn]struct{}{},
+	}, nil
+}
+
+// start begins accepting; serve handles each Kafka-protocol connection.
+func (m *muxListener) start(serve func(net.Conn, *bufio.Reader)) {
+	m.serveKafka = serve
+	m.wg.Add(1)
+	go m.acceptLoop()
+}
+
+func (m *muxListener) acceptLoop() {
+	defer m.wg.Done()
+	for {
+		nc, err := m.ln.Accept()
+		if err != nil {
+			select {
+			case <-m.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		m.wg.Add(1)
+		go m.sort(nc)
+	}
+}
+
+// sort reads the first byte of a new connection and hands it to Raft or to the Kafka server.
+func (m *muxListener) sort(nc net.Conn) {
+	defer m.wg.Done()
+	br := bufio.NewReader(nc)
+	_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	first, err := br.Peek(1)
+	_ = nc.SetReadDeadline(time.Time{})
+	if err != nil {
+		nc.Close()
+		return
+	}
+	if first[0] == raftMagic {
+		_, _ = br.Discard(1)
+		select {
+		case m.raftConns <- &bufferedConn{Conn: nc, r: br}:
+		case <-m.done:
+			nc.Close()
+		}
+		return
+	}
+	m.mu.Lock()
+	select {
+	case <-m.done:
+		m.mu.Unlock()
+		nc.Close()
+		return
+	default:
+	}
+	m.conns[nc] = struct{}{}
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.conns, nc)
+		m.mu.Unlock()
+		nc.Close()
+	}()
+	m.serveKafka(nc, br)
+}
+
+// Accept returns the next Raft connection.
+func (m *muxListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-m.raftConns:
+		return c, nil
+	case <-m.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting and closes the Kafka-protocol connections.
+func (m *muxListener) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		close(m.done)
+		err = m.ln.Close()
+		m.mu.Lock()
+		for c := range m.conns {
+			c.Close()
+		}
+		m.mu.Unlock()
+		m.wg.Wait()
+	})
+	return err
+}
+
+// Addr is the advertised address (what the Raft configuration records).
+func (m *muxListener) Addr() net.Addr { return m.advertise }
+
+// Dial opens a Raft connection to another node's controller listener.
+func (m *muxListener) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", string(address), timeout)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.Write([]byte{raftMagic}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// serveRPC answers Kafka-protocol controller requests on one connection, one at a time, in
+// order. A broken frame closes the connection; everything else is answered.
+func (c *Controller) serveRPC(nc net.Conn, br *bufio.Reader) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var out []byte
+	for {
+		frame, err := wire.ReadFrame(br, maxRPCSize)
+		if err != nil {
+			return
+		}
+		h, body, err := wire.ParseHeader(frame)
+		if err != nil {
+			return
+		}
+		reply, err := c.rpc.Dispatch(ctx, h, body, nc.RemoteAddr())
+		if err != nil || reply.Msg == nil {
+			if err != nil {
+				c.log.Debug("closing controller connection", "remote", nc.RemoteAddr(), "err", err)
+			}
+			return
+		}
+		out = wire.AppendResponse(out[:0], h, reply.Msg)
+		if _, err := nc.Write(out); err != nil {
+			return
+		}
+	}
+}
+
+// rpcClient sends Kafka-protocol controller requests to other nodes' controller listeners,
+// one connection per address, one request at a time on each.
+type rpcClient struct {
+	clientID  string
+	formatter *kmsg.RequestFormatter
+
+	mu     sync.Mutex
+	conns  map[string]*rpcConn // guarded by mu
+	corrID int32               // guarded by mu
+}
+
+type rpcConn struct {
+	mu sync.Mutex // held for one request/response exchange
+	nc net.Conn   // guarded by mu; nil once broken
+	br *bufio.Reader
+}
+
+func newRPCClient(clientID string) *rpcClient {
+	return &rpcClient{
+		clientID:  clientID,
+		formatter: kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID)),
+		conns:     map[string]*rpcConn{},
+	}
+}
+
+// call sends req (at its own version) to addr and returns the response.
+func (cl *rpcClient) call(ctx context.Context, addr string, req kmsg.Request) (kmsg.Response, error) {
+	cl.mu.Lock()
+	rc, ok := cl.conns[addr]
+	if !ok {
+		rc = &rpcConn{}
+		cl.conns[addr] = rc
+	}
+	cl.corrID++
+	corr := cl.corrID
+	cl.mu.Unlock()
+
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.nc == nil {
+		d := net.Dialer{Timeout: 3 * time.Second}
+		nc, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		rc.nc, rc.br = nc, bufio.NewReader(nc)
+	}
+	resp, err := rc.exchangeLocked(ctx, cl.formatter, req, corr)
+	if err != nil {
+		rc.nc.Close()
+		rc.nc = nil
+	}
+	return resp, err
+}
+
+func (rc *rpcConn) exchangeLocked(ctx context.Context, f *kmsg.RequestFormatter, req kmsg.Request, corr int32) (kmsg.Response, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	_ = rc.nc.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = rc.nc.SetDeadline(time.Now()) })
+	defer stop()
+	if _, err := rc.nc.Write(f.AppendRequest(nil, req, corr)); err != nil {
+		return nil, err
+	}
+	frame, err := wire.ReadFrame(rc.br, maxRPCSize)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	r := kbin.Reader{Src: frame}
+	if got := r.Int32(); got != corr {
+		return nil, fmt.Errorf("controller rpc: correlation id %d, want %d", got, corr)
+	}
+	resp := req.ResponseKind()
+	resp.SetVersion(req.GetVersion())
+	if resp.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16() {
+		for n := r.Uvarint(); n > 0; n-- {
+			r.Uvarint()
+			r.Span(int(r.Uvarint()))
+		}
+	}
+	if !r.Ok() {
+		return nil, errors.New("controller rpc: truncated response header")
+	}
+	if err := resp.ReadFrom(r.Src); err != nil {
+		return nil, fmt.Errorf("controller rpc: decoding %T: %w", resp, err)
+	}
+	return resp, nil
+}
+
+// close closes every connection.
+func (cl *rpcClient) close() {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	for _, rc := range cl.conns {
+		rc.mu.Lock()
+		if rc.nc != nil {
+			rc.nc.Close()
+			rc.nc = nil
+		}
+		rc.mu.Unlock()
+	}
+}
