@@ -282,8 +282,11 @@ func (rc *rpcConn) exchangeLocked(ctx context.Context, f *kmsg.RequestFormatter,
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	_ = rc.nc.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { _ = rc.nc.SetDeadline(time.Now()) })
+	// The callback runs on its own goroutine and may still run after stop returns, when the
+	// caller has already dropped rc.nc: it must use this connection, not the field.
+	nc := rc.nc
+	_ = nc.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	defer stop()
 	if _, err := rc.nc.Write(f.AppendRequest(nil, req, corr)); err != nil {
 		return nil, err
