@@ -57,7 +57,8 @@
 //
 // # Locks
 //
-// Lock order: Manager.mu, then entry.mu, then Manager.availMu. Manager.storeMu is taken
-// with no other lock held (the first use of a share-partition, which replays the state).
+// Lock order: Manager.storeMu, then Manager.mu, then entry.mu, then Manager.availMu.
+// Manager.storeMu is held across the first use of a share-partition (replaying the state,
+// taking the stored state and inserting the entry), so that it is created once.
 // No lock is held while a fetch waits.
 package share

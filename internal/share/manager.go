@@ -201,33 +201,52 @@ func (m *Manager) entryFor(group string, id [16]byte, partition int32) (*entry, 
 	if err != nil {
 		return nil, nil, err
 	}
-	k := partKey{group, id, partition}
+	start := func() int64 {
+		if m.cfg.Broker.GroupShareAutoOffsetReset == "earliest" {
+			return p.LogStartOffset()
+		}
+		return p.HighWatermark()
+	}
+	e, err := m.entryForKey(partKey{group, id, partition}, t.Name, start)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, p, nil
+}
+
+// entryForKey returns the entry of share-partition k, creating it on first use from the
+// durable state, or fresh at start() when there is none.
+func (m *Manager) entryForKey(k partKey, topic string, start func() int64) (*entry, error) {
 	m.mu.Lock()
 	e := m.entries[k]
 	m.mu.Unlock()
 	if e != nil {
-		return e, p, nil
+		return e, nil
 	}
-	sp, err := m.takeStored(k)
+	// Taking the stored state and inserting the entry happen under storeMu, so that two
+	// first uses of k cannot both miss: the second finds the entry the first inserted
+	// rather than a stored state already taken.
+	m.storeMu.Lock()
+	defer m.storeMu.Unlock()
+	m.mu.Lock()
+	e = m.entries[k]
+	m.mu.Unlock()
+	if e != nil {
+		return e, nil
+	}
+	sp, err := m.takeStoredLocked(k)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if sp == nil {
-		start := p.HighWatermark()
-		if m.cfg.Broker.GroupShareAutoOffsetReset == "earliest" {
-			start = p.LogStartOffset()
-		}
-		sp = NewSharePartition(start, m.limits)
+		sp = NewSharePartition(start(), m.limits)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if e := m.entries[k]; e != nil {
-		return e, p, nil
-	}
 	// The first write of a share-partition is a snapshot: updates are merged into one.
-	e = &entry{key: k, topic: t.Name, sp: sp, updates: snapshotEvery}
+	e = &entry{key: k, topic: topic, sp: sp, updates: snapshotEvery}
 	m.entries[k] = e
-	return e, p, nil
+	return e, nil
 }
 
 // afterChangeLocked runs after the share-partition's state changed: it writes the touched

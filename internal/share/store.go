@@ -29,11 +29,9 @@ func (m *Manager) stateLog() (*replica.Partition, error) {
 	return m.ensureTopic(ctx, StateTopic, map[string]*string{"cleanup.policy": &compact})
 }
 
-// takeStored returns the replayed state of a share-partition, nil when it has none; the
-// first call replays __share_group_state.
-func (m *Manager) takeStored(k partKey) (*SharePartition, error) {
-	m.storeMu.Lock()
-	defer m.storeMu.Unlock()
+// takeStoredLocked returns the replayed state of a share-partition, nil when it has none;
+// the first call replays __share_group_state. storeMu is held.
+func (m *Manager) takeStoredLocked(k partKey) (*SharePartition, error) {
 	if !m.loaded {
 		p, err := m.stateLog()
 		if err != nil {
