@@ -33,7 +33,8 @@ type Config struct {
 	Logger *slog.Logger
 	// OnOffsetCommit, when set, is told of every offset committed through OffsetCommit, after
 	// the commit is durable (in the high watermark of __consumer_offsets) and before the
-	// client is answered; at is the commit time. Consumer-lag evaluation watches commits this
+	// client is answered, and of every transactional offset when its transaction's COMMIT
+	// marker is written (no group lock held); at is the commit time. Consumer-lag evaluation watches commits this
 	// way instead of reading __consumer_offsets again. It must not block.
 	OnOffsetCommit func(group, topic string, partition int32, offset int64, at time.Time)
 	// OnGroupDeleted, when set, is told of a group DeleteGroups removed, so whatever
@@ -239,7 +240,11 @@ func (c *Coordinator) load(s *shard) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var committed []groupCommit
+	defer func() {
+		s.mu.Unlock()
+		c.notifyCommits(committed) // markers written while loading: live commits
+	}()
 	if s.unloaded {
 		return
 	}
@@ -247,7 +252,7 @@ func (c *Coordinator) load(s *shard) {
 	s.groups = groups
 	for _, m := range s.markersWhileLoading {
 		if m.offset >= next {
-			completeTxn(s, groups, m.producerID, m.commit, m.offset)
+			committed = append(committed, completeTxn(s, groups, m.producerID, m.commit, m.offset)...)
 		}
 	}
 	s.markersWhileLoading = nil
