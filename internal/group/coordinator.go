@@ -40,6 +40,11 @@ type Config struct {
 	// OnGroupDeleted, when set, is told of a group DeleteGroups removed, so whatever
 	// OnOffsetCommit fed can forget it. It must not block.
 	OnGroupDeleted func(group string)
+	// OnShareMemberRemoved, when set, is told of a share group member that left
+	// (ShareGroupHeartbeat with epoch -1) or whose session timed out, with no coordinator
+	// lock held, so that the share-partition manager releases the records it holds and
+	// drops its share session.
+	OnShareMemberRemoved func(group, member string)
 }
 
 // commitTimeout bounds how long a write waits for the high watermark (Kafka's

@@ -338,6 +338,34 @@ func (m *Manager) releaseMember(group, member string, parts map[tidp]struct{}) {
 	}
 }
 
+// MemberRemoved releases everything member holds in the share-partitions of group and drops
+// its share session: the group coordinator calls it when the member leaves the group or its
+// session times out, so its records go to the other members at once rather than when their
+// acquisition locks expire.
+func (m *Manager) MemberRemoved(group, member string) {
+	m.mu.Lock()
+	delete(m.sessions, sessionKey{group, member})
+	var entries []*entry
+	for k, e := range m.entries {
+		if k.group == group {
+			entries = append(entries, e)
+		}
+	}
+	m.mu.Unlock()
+	for _, e := range entries {
+		e.mu.Lock()
+		if !e.sp.Holds(member) {
+			e.mu.Unlock()
+			continue
+		}
+		start := e.sp.StartOffset()
+		archived := e.sp.ReleaseMember(member)
+		m.afterChangeLocked(e, start, e.sp.EndOffset()-1, true)
+		e.mu.Unlock()
+		m.deadLetter(e, archived)
+	}
+}
+
 // ensureTopic creates an internal topic with one partition when it does not exist, and
 // returns the hosted partition.
 func (m *Manager) ensureTopic(ctx context.Context, name string, configs map[string]*string) (*replica.Partition, error) {

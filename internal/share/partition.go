@@ -288,6 +288,16 @@ func (sp *SharePartition) ReleaseMember(member string) []Archive {
 	return archived
 }
 
+// Holds reports whether member has any record acquired.
+func (sp *SharePartition) Holds(member string) bool {
+	for _, r := range sp.records {
+		if r.state == Acquired && r.member == member {
+			return true
+		}
+	}
+	return false
+}
+
 // ExpireLocks releases, at now, every record whose acquisition lock has expired; changed
 // reports whether any did.
 func (sp *SharePartition) ExpireLocks(now time.Time) (archived []Archive, changed bool) {
