@@ -63,11 +63,6 @@ type entry struct {
 	mu sync.Mutex
 	// Guarded by mu.
 	sp *SharePartition
-	// updates counts ShareUpdate records written since the last ShareSnapshot.
-	updates int
-	// persistedEnd is the end offset as of the last write: offsets acquired past it are
-	// named in the next write.
-	persistedEnd int64
 	// timerStop cancels the lock-expiry timer; timerSeq invalidates timers that fired
 	// after being replaced.
 	timerStop func() bool
@@ -243,17 +238,15 @@ func (m *Manager) entryForKey(k partKey, topic string, start func() int64) (*ent
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// The first write of a share-partition is a snapshot: updates are merged into one.
-	e = &entry{key: k, topic: topic, sp: sp, updates: snapshotEvery}
+	e = &entry{key: k, topic: topic, sp: sp}
 	m.entries[k] = e
 	return e, nil
 }
 
-// afterChangeLocked runs after the share-partition's state changed: it writes the touched
-// offsets' state, re-arms the lock timer, wakes waiting fetches when records became
-// available, and returns the records to send to the dead-letter topic.
-func (m *Manager) afterChangeLocked(e *entry, first, last int64, released bool) {
-	m.persistLocked(e, first, last)
+// afterChangeLocked runs after the share-partition's state changed: it writes the state,
+// re-arms the lock timer, and wakes waiting fetches when records became available.
+func (m *Manager) afterChangeLocked(e *entry, released bool) {
+	m.persistLocked(e)
 	m.armTimerLocked(e)
 	if released {
 		m.signalAvailable()
@@ -291,10 +284,9 @@ func (m *Manager) expire(e *entry, seq int) {
 		return
 	}
 	e.timerStop = nil
-	start := e.sp.StartOffset()
 	archived, changed := e.sp.ExpireLocks(m.clock.Now())
 	if changed {
-		m.afterChangeLocked(e, start, e.sp.EndOffset()-1, true)
+		m.afterChangeLocked(e, true)
 	} else {
 		m.armTimerLocked(e)
 	}
@@ -330,9 +322,8 @@ func (m *Manager) releaseMember(group, member string, parts map[tidp]struct{}) {
 			continue
 		}
 		e.mu.Lock()
-		start := e.sp.StartOffset()
 		archived := e.sp.ReleaseMember(member)
-		m.afterChangeLocked(e, start, e.sp.EndOffset()-1, true)
+		m.afterChangeLocked(e, true)
 		e.mu.Unlock()
 		m.deadLetter(e, archived)
 	}
@@ -358,9 +349,8 @@ func (m *Manager) MemberRemoved(group, member string) {
 			e.mu.Unlock()
 			continue
 		}
-		start := e.sp.StartOffset()
 		archived := e.sp.ReleaseMember(member)
-		m.afterChangeLocked(e, start, e.sp.EndOffset()-1, true)
+		m.afterChangeLocked(e, true)
 		e.mu.Unlock()
 		m.deadLetter(e, archived)
 	}

@@ -57,7 +57,12 @@ func (m *rawShareMember) heartbeat(epoch int32, topics []string) int16 {
 // fetch sends a ShareFetch of partition 0 in the member's session and returns the acquired
 // ranges.
 func (m *rawShareMember) fetch() []kmsg.ShareFetchResponseTopicPartitionAcquiredRecord {
-	code, out := m.tryFetch()
+	return m.fetchN(100)
+}
+
+// fetchN is fetch acquiring at most maxRecords records.
+func (m *rawShareMember) fetchN(maxRecords int32) []kmsg.ShareFetchResponseTopicPartitionAcquiredRecord {
+	code, out := m.tryFetchN(maxRecords)
 	if code != 0 {
 		m.t.Fatalf("ShareFetch of %s: %v", m.id, kerr.ErrorForCode(code))
 	}
@@ -66,9 +71,14 @@ func (m *rawShareMember) fetch() []kmsg.ShareFetchResponseTopicPartitionAcquired
 
 // tryFetch is fetch, returning the response's error code.
 func (m *rawShareMember) tryFetch() (int16, []kmsg.ShareFetchResponseTopicPartitionAcquiredRecord) {
+	return m.tryFetchN(100)
+}
+
+func (m *rawShareMember) tryFetchN(maxRecords int32) (int16, []kmsg.ShareFetchResponseTopicPartitionAcquiredRecord) {
 	req := kmsg.NewPtrShareFetchRequest()
 	req.GroupID, req.MemberID = &m.group, &m.id
-	req.ShareSessionEpoch, req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.MaxRecords = m.session, 50, 1, 1<<20, 100
+	req.ShareSessionEpoch, req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.MaxRecords = m.session, 50, 1, 1<<20, maxRecords
+	req.BatchSize = maxRecords
 	rt := kmsg.NewShareFetchRequestTopic()
 	rt.TopicID = m.topicID
 	rt.Partitions = []kmsg.ShareFetchRequestTopicPartition{{Partition: 0}}
@@ -90,6 +100,36 @@ func (m *rawShareMember) tryFetch() (int16, []kmsg.ShareFetchResponseTopicPartit
 		}
 	}
 	return 0, out
+}
+
+// ack acknowledges offsets [first, last] of partition 0 with one type, in the member's
+// session (ShareAcknowledge).
+func (m *rawShareMember) ack(first, last int64, typ int8) {
+	m.t.Helper()
+	req := kmsg.NewPtrShareAcknowledgeRequest()
+	req.GroupID, req.MemberID, req.ShareSessionEpoch = &m.group, &m.id, m.session
+	rt := kmsg.NewShareAcknowledgeRequestTopic()
+	rt.TopicID = m.topicID
+	rp := kmsg.NewShareAcknowledgeRequestTopicPartition()
+	rp.Partition = 0
+	b := kmsg.NewShareAcknowledgeRequestTopicPartitionAcknowledgementBatch()
+	b.FirstOffset, b.LastOffset, b.AcknowledgeTypes = first, last, []int8{typ}
+	rp.AcknowledgementBatches = append(rp.AcknowledgementBatches, b)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, m.cl)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if resp.ErrorCode != 0 {
+		m.t.Fatalf("ShareAcknowledge of %s: %v", m.id, kerr.ErrorForCode(resp.ErrorCode))
+	}
+	m.session++
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
+		m.t.Fatalf("acknowledging [%d, %d] by %s: %v", first, last, m.id, kerr.ErrorForCode(code))
+	}
 }
 
 func countAcquired(rs []kmsg.ShareFetchResponseTopicPartitionAcquiredRecord) int64 {
