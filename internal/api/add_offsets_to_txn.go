@@ -8,8 +8,8 @@ package api
 //	v3: flexible
 //	v4: no change (KIP-890 marker)
 //
-// The group's __consumer_offsets partition (group.PartitionFor with
-// offsets.topic.num.partitions) joins the transaction, so that the offsets a TxnOffsetCommit
+// The group's __consumer_offsets partition (group.OffsetsPartition: by the topic's partition
+// count, as the group coordinator finds it) joins the transaction, so that the offsets a TxnOffsetCommit
 // writes there are committed or aborted with it.
 
 import (
@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/group"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -35,7 +36,11 @@ func (h *Handlers) addOffsetsToTxn(ctx context.Context, r *wire.Request) (wire.R
 	case req.TransactionalID == "" || req.Group == "":
 		resp.ErrorCode = kerr.InvalidRequest.Code
 	default:
-		p := group.PartitionFor(req.Group, h.Config.OffsetsTopicNumPartitions)
+		var img *metadata.Image
+		if h.Controller != nil {
+			img = h.Controller.Image()
+		}
+		p := group.OffsetsPartition(img, req.Group, h.Config.OffsetsTopicNumPartitions)
 		err := h.Txns.AddPartitions(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch,
 			map[string][]int32{group.OffsetsTopic: {p}})
 		resp.ErrorCode = fencedCode(err, req.Version, 2)

@@ -33,12 +33,18 @@ type Config struct {
 	Logger *slog.Logger
 	// OnOffsetCommit, when set, is told of every offset committed through OffsetCommit, after
 	// the commit is durable (in the high watermark of __consumer_offsets) and before the
-	// client is answered; at is the commit time. Consumer-lag evaluation watches commits this
+	// client is answered, and of every transactional offset when its transaction's COMMIT
+	// marker is written (no group lock held); at is the commit time. Consumer-lag evaluation watches commits this
 	// way instead of reading __consumer_offsets again. It must not block.
 	OnOffsetCommit func(group, topic string, partition int32, offset int64, at time.Time)
 	// OnGroupDeleted, when set, is told of a group DeleteGroups removed, so whatever
 	// OnOffsetCommit fed can forget it. It must not block.
 	OnGroupDeleted func(group string)
+	// OnShareMemberRemoved, when set, is told of a share group member that left
+	// (ShareGroupHeartbeat with epoch -1) or whose session timed out, with no coordinator
+	// lock held, so that the share-partition manager releases the records it holds and
+	// drops its share session.
+	OnShareMemberRemoved func(group, member string)
 }
 
 // commitTimeout bounds how long a write waits for the high watermark (Kafka's
@@ -239,7 +245,11 @@ func (c *Coordinator) load(s *shard) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var committed []groupCommit
+	defer func() {
+		s.mu.Unlock()
+		c.notifyCommits(committed) // markers written while loading: live commits
+	}()
 	if s.unloaded {
 		return
 	}
@@ -247,7 +257,7 @@ func (c *Coordinator) load(s *shard) {
 	s.groups = groups
 	for _, m := range s.markersWhileLoading {
 		if m.offset >= next {
-			completeTxn(s, groups, m.producerID, m.commit, m.offset)
+			committed = append(committed, completeTxn(s, groups, m.producerID, m.commit, m.offset)...)
 		}
 	}
 	s.markersWhileLoading = nil

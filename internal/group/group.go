@@ -289,7 +289,7 @@ func (c *Coordinator) replay(s *shard, l PartitionLog) (map[string]*Group, int64
 			if !ok {
 				return // not a transaction marker
 			}
-			completeTxn(s, groups, b.ProducerID, commit, r.Offset)
+			completeTxn(s, groups, b.ProducerID, commit, r.Offset) // replay: a commit already seen, not told again
 			return
 		}
 		producerID := int64(-1)

@@ -1,5 +1,7 @@
 package group
 
+import "github.com/gregorhq/gregor/internal/metadata"
+
 // OffsetsTopic is the internal topic that holds committed offsets and group metadata.
 const OffsetsTopic = "__consumer_offsets"
 
@@ -12,6 +14,19 @@ func PartitionFor(groupID string, numPartitions int32) int32 {
 		return 0
 	}
 	return (javaStringHashCode(groupID) & 0x7fffffff) % numPartitions
+}
+
+// OffsetsPartition is the __consumer_offsets partition that holds groupID as the group
+// coordinator finds it: by the topic's partition count in img, which is what the topic was
+// created with and may differ from offsets.topic.num.partitions today; configured (the
+// setting) only while the topic does not exist yet.
+func OffsetsPartition(img *metadata.Image, groupID string, configured int32) int32 {
+	if img != nil {
+		if t := img.Topics[OffsetsTopic]; t != nil && len(t.Partitions) > 0 {
+			return PartitionFor(groupID, int32(len(t.Partitions)))
+		}
+	}
+	return PartitionFor(groupID, configured)
 }
 
 // javaStringHashCode is Java's String.hashCode: s[0]*31^(n-1) + ... + s[n-1] over the UTF-16

@@ -56,10 +56,24 @@ func (c *Coordinator) ShareGroupHeartbeat(req *kmsg.ShareGroupHeartbeatRequest, 
 	if err != nil {
 		return fail(err)
 	}
-	defer g.mu.Unlock()
 	resp := g.share.Heartbeat(c.clock.Now(), req, clientID, clientHost)
 	g.armShareTimerLocked()
+	g.mu.Unlock()
+	if req.MemberEpoch == -1 && resp.ErrorCode == 0 {
+		c.shareMembersRemoved(req.GroupID, []string{req.MemberID})
+	}
 	return resp
+}
+
+// shareMembersRemoved tells OnShareMemberRemoved of members that left or timed out, with no
+// group lock held.
+func (c *Coordinator) shareMembersRemoved(groupID string, members []string) {
+	if c.cfg.OnShareMemberRemoved == nil {
+		return
+	}
+	for _, m := range members {
+		c.cfg.OnShareMemberRemoved(groupID, m)
+	}
 }
 
 // shareGroupForHeartbeat finds or creates the share group of a heartbeat; its mu is held on
@@ -100,13 +114,17 @@ func (g *Group) armShareTimerLocked() {
 	seq, sg := g.consumerTimerSeq, g.share
 	g.consumerTimerStop = g.c.afterFunc(next.Sub(g.c.clock.Now()), func() {
 		g.mu.Lock()
-		defer g.mu.Unlock()
 		if g.consumerTimerSeq != seq || g.share != sg || g.state == Dead {
+			g.mu.Unlock()
 			return
 		}
 		g.consumerTimerStop = nil
-		sg.Expire(g.c.clock.Now())
+		removed := sg.Expire(g.c.clock.Now())
 		g.armShareTimerLocked()
+		g.mu.Unlock()
+		if len(removed) > 0 {
+			g.c.shareMembersRemoved(g.id, removed)
+		}
 	})
 }
 

@@ -18,7 +18,7 @@ func (c *Coordinator) FindCoordinator(ctx context.Context, groupID string) (int3
 		return -1, err
 	}
 	t := img.Topics[OffsetsTopic]
-	p := t.Partitions[PartitionFor(groupID, int32(len(t.Partitions)))]
+	p := t.Partitions[OffsetsPartition(img, groupID, 0)]
 	if p.Leader < 0 {
 		return -1, kerr.CoordinatorNotAvailable
 	}

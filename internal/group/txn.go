@@ -12,6 +12,7 @@ package group
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -108,19 +109,41 @@ func (c *Coordinator) onTxnMarker(partition int32, m replica.TxnMarker, offset i
 		return // not led here: the leader's replay reads the marker
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var committed []groupCommit
 	switch {
 	case s.unloaded:
 	case !s.loaded:
 		s.markersWhileLoading = append(s.markersWhileLoading, txnMarker{producerID: m.ProducerID, commit: m.Commit, offset: offset})
 	default:
-		completeTxn(s, s.groups, m.ProducerID, m.Commit, offset)
+		committed = completeTxn(s, s.groups, m.ProducerID, m.Commit, offset)
+	}
+	s.mu.Unlock()
+	c.notifyCommits(committed)
+}
+
+// groupCommit is an offset of a group that became committed.
+type groupCommit struct {
+	group, topic string
+	partition    int32
+	o            offset
+}
+
+// notifyCommits tells OnOffsetCommit of offsets a transaction's commit made committed, as
+// OffsetCommit does of its own. It is called with no lock held.
+func (c *Coordinator) notifyCommits(committed []groupCommit) {
+	if len(committed) == 0 || c.cfg.OnOffsetCommit == nil {
+		return
+	}
+	for _, gc := range committed {
+		c.cfg.OnOffsetCommit(gc.group, gc.topic, gc.partition, gc.o.offset, time.UnixMilli(gc.o.commitTimestamp))
 	}
 }
 
 // completeTxn ends producerID's transaction in the groups of a shard, for a marker at
-// markerOffset. The caller holds s.mu, or owns groups (replay).
-func completeTxn(s *shard, groups map[string]*Group, producerID int64, commit bool, markerOffset int64) {
+// markerOffset, and returns the offsets that became committed. The caller holds s.mu, or
+// owns groups (replay).
+func completeTxn(s *shard, groups map[string]*Group, producerID int64, commit bool, markerOffset int64) []groupCommit {
+	var committed []groupCommit
 	for _, id := range s.txns.groups(producerID) {
 		g := groups[id]
 		if g == nil {
@@ -128,19 +151,22 @@ func completeTxn(s *shard, groups map[string]*Group, producerID int64, commit bo
 			continue
 		}
 		g.mu.Lock()
-		if !g.completeTxnLocked(producerID, commit, markerOffset) {
+		remain, done := g.completeTxnLocked(producerID, commit, markerOffset)
+		if !remain {
 			s.txns.remove(producerID, id)
 		}
 		g.mu.Unlock()
+		committed = append(committed, done...)
 	}
+	return committed
 }
 
 // completeTxnLocked applies a marker of producerID at markerOffset to the group's pending
 // offsets of that producer written before it: on commit each becomes the partition's offset
 // unless a commit written later is already there (Kafka's rule: the later record wins); on
 // abort it is dropped. It reports whether offsets of the producer remain pending (written
-// after the marker, for its next transaction).
-func (g *Group) completeTxnLocked(producerID int64, commit bool, markerOffset int64) bool {
+// after the marker, for its next transaction), and the offsets that became committed.
+func (g *Group) completeTxnLocked(producerID int64, commit bool, markerOffset int64) (remain bool, committed []groupCommit) {
 	pending := g.pendingTxn[producerID]
 	for t, ps := range pending {
 		for p, o := range ps {
@@ -150,6 +176,7 @@ func (g *Group) completeTxnLocked(producerID int64, commit bool, markerOffset in
 			delete(ps, p)
 			if cur, ok := g.offsets[t][p]; commit && (!ok || o.recordOffset > cur.recordOffset) {
 				g.setOffsetLocked(t, p, o)
+				committed = append(committed, groupCommit{g.id, t, p, o})
 			}
 		}
 		if len(ps) == 0 {
@@ -158,9 +185,9 @@ func (g *Group) completeTxnLocked(producerID int64, commit bool, markerOffset in
 	}
 	if len(pending) == 0 {
 		delete(g.pendingTxn, producerID)
-		return false
+		return false, committed
 	}
-	return true
+	return true, committed
 }
 
 // addPendingTxnLocked records a pending offset of producerID, and indexes the group under it.

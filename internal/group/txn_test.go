@@ -2,6 +2,7 @@ package group
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -358,5 +359,37 @@ func TestTxnOffsetCommitConsumerGroup(t *testing.T) {
 		if code := f.txnCommit(req); code != tc.want {
 			t.Errorf("member %q epoch %d: code %d, want %d", tc.member, tc.epoch, code, tc.want)
 		}
+	}
+}
+
+// TestTxnOffsetCommitTellsTheLagEvaluator: offsets that become committed at a transaction's
+// COMMIT marker reach OnOffsetCommit as OffsetCommit's do; aborted ones do not.
+func TestTxnOffsetCommitTellsTheLagEvaluator(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	type seen struct {
+		group, topic string
+		partition    int32
+		offset       int64
+	}
+	var mu sync.Mutex
+	var got []seen
+	f.c.cfg.OnOffsetCommit = func(group, topic string, partition int32, offset int64, _ time.Time) {
+		mu.Lock()
+		got = append(got, seen{group, topic, partition, offset})
+		mu.Unlock()
+	}
+	f.txnCommit(txnCommitReq("g", 7, 10))
+	f.marker(7, false)
+	f.txnCommit(txnCommitReq("g", 7, 12))
+	mu.Lock()
+	if len(got) != 0 {
+		t.Fatalf("told of pending or aborted offsets: %v", got)
+	}
+	mu.Unlock()
+	f.marker(7, true)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != (seen{"g", "t", 0, 12}) {
+		t.Fatalf("after the commit marker: %v, want g t 0 12", got)
 	}
 }

@@ -174,6 +174,12 @@ func (n *Node) start(ctx context.Context) error {
 		Logger:         n.log.With("component", "groups"),
 		OnOffsetCommit: n.lag.Observe,
 		OnGroupDeleted: n.lag.Forget,
+		OnShareMemberRemoved: func(group, member string) {
+			// n.shares is set below, before the node serves: members exist only after.
+			if n.shares != nil {
+				n.shares.MemberRemoved(group, member)
+			}
+		},
 	})
 	n.metrics.Registry.MustRegister(metrics.NewCollector(metrics.Sources{
 		NodeID:            cfg.NodeID,

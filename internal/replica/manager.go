@@ -449,8 +449,12 @@ func (m *Manager) Close() error {
 	for tp, p := range m.partitions {
 		p.appendMu.Lock()
 		// A clean shutdown snapshots the producer state at the log end, so the next start
-		// replays nothing.
-		p.snapshotProducersLocked(p.log.LogEndOffset())
+		// replays nothing; but not a failed log's, whose state may be missing what the
+		// failure left unrecorded (an aborted transaction's index entry): the next start
+		// replays from an older snapshot and records it then.
+		if p.log.Failed() == nil {
+			p.snapshotProducersLocked(p.log.LogEndOffset())
+		}
 		if err := p.log.Close(); err != nil {
 			errs = append(errs, err)
 		} else {

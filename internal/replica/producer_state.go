@@ -258,6 +258,18 @@ func (s *producerState) completeTxn(m TxnMarker, offset, ts int64) (firstOffset 
 	return firstOffset
 }
 
+// reopenTxn undoes completeTxn's end of producerID's transaction begun at firstOffset (-1:
+// none was open), when its marker could not be recorded.
+func (s *producerState) reopenTxn(producerID, firstOffset int64) {
+	e := s.producers[producerID]
+	if e == nil || firstOffset < 0 {
+		return
+	}
+	e.CurrentTxnFirstOffset = firstOffset
+	s.ongoing = append(s.ongoing, ongoingTxn{FirstOffset: firstOffset, ProducerID: producerID})
+	slices.SortFunc(s.ongoing, func(a, b ongoingTxn) int { return cmp.Compare(a.FirstOffset, b.FirstOffset) })
+}
+
 // expire removes producers whose latest batch is at least expirationMs older than nowMs
 // (producer.id.expiration.ms; Kafka's ProducerStateManager.removeExpiredProducers) and
 // returns how many went.

@@ -156,6 +156,12 @@ func FuzzDecodeSnapshot(f *testing.F) {
 // testManager hosts topic "t" (one partition) on MemFS, with segments of a few batches.
 func testManager(t *testing.T, fs *storage.MemFS, now func() time.Time) (*Manager, *Partition) {
 	t.Helper()
+	return testManagerFS(t, fs, now)
+}
+
+// testManagerFS is testManager on any FS (an ErrorFS, say).
+func testManagerFS(t *testing.T, fs storage.FS, now func() time.Time) (*Manager, *Partition) {
+	t.Helper()
 	defaults := config.Default().TopicDefaults()
 	defaults.SegmentBytes = 400
 	m, err := NewManager(Config{NodeID: 1, LogDir: "/data", FS: fs, TopicDefaults: defaults, Now: now,

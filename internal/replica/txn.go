@@ -92,13 +92,21 @@ func (p *Partition) WriteTxnMarker(m TxnMarker) (offset int64, err error) {
 		return -1, kerr.KafkaStorageError
 	}
 	first := p.producers.completeTxn(m, offset, ts)
-	delete(p.verifying, m.ProducerID) // a verification under way was for the ended transaction
 	if !m.Commit {
 		if err := p.log.AppendAbortedTxn(abortedTxn(p.producers, m.ProducerID, first, offset)); err != nil {
-			// The marker is in the log: a restart replays it and writes the entry then.
+			// The log has failed (it takes no more writes). The transaction stays open, so
+			// the last stable offset stays below its records and read_committed consumers
+			// never see them; the coordinator retries the marker, and a restart replays it
+			// from a producer state older than it (a failed log is not snapshotted) and
+			// writes the entry then.
+			p.producers.reopenTxn(m.ProducerID, first)
+			p.appendedLocked()
+			p.appendMu.Unlock()
 			p.logger.Error("writing the aborted transaction index failed", "offset", offset, "err", err)
+			return -1, kerr.KafkaStorageError
 		}
 	}
+	delete(p.verifying, m.ProducerID) // a verification under way was for the ended transaction
 	p.appendedLocked()
 	p.appendMu.Unlock()
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -290,5 +292,55 @@ func TestAbortedIndexRebuiltFromLog(t *testing.T) {
 	}
 	if lso := p2.LastStableOffset(); lso != 3 {
 		t.Fatalf("LSO %d after rebuild, want 3 (producer 2's transaction)", lso)
+	}
+}
+
+// An abort marker whose aborted-transaction index entry cannot be written is a storage
+// error: the log takes no more writes, the transaction stays open (the LSO stays below its
+// records, which read_committed never returns), and a restart records the entry from the
+// marker in the log.
+func TestAbortedIndexWriteFailure(t *testing.T) {
+	mem := storage.NewMemFS()
+	var failIndex atomic.Bool
+	injected := errors.New("injected I/O error")
+	fs := storage.NewErrorFS(mem, func(op, path string) error {
+		if failIndex.Load() && op == storage.OpWrite && strings.HasSuffix(path, storage.TxnIndexFileSuffix) {
+			return injected
+		}
+		return nil
+	})
+	fs.SetPartialWrites(true) // the failed write leaves a torn entry behind
+	m, p := testManagerFS(t, fs, nil)
+	mustAppend(t, p, 9, 0, 1)   // 0
+	appendTxn(t, p, 1, 0, 0, 2) // 1-2
+	failIndex.Store(true)
+	_, err := p.WriteTxnMarker(TxnMarker{ProducerID: 1, ProducerEpoch: 0, CoordinatorEpoch: 1})
+	if !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("abort marker with a failing index: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	if lso := p.LastStableOffset(); lso != 1 {
+		t.Fatalf("LSO %d after the failed abort, want 1 (the transaction's first offset)", lso)
+	}
+	if hs, _ := readBatches(t, p, 0, true); len(hs) != 1 {
+		t.Fatalf("read_committed returned %d batches, want only the one below the transaction", len(hs))
+	}
+	// The coordinator's retry is refused too: the log has failed.
+	if _, err := p.WriteTxnMarker(TxnMarker{ProducerID: 1, ProducerEpoch: 0, CoordinatorEpoch: 1}); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("retried marker: %v", err)
+	}
+	failIndex.Store(false)
+	_ = m.Close() // the failed log may report its failure here
+
+	m2, p2 := testManagerFS(t, fs, nil)
+	defer m2.Close()
+	want := []storage.AbortedTxn{{ProducerID: 1, FirstOffset: 1, LastOffset: 3, LastStableOffset: 4}}
+	if got := p2.AbortedTransactions(0, 10); !reflect.DeepEqual(got, want) {
+		t.Fatalf("aborted after restart %v, want %v", got, want)
+	}
+	if lso := p2.LastStableOffset(); lso != 4 {
+		t.Fatalf("LSO %d after restart, want 4", lso)
+	}
+	if hs, res := readBatches(t, p2, 0, true); len(hs) != 3 || !reflect.DeepEqual(res.AbortedTransactions, want) {
+		t.Fatalf("read_committed after restart: %d batches, aborted %v", len(hs), res.AbortedTransactions)
 	}
 }

@@ -41,11 +41,23 @@
 //
 // Changes made by acknowledgements, releases and expired locks are written to the internal
 // topic __share_group_state (one partition, created on first use, compacted) as records keyed
-// by group, topic id and partition: a ShareUpdate with the touched offsets' states, and every
-// 50 updates a ShareSnapshot of the whole window (see state.go for the bytes). On first use
-// the manager replays the topic: a snapshot replaces a share-partition's state, an update is
-// merged into it. ACQUIRED is written as AVAILABLE: after a restart, acknowledged records are
-// not delivered again and unacknowledged ones are delivered again.
+// by group, topic id and partition. Every write is a ShareSnapshot of the whole window: the
+// start and end offsets and every tracked record's state and delivery count, in runs of
+// equal state (see state.go for the bytes). A share-partition has one key, so the newest
+// record alone is its state. On first use the manager replays the topic: a snapshot
+// replaces a share-partition's state. ACQUIRED is written as AVAILABLE: after a restart,
+// acknowledged records are not delivered again and unacknowledged ones are delivered again.
+//
+// Why snapshots only: the topic is compacted, and compaction keeps only the newest record
+// of each key. A delta (a ShareUpdate holding just the batches one write changed) is only
+// safe to replay when every delta since the snapshot under it survives, which compaction
+// does not promise: an update naming offsets that no later record names would be dropped,
+// and replay would take those offsets as done (lost), or bring back as AVAILABLE records
+// whose acknowledgement it held. A full snapshot is self-sufficient, so whatever the
+// cleaner drops, the record it keeps is the whole state. Its size is bounded by the window
+// (group.share.partition.max.record.locks offsets, in runs), which is what one write costs.
+// ShareUpdate records written by earlier versions are still merged on replay; the first
+// snapshot written after them replaces what they said.
 //
 // # Not done
 //
@@ -57,7 +69,8 @@
 //
 // # Locks
 //
-// Lock order: Manager.mu, then entry.mu, then Manager.availMu. Manager.storeMu is taken
-// with no other lock held (the first use of a share-partition, which replays the state).
+// Lock order: Manager.storeMu, then Manager.mu, then entry.mu, then Manager.availMu.
+// Manager.storeMu is held across the first use of a share-partition (replaying the state,
+// taking the stored state and inserting the entry), so that it is created once.
 // No lock is held while a fetch waits.
 package share

@@ -97,7 +97,7 @@ func (m *Manager) acknowledge(group, member string, tp tidp, batches []ackBatch)
 	now := m.clock.Now()
 	var archived []Archive
 	e.mu.Lock()
-	first, last, released := int64(-1), int64(-1), false
+	changed, released := false, false
 	for _, b := range batches {
 		f, l, types := b.first, b.last, b.types
 		a, aerr := e.sp.Acknowledge(now, member, f, l, types)
@@ -109,13 +109,10 @@ func (m *Manager) acknowledge(group, member string, tp tidp, batches []ackBatch)
 		for _, t := range types {
 			released = released || t == AckRelease
 		}
-		if first < 0 || f < first {
-			first = f
-		}
-		last = max(last, l)
+		changed = true
 	}
-	if first >= 0 {
-		m.afterChangeLocked(e, first, last, released)
+	if changed {
+		m.afterChangeLocked(e, released)
 	}
 	e.mu.Unlock()
 	m.deadLetter(e, archived)

@@ -63,11 +63,6 @@ type entry struct {
 	mu sync.Mutex
 	// Guarded by mu.
 	sp *SharePartition
-	// updates counts ShareUpdate records written since the last ShareSnapshot.
-	updates int
-	// persistedEnd is the end offset as of the last write: offsets acquired past it are
-	// named in the next write.
-	persistedEnd int64
 	// timerStop cancels the lock-expiry timer; timerSeq invalidates timers that fired
 	// after being replaced.
 	timerStop func() bool
@@ -201,40 +196,57 @@ func (m *Manager) entryFor(group string, id [16]byte, partition int32) (*entry, 
 	if err != nil {
 		return nil, nil, err
 	}
-	k := partKey{group, id, partition}
+	start := func() int64 {
+		if m.cfg.Broker.GroupShareAutoOffsetReset == "earliest" {
+			return p.LogStartOffset()
+		}
+		return p.HighWatermark()
+	}
+	e, err := m.entryForKey(partKey{group, id, partition}, t.Name, start)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, p, nil
+}
+
+// entryForKey returns the entry of share-partition k, creating it on first use from the
+// durable state, or fresh at start() when there is none.
+func (m *Manager) entryForKey(k partKey, topic string, start func() int64) (*entry, error) {
 	m.mu.Lock()
 	e := m.entries[k]
 	m.mu.Unlock()
 	if e != nil {
-		return e, p, nil
+		return e, nil
 	}
-	sp, err := m.takeStored(k)
+	// Taking the stored state and inserting the entry happen under storeMu, so that two
+	// first uses of k cannot both miss: the second finds the entry the first inserted
+	// rather than a stored state already taken.
+	m.storeMu.Lock()
+	defer m.storeMu.Unlock()
+	m.mu.Lock()
+	e = m.entries[k]
+	m.mu.Unlock()
+	if e != nil {
+		return e, nil
+	}
+	sp, err := m.takeStoredLocked(k)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if sp == nil {
-		start := p.HighWatermark()
-		if m.cfg.Broker.GroupShareAutoOffsetReset == "earliest" {
-			start = p.LogStartOffset()
-		}
-		sp = NewSharePartition(start, m.limits)
+		sp = NewSharePartition(start(), m.limits)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if e := m.entries[k]; e != nil {
-		return e, p, nil
-	}
-	// The first write of a share-partition is a snapshot: updates are merged into one.
-	e = &entry{key: k, topic: t.Name, sp: sp, updates: snapshotEvery}
+	e = &entry{key: k, topic: topic, sp: sp}
 	m.entries[k] = e
-	return e, p, nil
+	return e, nil
 }
 
-// afterChangeLocked runs after the share-partition's state changed: it writes the touched
-// offsets' state, re-arms the lock timer, wakes waiting fetches when records became
-// available, and returns the records to send to the dead-letter topic.
-func (m *Manager) afterChangeLocked(e *entry, first, last int64, released bool) {
-	m.persistLocked(e, first, last)
+// afterChangeLocked runs after the share-partition's state changed: it writes the state,
+// re-arms the lock timer, and wakes waiting fetches when records became available.
+func (m *Manager) afterChangeLocked(e *entry, released bool) {
+	m.persistLocked(e)
 	m.armTimerLocked(e)
 	if released {
 		m.signalAvailable()
@@ -272,10 +284,9 @@ func (m *Manager) expire(e *entry, seq int) {
 		return
 	}
 	e.timerStop = nil
-	start := e.sp.StartOffset()
 	archived, changed := e.sp.ExpireLocks(m.clock.Now())
 	if changed {
-		m.afterChangeLocked(e, start, e.sp.EndOffset()-1, true)
+		m.afterChangeLocked(e, true)
 	} else {
 		m.armTimerLocked(e)
 	}
@@ -311,9 +322,35 @@ func (m *Manager) releaseMember(group, member string, parts map[tidp]struct{}) {
 			continue
 		}
 		e.mu.Lock()
-		start := e.sp.StartOffset()
 		archived := e.sp.ReleaseMember(member)
-		m.afterChangeLocked(e, start, e.sp.EndOffset()-1, true)
+		m.afterChangeLocked(e, true)
+		e.mu.Unlock()
+		m.deadLetter(e, archived)
+	}
+}
+
+// MemberRemoved releases everything member holds in the share-partitions of group and drops
+// its share session: the group coordinator calls it when the member leaves the group or its
+// session times out, so its records go to the other members at once rather than when their
+// acquisition locks expire.
+func (m *Manager) MemberRemoved(group, member string) {
+	m.mu.Lock()
+	delete(m.sessions, sessionKey{group, member})
+	var entries []*entry
+	for k, e := range m.entries {
+		if k.group == group {
+			entries = append(entries, e)
+		}
+	}
+	m.mu.Unlock()
+	for _, e := range entries {
+		e.mu.Lock()
+		if !e.sp.Holds(member) {
+			e.mu.Unlock()
+			continue
+		}
+		archived := e.sp.ReleaseMember(member)
+		m.afterChangeLocked(e, true)
 		e.mu.Unlock()
 		m.deadLetter(e, archived)
 	}

@@ -288,6 +288,16 @@ func (sp *SharePartition) ReleaseMember(member string) []Archive {
 	return archived
 }
 
+// Holds reports whether member has any record acquired.
+func (sp *SharePartition) Holds(member string) bool {
+	for _, r := range sp.records {
+		if r.state == Acquired && r.member == member {
+			return true
+		}
+	}
+	return false
+}
+
 // ExpireLocks releases, at now, every record whose acquisition lock has expired; changed
 // reports whether any did.
 func (sp *SharePartition) ExpireLocks(now time.Time) (archived []Archive, changed bool) {
@@ -385,7 +395,8 @@ func (sp *SharePartition) Restore(start, end int64, batches []StateBatch) {
 }
 
 // Merge applies a ShareUpdate on top of the state: its batches overwrite the records they
-// name, and the window moves forward to the update's (never back).
+// name, and the window moves forward to the update's (never back). Only replay uses it, for
+// updates written by earlier versions: Gregor now writes snapshots only.
 func (sp *SharePartition) Merge(start, end int64, batches []StateBatch) {
 	if end > sp.endOffset {
 		sp.endOffset = end
@@ -411,26 +422,4 @@ func (sp *SharePartition) Merge(start, end int64, batches []StateBatch) {
 		sp.startOffset = min(start, sp.endOffset)
 	}
 	sp.advance()
-}
-
-// Batches returns the state of the offsets in [first, last] that are tracked, as state
-// batches (what a ShareUpdate carries after a change to those offsets).
-func (sp *SharePartition) Batches(first, last int64) []StateBatch {
-	var out []StateBatch
-	for off := max(first, sp.startOffset); off <= last && off < sp.endOffset; off++ {
-		r := sp.records[off]
-		if r == nil {
-			continue
-		}
-		st := r.state
-		if st == Acquired {
-			st = Available
-		}
-		if k := len(out) - 1; k >= 0 && out[k].Last == off-1 && out[k].State == st && out[k].DeliveryCount == r.deliveryCount {
-			out[k].Last = off
-			continue
-		}
-		out = append(out, StateBatch{First: off, Last: off, State: st, DeliveryCount: r.deliveryCount})
-	}
-	return out
 }

@@ -7,7 +7,10 @@ import (
 
 // Records of __share_group_state. The shape is Kafka's share coordinator's (a key naming
 // group, topic id and partition; ShareSnapshot values holding the whole state, ShareUpdate
-// values holding the batches one write changed), in a fixed-width encoding of Gregor's own:
+// values holding the batches one write changed), in a fixed-width encoding of Gregor's own.
+// Gregor writes ShareSnapshot records only (see the package comment: compaction keeps one
+// record per key, and only a snapshot is whole); ShareUpdate is still decoded, for state
+// written by earlier versions:
 //
 //	key    int16 type (0 ShareSnapshot, 1 ShareUpdate)
 //	       int16 len, group id bytes

@@ -12,12 +12,6 @@ import (
 // StateTopic is the internal topic that holds share-partition state, as in Kafka.
 const StateTopic = "__share_group_state"
 
-// snapshotEvery is how many ShareUpdate records a share-partition writes before it writes a
-// ShareSnapshot again (Kafka's share.coordinator.snapshot.update.records.per.snapshot
-// default is 500; Gregor's updates are small and replay reads them all, so it snapshots
-// more often).
-const snapshotEvery = 50
-
 // stateTopicTimeout bounds creating __share_group_state.
 const stateTopicTimeout = 10 * time.Second
 
@@ -29,11 +23,9 @@ func (m *Manager) stateLog() (*replica.Partition, error) {
 	return m.ensureTopic(ctx, StateTopic, map[string]*string{"cleanup.policy": &compact})
 }
 
-// takeStored returns the replayed state of a share-partition, nil when it has none; the
-// first call replays __share_group_state.
-func (m *Manager) takeStored(k partKey) (*SharePartition, error) {
-	m.storeMu.Lock()
-	defer m.storeMu.Unlock()
+// takeStoredLocked returns the replayed state of a share-partition, nil when it has none;
+// the first call replays __share_group_state. storeMu is held.
+func (m *Manager) takeStoredLocked(k partKey) (*SharePartition, error) {
 	if !m.loaded {
 		p, err := m.stateLog()
 		if err != nil {
@@ -51,8 +43,9 @@ func (m *Manager) takeStored(k partKey) (*SharePartition, error) {
 }
 
 // replay reads __share_group_state from its start: a snapshot replaces a share-partition's
-// state, an update is merged into it, a tombstone deletes it. Undecodable records are
-// skipped with a warning.
+// state, a tombstone deletes it. An update (written by earlier versions, which wrote
+// ShareUpdate records between snapshots) is merged into the state; a snapshot written since
+// replaces it. Undecodable records are skipped with a warning.
 func (m *Manager) replay(p *replica.Partition) (map[partKey]*SharePartition, error) {
 	out := map[partKey]*SharePartition{}
 	off := p.LogStartOffset()
@@ -109,29 +102,17 @@ func (m *Manager) replay(p *replica.Partition) (map[partKey]*SharePartition, err
 	}
 }
 
-// persistLocked writes e's state after a change to offsets [first, last]: a ShareUpdate
-// with their state, or every snapshotEvery updates a ShareSnapshot. A failed write is
-// logged: the state in memory stays right, and the next write carries a snapshot.
-func (m *Manager) persistLocked(e *entry, first, last int64) {
+// persistLocked writes e's state: a ShareSnapshot of the whole window, under the one key of
+// the share-partition, so that the newest record alone is the state and compaction, which
+// keeps only that one, loses nothing (see the package comment). A failed write is logged:
+// the state in memory stays right, and the next write carries all of it again.
+func (m *Manager) persistLocked(e *entry) {
 	sk := StateKey{Group: e.key.group, TopicID: e.key.topicID, Partition: e.key.partition}
-	typ := TypeUpdate
 	var v StateValue
-	if e.updates >= snapshotEvery {
-		typ = TypeSnapshot
-		v.StartOffset, v.EndOffset, v.Batches = e.sp.Snapshot()
-	} else {
-		v.StartOffset, v.EndOffset = e.sp.StartOffset(), e.sp.EndOffset()
-		// Offsets acquired since the last write are named too: replay takes an offset
-		// inside the window that no record names as done.
-		lo, hi := first, last
-		if e.persistedEnd < v.EndOffset {
-			lo, hi = min(lo, e.persistedEnd), v.EndOffset-1
-		}
-		v.Batches = e.sp.Batches(lo, hi)
-	}
+	v.StartOffset, v.EndOffset, v.Batches = e.sp.Snapshot()
 	p, err := m.stateLog()
 	if err == nil {
-		rec := records.Record{Key: EncodeStateKey(typ, sk), Value: EncodeStateValue(v)}
+		rec := records.Record{Key: EncodeStateKey(TypeSnapshot, sk), Value: EncodeStateValue(v)}
 		batch := records.BuildSimple(0, m.clock.Now().UnixMilli(), rec)
 		var h records.Header
 		if h, err = records.ParseHeader(batch); err == nil {
@@ -140,13 +121,5 @@ func (m *Manager) persistLocked(e *entry, first, last int64) {
 	}
 	if err != nil {
 		m.log.Warn("writing share-partition state failed", "group", e.key.group, "topic", e.topic, "partition", e.key.partition, "err", err)
-		e.updates = snapshotEvery
-		return
-	}
-	e.persistedEnd = v.EndOffset
-	if typ == TypeSnapshot {
-		e.updates = 0
-	} else {
-		e.updates++
 	}
 }

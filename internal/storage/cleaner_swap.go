@@ -15,7 +15,9 @@ import (
 // segment's file names:
 //
 //  1. write <base>.log.cleaned, .index.cleaned, .timeindex.cleaned and fsync them;
-//  2. rename them to *.swap, the .log first;
+//  2. write the old segments' aborted transaction entries, together, as <base>.txnindex.swap
+//     (fsynced; none when they have none), then rename the .cleaned files to *.swap, the
+//     .log first;
 //  3. take the old segments out of the list and retire them (renamed *.deleted at once,
 //     removed after file.delete.delay.ms, so that reads holding their Regions finish);
 //  4. rename the *.swap files to their final names, the indexes first and the .log last;
@@ -25,8 +27,10 @@ import (
 // unfinished step 1: removed, and the old segments stay. A <base>.log.swap means steps 2 to
 // 4 were under way and the cleaned data is whole: every old segment file with a base offset
 // in [base, the swap's next offset) is removed and the swap is renamed into place (its
-// index .swap files too; an index that is missing is rebuilt by the normal recovery). An
-// index .swap without a .log.swap is stray (the .log went last in step 4) and is removed.
+// index .swap files too; an offset or time index that is missing is rebuilt by the normal
+// recovery; the .txnindex.swap was in place before the .log.swap, so no aborted
+// transaction entry is lost). An index .swap without a .log.swap is stray (the .log went
+// last in step 4, and first in step 2) and is removed.
 
 // errSwapFailed means a swap failed after its renames began: the files must stay as they are
 // for recovery to finish the swap.
@@ -68,10 +72,21 @@ func (l *Log) swapIn(s *segment, old []cleanerSegment) error {
 		l.logger.Error("log failed: cleaner swap", "err", l.failed)
 		return l.failed
 	}
-	// Step 2.
+	// Step 2. The aborted transaction entries of the old segments move to the cleaned one;
+	// they are written before the .log.swap exists, so that recovery always has them.
+	var aborted []AbortedTxn
+	for _, o := range old {
+		aborted = append(aborted, o.seg.aborted...)
+	}
+	txnSwap := s.path(TxnIndexFileSuffix) + swapFileSuffix
+	if err := writeTxnIndexFile(l.fs, txnSwap, aborted); err != nil {
+		_ = l.fs.Remove(txnSwap)
+		return err // nothing changed yet
+	}
 	for _, suffix := range cleanedSuffixes {
 		if err := l.fs.Rename(s.path(suffix)+cleanedFileSuffix, s.path(suffix)+swapFileSuffix); err != nil {
 			if suffix == LogFileSuffix {
+				_ = l.fs.Remove(txnSwap)
 				return err // nothing changed yet; the caller removes the .cleaned files
 			}
 			return fail(err)
@@ -84,6 +99,7 @@ func (l *Log) swapIn(s *segment, old []cleanerSegment) error {
 		s.lastModifiedMs = max(s.lastModifiedMs, o.seg.lastModifiedMs)
 	}
 	l.mu.Lock()
+	s.aborted = aborted                                     // readers see the entries as soon as they see the segment
 	segs := make([]*segment, 0, len(l.segments)-len(old)+1) // a new slice: readers may hold the old one
 	segs = append(segs, l.segments[:i]...)
 	segs = append(segs, s)
@@ -91,26 +107,17 @@ func (l *Log) swapIn(s *segment, old []cleanerSegment) error {
 	l.segments = segs
 	l.retireLocked(retired)
 	l.mu.Unlock()
-	// Step 4: the open files follow their renames.
+	// Step 4: the open files follow their renames; the .txnindex (which has no open file)
+	// takes the name the first old segment's had (retirement renamed that away in step 3).
+	if len(aborted) > 0 {
+		if err := l.fs.Rename(txnSwap, s.path(TxnIndexFileSuffix)); err != nil {
+			return fail(err)
+		}
+	}
 	for _, suffix := range []string{IndexFileSuffix, TimeIndexFileSuffix, LogFileSuffix} {
 		if err := l.fs.Rename(s.path(suffix)+swapFileSuffix, s.path(suffix)); err != nil {
 			return fail(err)
 		}
-	}
-	// The aborted transaction entries of the old segments move to the cleaned one, whose
-	// name the first of them had (retirement renamed its .txnindex away in step 3). A crash
-	// before this loses them; the log's owner re-adds those of markers it replays.
-	var aborted []AbortedTxn
-	for _, o := range old {
-		aborted = append(aborted, o.seg.aborted...)
-	}
-	if len(aborted) > 0 {
-		if err := writeTxnIndexFile(l.fs, s.path(TxnIndexFileSuffix), aborted); err != nil {
-			return fail(err)
-		}
-		l.mu.Lock()
-		s.aborted = aborted
-		l.mu.Unlock()
 	}
 	// Step 5.
 	if err := syncDir(l.fs, l.dir); err != nil {
@@ -154,6 +161,9 @@ func (l *Log) completeSwaps() error {
 		}
 		l.logger.Warn("completing an interrupted cleaner swap", "segment", swapLog, "replaces", fmt.Sprintf("[%d, %d)", base, next))
 		for _, f := range files {
+			// Not the .txnindex: at base it may be the cleaned one already (renamed
+			// first in step 4), else the .txnindex.swap replaces it below; those of the
+			// other old segments go with their .log files as strays.
 			live := f.suffix == LogFileSuffix || f.suffix == IndexFileSuffix || f.suffix == TimeIndexFileSuffix
 			if live && f.base >= base && f.base < next {
 				if err := l.fs.Remove(filepath.Join(l.dir, f.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -161,7 +171,7 @@ func (l *Log) completeSwaps() error {
 				}
 			}
 		}
-		for _, suffix := range []string{IndexFileSuffix, TimeIndexFileSuffix, LogFileSuffix} {
+		for _, suffix := range []string{TxnIndexFileSuffix, IndexFileSuffix, TimeIndexFileSuffix, LogFileSuffix} {
 			from := filepath.Join(l.dir, segmentFileName(base, suffix+swapFileSuffix))
 			if err := l.fs.Rename(from, strings.TrimSuffix(from, swapFileSuffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -601,5 +602,65 @@ func TestCleanEmptiedCompressedIdempotentBatch(t *testing.T) {
 	}
 	if got := readRecords(t, l); len(got) != 2 || got[0].String() != "4:a=new" {
 		t.Fatalf("records %v", got)
+	}
+}
+
+// TestCleanCrashDuringSwapKeepsAbortedIndex: the aborted transaction entries of the segments
+// a swap replaces survive a power loss before any of its renames (the entries move to the
+// cleaned segment's .txnindex before its .log.swap exists).
+func TestCleanCrashDuringSwapKeepsAbortedIndex(t *testing.T) {
+	cfg := LogConfig{SegmentBytes: 400}
+	var want []AbortedTxn
+	setup := func(fs FS) *Log {
+		l := mustOpen(t, fs, "/d/t-0", cfg, 0)
+		b := records.NewBuilder(records.BatchHeader{BaseTimestamp: t0.UnixMilli(), ProducerID: 7, ProducerEpoch: 0,
+			BaseSequence: 0, Attributes: 0x10})
+		b.Add(records.Record{Key: []byte("k0"), Value: []byte("aborted")})
+		first := appendBuilt(t, l, b.Build())
+		marker := appendBuilt(t, l, records.BuildControlBatch(0, t0.UnixMilli(), 7, 0, false, 1))
+		a := AbortedTxn{ProducerID: 7, FirstOffset: first, LastOffset: marker, LastStableOffset: marker + 1}
+		if err := l.AppendAbortedTxn(a); err != nil {
+			t.Fatal(err)
+		}
+		want = []AbortedTxn{a}
+		fillKeys(t, l, 60, 4)
+		if err := l.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	ref := setup(NewMemFS())
+	mustClean(t, ref, cleanOpts(t0, ref))
+	if got := ref.AbortedTransactions(0, ref.LogEndOffset()); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after cleaning without a crash: %v, want %v", got, want)
+	}
+	ref.Close()
+
+	for stop := 0; ; stop++ {
+		mem := NewMemFS()
+		renames := 0
+		efs := NewErrorFS(mem, func(op, path string) error {
+			if op == OpRename && (strings.HasSuffix(path, cleanedFileSuffix) || strings.HasSuffix(path, swapFileSuffix)) {
+				renames++
+				if renames > stop {
+					return ErrInjected
+				}
+			}
+			return nil
+		})
+		l := setup(efs)
+		_, err := l.Clean(context.Background(), cleanOpts(t0, l))
+		if err == nil {
+			l.Close()
+			return
+		}
+		mem.Crash()
+		l2 := mustOpen(t, mem, "/d/t-0", cfg, 0)
+		if got := l2.AbortedTransactions(0, l2.LogEndOffset()); !reflect.DeepEqual(got, want) {
+			t.Fatalf("crash before rename %d: aborted %v, want %v", stop+1, got, want)
+		}
+		if err := l2.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

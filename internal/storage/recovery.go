@@ -214,7 +214,8 @@ func (l *Log) listSegments() ([]int64, error) {
 			continue
 		}
 		switch suffix {
-		case TxnIndexFileSuffix + ".tmp": // an interrupted rewrite (writeTxnIndexFile)
+		case TxnIndexFileSuffix + ".tmp", TxnIndexFileSuffix + swapFileSuffix + ".tmp":
+			// An interrupted rewrite (writeTxnIndexFile), or the cleaner's step 2.
 			if err := l.fs.Remove(filepath.Join(l.dir, name)); err != nil {
 				return nil, err
 			}

@@ -165,6 +165,8 @@ func writeTxnIndexFile(fs FS, name string, entries []AbortedTxn) error {
 // AppendAbortedTxn records an aborted transaction in the index of the segment holding its
 // marker (a.LastOffset, already appended). Entries must come in marker order. The entry is
 // fsynced before it is visible to AbortedTransactions.
+//
+// An I/O error fails the log (Failed reports it): it refuses every write until reopened.
 func (l *Log) AppendAbortedTxn(a AbortedTxn) error {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
@@ -181,23 +183,36 @@ func (l *Log) AppendAbortedTxn(a AbortedTxn) error {
 	}
 	s := segs[i]
 	f, err := l.fs.OpenFile(s.path(TxnIndexFileSuffix), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(appendAbortedTxn(nil, a))
 	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+		_, err = f.Write(appendAbortedTxn(nil, a))
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
-		return fmt.Errorf("storage: writing %s: %w", s.path(TxnIndexFileSuffix), err)
+		// The marker is in the log without its entry, and the file may end in a torn one:
+		// read_committed fetches would show the aborted records. The log takes no more
+		// writes until Open, which drops a torn entry, and the owner's replay of the marker
+		// (from a producer state older than it: the owner does not snapshot a failed log) writes the entry again.
+		l.failed = fmt.Errorf("storage: writing %s: %w", s.path(TxnIndexFileSuffix), err)
+		l.logger.Error("log failed: aborted transaction index write", "err", l.failed)
+		return l.failed
 	}
 	l.mu.Lock()
 	s.aborted = append(s.aborted, a)
 	l.mu.Unlock()
 	return nil
+}
+
+// Failed returns the error that made the log refuse writes (a failed append, index write or
+// cleaner swap whose files may disagree with memory), nil while it is healthy.
+func (l *Log) Failed() error {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	return l.failed
 }
 
 // AbortedTransactions returns the aborted transactions whose offsets overlap [from, upTo):

@@ -374,18 +374,19 @@ func Assign(ids []string, subs map[string][]string, topics map[string]TopicInfo)
 	return out
 }
 
-// Expire removes every member whose session timed out at now, and reports whether any was.
-func (g *Group) Expire(now time.Time) bool {
+// Expire removes every member whose session timed out at now, and returns their ids (the
+// share-partitions must release what they hold).
+func (g *Group) Expire(now time.Time) []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	changed := false
+	var removed []string
 	for _, id := range g.sortedIDsLocked() {
 		if m := g.members[id]; !now.Before(m.sessionDeadline) {
 			g.removeLocked(m)
-			changed = true
+			removed = append(removed, id)
 		}
 	}
-	return changed
+	return removed
 }
 
 // NextDeadline is the earliest session deadline, zero without members.

@@ -72,7 +72,7 @@ func TestHeartbeatJoinEpochsLeaveAndExpire(t *testing.T) {
 	if g.State() != StateStable {
 		t.Fatal("b should remain")
 	}
-	if !g.Expire(now.Add(DefaultConfig().SessionTimeout)) || g.State() != StateEmpty {
+	if len(g.Expire(now.Add(DefaultConfig().SessionTimeout))) != 1 || g.State() != StateEmpty {
 		t.Fatal("b should expire after the session timeout")
 	}
 }

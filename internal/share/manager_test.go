@@ -1,0 +1,34 @@
+package share
+
+import (
+	"sync"
+	"testing"
+)
+
+// Members fetching the same share-partition at once right after a restart all get the state
+// replayed from __share_group_state, never a fresh share-partition that replaced it.
+func TestEntryForConcurrentFirstUseKeepsStoredState(t *testing.T) {
+	for i := range 2000 {
+		m := New(Config{})
+		k := partKey{group: "g", partition: int32(i)}
+		stored := NewSharePartition(42, m.limits)
+		m.loaded, m.stored = true, map[partKey]*SharePartition{k: stored}
+		var wg sync.WaitGroup
+		got := make([]*entry, 4)
+		for j := range got {
+			wg.Go(func() {
+				e, err := m.entryForKey(k, "t", func() int64 { return 100 })
+				if err != nil {
+					t.Error(err)
+				}
+				got[j] = e
+			})
+		}
+		wg.Wait()
+		for j, e := range got {
+			if e == nil || e.sp != stored {
+				t.Fatalf("iteration %d, fetch %d: the replayed state was replaced by a fresh share-partition", i, j)
+			}
+		}
+	}
+}
