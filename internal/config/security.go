@@ -12,12 +12,15 @@ var securityKeys = map[string]bool{
 	"ssl.client.auth": true, "ssl.enabled.protocols": true, "ssl.cipher.suites": true,
 	"ssl.principal.mapping.rules": true,
 	"sasl.enabled.mechanisms":     true, "sasl.jaas.config": true,
-	"connection.failed.authentication.delay.ms": true,
+	"connection.failed.authentication.delay.ms": true, "connections.max.reauth.ms": true,
+	"sasl.oauthbearer.jwks.endpoint.url": true, "sasl.oauthbearer.expected.audience": true,
+	"sasl.oauthbearer.expected.issuer": true, "sasl.oauthbearer.sub.claim.name": true,
+	"sasl.oauthbearer.scope.claim.name": true, "sasl.oauthbearer.clock.skew.seconds": true,
 }
 
 // saslMechanismPrefixes are the mechanism prefixes of per-mechanism JAAS configs
 // (listener.name.<listener>.<mechanism>.sasl.jaas.config).
-var saslMechanismPrefixes = []string{"plain.", "scram-sha-256.", "scram-sha-512."}
+var saslMechanismPrefixes = []string{"plain.", "scram-sha-256.", "scram-sha-512.", "oauthbearer."}
 
 // isSecurityKey reports whether key is one of securityKeys, plain or listener-prefixed.
 func isSecurityKey(key string) bool {
@@ -33,7 +36,7 @@ func isSecurityKey(key string) bool {
 		return false
 	}
 	for _, p := range saslMechanismPrefixes {
-		if m, ok := strings.CutPrefix(sub, p); ok && m == "sasl.jaas.config" {
+		if m, ok := strings.CutPrefix(sub, p); ok && (m == "sasl.jaas.config" || m == "connections.max.reauth.ms") {
 			return true
 		}
 	}
