@@ -28,10 +28,10 @@ type TLS struct {
 	truststorePath     string
 	truststorePassword string
 	inlineTrust        string
-	clientAuth     tls.ClientAuthType
-	minVersion     uint16
-	maxVersion     uint16
-	cipherSuites   []uint16
+	clientAuth         tls.ClientAuthType
+	minVersion         uint16
+	maxVersion         uint16
+	cipherSuites       []uint16
 	// Mapper maps client certificate names to principals (ssl.principal.mapping.rules).
 	Mapper *PrincipalMapper
 

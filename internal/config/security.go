@@ -10,7 +10,7 @@ var securityKeys = map[string]bool{
 	"ssl.key.password": true, "ssl.keystore.certificate.chain": true, "ssl.keystore.key": true,
 	"ssl.truststore.type": true, "ssl.truststore.location": true, "ssl.truststore.certificates": true,
 	"ssl.truststore.password": true,
-	"ssl.client.auth": true, "ssl.enabled.protocols": true, "ssl.cipher.suites": true,
+	"ssl.client.auth":         true, "ssl.enabled.protocols": true, "ssl.cipher.suites": true,
 	"ssl.principal.mapping.rules": true,
 	"sasl.enabled.mechanisms":     true, "sasl.jaas.config": true,
 	"connection.failed.authentication.delay.ms": true, "connections.max.reauth.ms": true,
