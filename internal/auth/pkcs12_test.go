@@ -11,6 +11,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/gregorhq/gregor/internal/auth"
+	"github.com/gregorhq/gregor/internal/cli/clientflags"
 	"github.com/gregorhq/gregor/internal/clustertest"
 )
 
@@ -72,6 +73,17 @@ func TestPKCS12KeystoreAndTruststore(t *testing.T) {
 	}
 	if _, err := metadataPort(t, newClient(t, addr, kgo.DialTLSConfig(ca.ClientTLS(t, nil, nil)))); err == nil {
 		t.Fatal("a client without a certificate connected")
+	}
+	// The client tools read PKCS#12 stores from Kafka's client properties too.
+	opts, err := clientflags.SecurityOpts(map[string]string{"security.protocol": "SSL",
+		"ssl.keystore.type": "PKCS12", "ssl.keystore.password": "c-secret",
+		"ssl.keystore.location": clustertest.WriteFile(t, dir, "client.p12", keyStore(t, ca, "tool", false, "c-secret")),
+		"ssl.truststore.type": "PKCS12", "ssl.truststore.password": "ts-secret", "ssl.truststore.location": truststore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := metadataPort(t, newClient(t, addr, opts...)); err != nil {
+		t.Fatalf("a client with PKCS#12 stores: %v", err)
 	}
 	other := clustertest.NewCA(t, "other")
 	cert, key = other.Issue(t, pkix.Name{CommonName: "mallory"}, false)

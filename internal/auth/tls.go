@@ -211,7 +211,7 @@ func (t *TLS) reloadLocked() error {
 		}
 		chainPEM, keyPEM = b, b
 		if t.keystoreType == "PKCS12" {
-			if chainPEM, keyPEM, err = pkcs12KeyStorePEM(b, t.keystorePassword); err != nil {
+			if chainPEM, keyPEM, err = PKCS12KeyStorePEM(b, t.keystorePassword); err != nil {
 				return fmt.Errorf("ssl.keystore.location: %w", err)
 			}
 		}
@@ -235,7 +235,7 @@ func (t *TLS) reloadLocked() error {
 			return fmt.Errorf("ssl.truststore.location: %w", err)
 		}
 		if t.truststoreType == "PKCS12" {
-			if trustPEM, err = pkcs12TrustStorePEM(trustPEM, t.truststorePassword); err != nil {
+			if trustPEM, err = PKCS12TrustStorePEM(trustPEM, t.truststorePassword); err != nil {
 				return fmt.Errorf("ssl.truststore.location: %w", err)
 			}
 		}
@@ -306,9 +306,10 @@ func CertPrincipal(cert *x509.Certificate) string {
 	return p
 }
 
-// pkcs12KeyStorePEM reads a PKCS#12 keystore (one private key, its certificate and the CA
-// chain) and returns them as PEM, so that KeyPair checks them like any PEM keystore.
-func pkcs12KeyStorePEM(pfx []byte, password string) (chainPEM, keyPEM []byte, err error) {
+// PKCS12KeyStorePEM reads a PKCS#12 keystore (one private key, its certificate and the CA
+// chain) and returns them as PEM, so that KeyPair checks them like any PEM keystore. The
+// client tools read ssl.keystore.type=PKCS12 with it too.
+func PKCS12KeyStorePEM(pfx []byte, password string) (chainPEM, keyPEM []byte, err error) {
 	key, leaf, cas, err := pkcs12.DecodeChain(pfx, password)
 	if err != nil {
 		return nil, nil, fmt.Errorf("PKCS#12 keystore: %w", err)
@@ -323,9 +324,10 @@ func pkcs12KeyStorePEM(pfx []byte, password string) (chainPEM, keyPEM []byte, er
 	return chainPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
-// pkcs12TrustStorePEM reads a PKCS#12 trust store, whose entries are certificates marked as
-// trusted the way Java's keytool marks them, and returns the certificates as PEM.
-func pkcs12TrustStorePEM(pfx []byte, password string) ([]byte, error) {
+// PKCS12TrustStorePEM reads a PKCS#12 trust store, whose entries are certificates marked as
+// trusted the way Java's keytool marks them, and returns the certificates as PEM (for the
+// broker's and the client tools' ssl.truststore.type=PKCS12).
+func PKCS12TrustStorePEM(pfx []byte, password string) ([]byte, error) {
 	certs, err := pkcs12.DecodeTrustStore(pfx, password)
 	if err != nil {
 		return nil, fmt.Errorf("PKCS#12 truststore: %w", err)
