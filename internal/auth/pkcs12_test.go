@@ -78,7 +78,7 @@ func TestPKCS12KeystoreAndTruststore(t *testing.T) {
 	opts, err := clientflags.SecurityOpts(map[string]string{"security.protocol": "SSL",
 		"ssl.keystore.type": "PKCS12", "ssl.keystore.password": "c-secret",
 		"ssl.keystore.location": clustertest.WriteFile(t, dir, "client.p12", keyStore(t, ca, "tool", false, "c-secret")),
-		"ssl.truststore.type": "PKCS12", "ssl.truststore.password": "ts-secret", "ssl.truststore.location": truststore})
+		"ssl.truststore.type":   "PKCS12", "ssl.truststore.password": "ts-secret", "ssl.truststore.location": truststore})
 	if err != nil {
 		t.Fatal(err)
 	}
