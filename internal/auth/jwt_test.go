@@ -350,3 +350,44 @@ func FuzzOAuthBearer(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadSASLOAuthBearerAndReauth(t *testing.T) {
+	is := NewTestIssuer(t, "")
+	jwks := writeJWKS(t, t.TempDir(), is.JWKS())
+	raw := map[string]string{
+		"sasl.enabled.mechanisms":                                               "PLAIN,OAUTHBEARER",
+		"sasl.oauthbearer.jwks.endpoint.url":                                    "file:///nonexistent.json",
+		"listener.name.sasl_ssl.oauthbearer.sasl.oauthbearer.jwks.endpoint.url": "file://" + jwks,
+		"sasl.oauthbearer.expected.audience":                                    "a, b",
+		"connections.max.reauth.ms":                                             "5000",
+		"listener.name.sasl_ssl.oauthbearer.connections.max.reauth.ms":          "1000",
+	}
+	c, err := LoadSASL(Props{Raw: raw, Listener: "SASL_SSL"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxReauth[MechanismPlain] != 5*time.Second || c.MaxReauth[MechanismOAuthBearer] != time.Second {
+		t.Fatalf("connections.max.reauth.ms: %v", c.MaxReauth)
+	}
+	if c.OAuth == nil || len(c.OAuth.Audience) != 2 || c.OAuth.ClockSkew != 30*time.Second || c.OAuth.SubClaim != "sub" {
+		t.Fatalf("OAUTHBEARER: %+v", c.OAuth)
+	}
+	for name, change := range map[string][2]string{
+		"no JWKS":       {"listener.name.sasl_ssl.oauthbearer.sasl.oauthbearer.jwks.endpoint.url", ""},
+		"http JWKS":     {"listener.name.sasl_ssl.oauthbearer.sasl.oauthbearer.jwks.endpoint.url", "https://idp/jwks"},
+		"missing file":  {"listener.name.sasl_ssl.oauthbearer.sasl.oauthbearer.jwks.endpoint.url", "file:///nonexistent.json"},
+		"bad reauth":    {"connections.max.reauth.ms", "-1"},
+		"bad skew":      {"sasl.oauthbearer.clock.skew.seconds", "soon"},
+		"bad mechanism": {"sasl.enabled.mechanisms", "GSSAPI"},
+		"bad JAAS":      {"listener.name.sasl_ssl.oauthbearer.sasl.jaas.config", "m required"},
+	} {
+		bad := map[string]string{}
+		for k, v := range raw {
+			bad[k] = v
+		}
+		bad[change[0]] = change[1]
+		if _, err := LoadSASL(Props{Raw: bad, Listener: "SASL_SSL"}, nil); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+}

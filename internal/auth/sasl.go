@@ -202,7 +202,8 @@ func LoadSASL(p Props, scram ScramLookup) (*SASL, error) {
 	return c, nil
 }
 
-// LoadOAuthBearer reads the OAUTHBEARER token validation configs of a listener:
+// LoadOAuthBearer reads the OAUTHBEARER token validation configs of a listener, each also as
+// listener.name.<listener>.[oauthbearer.]<key>:
 //
 //	oauthbearer.sasl.jaas.config            OAuthBearerLoginModule entry (checked for shape)
 //	sasl.oauthbearer.jwks.endpoint.url      file:// URL of the JSON Web Key Set (required)
@@ -212,12 +213,19 @@ func LoadSASL(p Props, scram ScramLookup) (*SASL, error) {
 //	sasl.oauthbearer.scope.claim.name       scope
 //	sasl.oauthbearer.clock.skew.seconds     30
 func LoadOAuthBearer(p Props) (*JWTValidator, error) {
+	get := func(key string) (string, bool) {
+		// Kafka's listener.name.<l>.oauthbearer.<key> form wins over the other two.
+		if v, ok := p.Raw["listener.name."+strings.ToLower(p.Listener)+".oauthbearer."+key]; ok {
+			return strings.TrimSpace(v), true
+		}
+		return p.Get(key)
+	}
 	if jaas, ok := p.Get("oauthbearer.sasl.jaas.config"); ok {
 		if _, err := ParseJAAS(jaas); err != nil {
 			return nil, fmt.Errorf("oauthbearer.sasl.jaas.config: %w", err)
 		}
 	}
-	u, _ := p.Get("sasl.oauthbearer.jwks.endpoint.url")
+	u, _ := get("sasl.oauthbearer.jwks.endpoint.url")
 	if u == "" {
 		return nil, errors.New("OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url (unsecured tokens are not accepted)")
 	}
@@ -226,21 +234,21 @@ func LoadOAuthBearer(p Props) (*JWTValidator, error) {
 		return nil, err
 	}
 	v := &JWTValidator{Keys: keys, SubClaim: "sub", ScopeClaim: "scope", ClockSkew: 30 * time.Second}
-	if a, _ := p.Get("sasl.oauthbearer.expected.audience"); a != "" {
+	if a, _ := get("sasl.oauthbearer.expected.audience"); a != "" {
 		for _, s := range strings.Split(a, ",") {
 			if s = strings.TrimSpace(s); s != "" {
 				v.Audience = append(v.Audience, s)
 			}
 		}
 	}
-	v.Issuer, _ = p.Get("sasl.oauthbearer.expected.issuer")
-	if s, _ := p.Get("sasl.oauthbearer.sub.claim.name"); s != "" {
+	v.Issuer, _ = get("sasl.oauthbearer.expected.issuer")
+	if s, _ := get("sasl.oauthbearer.sub.claim.name"); s != "" {
 		v.SubClaim = s
 	}
-	if s, _ := p.Get("sasl.oauthbearer.scope.claim.name"); s != "" {
+	if s, _ := get("sasl.oauthbearer.scope.claim.name"); s != "" {
 		v.ScopeClaim = s
 	}
-	if s, ok := p.Get("sasl.oauthbearer.clock.skew.seconds"); ok {
+	if s, ok := get("sasl.oauthbearer.clock.skew.seconds"); ok {
 		n, err := strconv.ParseInt(s, 10, 32)
 		if err != nil || n < 0 {
 			return nil, fmt.Errorf("sasl.oauthbearer.clock.skew.seconds: %q is not a number >= 0", s)

@@ -18,8 +18,9 @@ var securityKeys = map[string]bool{
 	"sasl.oauthbearer.scope.claim.name": true, "sasl.oauthbearer.clock.skew.seconds": true,
 }
 
-// saslMechanismPrefixes are the mechanism prefixes of per-mechanism JAAS configs
-// (listener.name.<listener>.<mechanism>.sasl.jaas.config).
+// saslMechanismPrefixes are the mechanism prefixes of per-mechanism configs
+// (listener.name.<listener>.<mechanism>.sasl.jaas.config, ...connections.max.reauth.ms, and
+// ...oauthbearer.sasl.oauthbearer.*).
 var saslMechanismPrefixes = []string{"plain.", "scram-sha-256.", "scram-sha-512.", "oauthbearer."}
 
 // isSecurityKey reports whether key is one of securityKeys, plain or listener-prefixed.
@@ -36,7 +37,8 @@ func isSecurityKey(key string) bool {
 		return false
 	}
 	for _, p := range saslMechanismPrefixes {
-		if m, ok := strings.CutPrefix(sub, p); ok && (m == "sasl.jaas.config" || m == "connections.max.reauth.ms") {
+		if m, ok := strings.CutPrefix(sub, p); ok && (m == "sasl.jaas.config" || m == "connections.max.reauth.ms" ||
+			p == "oauthbearer." && strings.HasPrefix(m, "sasl.oauthbearer.") && securityKeys[m]) {
 			return true
 		}
 	}
