@@ -3,10 +3,13 @@ package api
 // SaslAuthenticate, versions 0-2.
 //
 //	v0: one SASL token each way
-//	v1: adds session_lifetime_ms (always 0: no re-authentication, KIP-368, yet)
+//	v1: adds session_lifetime_ms (KIP-368): how long the session lasts before the client must
+//	    re-authenticate (SaslHandshake + SaslAuthenticate on the same connection); 0 when
+//	    connections.max.reauth.ms is 0
 //	v2: flexible versions
 //
-// A failed exchange gets SASL_AUTHENTICATION_FAILED with a generic message, after
+// A failed exchange gets SASL_AUTHENTICATION_FAILED with a generic message (OAUTHBEARER's error
+// JSON, or the refusal of a changed principal on re-authentication, where Kafka sends those), after
 // connection.failed.authentication.delay.ms, and the connection closes after the response.
 
 import (
@@ -39,11 +42,14 @@ func (h *Handlers) saslAuthenticate(ctx context.Context, r *wire.Request) (wire.
 	switch {
 	case err == nil:
 		resp.SASLAuthBytes = reply
+		if sess.Authenticated() { // the exchange is complete: the session starts now
+			resp.SessionLifetimeMillis = sess.SessionLifetimeMs()
+		}
 	case errors.As(err, &ke):
 		resp.ErrorCode = ke.Code
 	default:
 		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
-		msg := auth.FailedMessage
+		msg := auth.FailureMessage(err)
 		resp.ErrorMessage = &msg
 		h.Logger.Info("authentication failed", "listener", sess.Listener, "remote", r.Remote)
 	}

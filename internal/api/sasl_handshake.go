@@ -9,6 +9,9 @@ package api
 // A mechanism the listener does not enable gets UNSUPPORTED_SASL_MECHANISM with the enabled
 // list; a handshake where none is expected (a listener without SASL, or a second one) gets
 // ILLEGAL_SASL_STATE. On a SASL listener both close the connection after the response.
+//
+// KIP-368: when the session has a lifetime (connections.max.reauth.ms), a v1 handshake on an
+// authenticated connection starts a re-authentication with the same mechanism.
 
 import (
 	"context"

@@ -70,10 +70,10 @@ func (c *rawConn) request(req kmsg.Request, resp kmsg.Response) error {
 		c.t.Fatalf("bad correlation id in %x", b)
 	}
 	b = b[4:]
+	resp.SetVersion(req.GetVersion()) // before IsFlexible, which depends on it
 	if resp.IsFlexible() && resp.Key() != kmsg.ApiVersions.Int16() {
 		b = b[1:] // empty response header tags
 	}
-	resp.SetVersion(req.GetVersion())
 	return resp.ReadFrom(b)
 }
 

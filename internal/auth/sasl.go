@@ -2,8 +2,11 @@ package auth
 
 import (
 	"crypto/subtle"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,8 +21,12 @@ const (
 )
 
 // DefaultMechanisms is Gregor's sasl.enabled.mechanisms default. Kafka's is GSSAPI, which
-// Gregor does not implement; these are the mechanisms it does.
+// Gregor does not implement; these are the mechanisms that need no more configuration.
 var DefaultMechanisms = []string{MechanismPlain, MechanismScramSHA256, MechanismScramSHA512}
+
+// SupportedMechanisms are the mechanisms sasl.enabled.mechanisms may name. OAUTHBEARER needs
+// sasl.oauthbearer.jwks.endpoint.url as well.
+var SupportedMechanisms = []string{MechanismPlain, MechanismScramSHA256, MechanismScramSHA512, MechanismOAuthBearer}
 
 // ScramLookup finds a user's SCRAM credential for a mechanism; the node reads it from the
 // current metadata image.
@@ -36,6 +43,21 @@ type SASL struct {
 	Scram ScramLookup
 	// FailureDelay is connection.failed.authentication.delay.ms.
 	FailureDelay time.Duration
+	// OAuth checks OAUTHBEARER tokens; nil unless OAUTHBEARER is enabled.
+	OAuth *JWTValidator
+	// MaxReauth is connections.max.reauth.ms for each enabled mechanism (KIP-368): the
+	// longest an authenticated session lasts before the client must re-authenticate. Zero
+	// (the default) turns re-authentication off: sessions do not expire.
+	MaxReauth map[string]time.Duration
+	// Now is the clock session lifetimes are measured with; nil means time.Now.
+	Now func() time.Time
+}
+
+func (c *SASL) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // exchange is the server side of one mechanism's exchange. step takes the client's next
@@ -55,6 +77,11 @@ func (c *SASL) newExchange(mechanism string) (exchange, bool) {
 	case MechanismScramSHA256, MechanismScramSHA512:
 		m, _ := ScramMechanismByName(mechanism)
 		return newScramExchange(m, c.Scram), true
+	case MechanismOAuthBearer:
+		if c.OAuth == nil {
+			return nil, false
+		}
+		return &oauthExchange{validator: c.OAuth}, true
 	}
 	return nil, false
 }
@@ -104,8 +131,9 @@ func (p Props) Get(key string) (string, bool) {
 }
 
 // LoadSASL reads the listener's SASL configuration: sasl.enabled.mechanisms, the PLAIN users of
-// plain.sasl.jaas.config (or sasl.jaas.config) and connection.failed.authentication.delay.ms
-// (default 100).
+// plain.sasl.jaas.config (or sasl.jaas.config), connection.failed.authentication.delay.ms
+// (default 100), connections.max.reauth.ms (default 0) and, when OAUTHBEARER is enabled, the
+// sasl.oauthbearer.* token validation configs (see LoadOAuthBearer).
 func LoadSASL(p Props, scram ScramLookup) (*SASL, error) {
 	c := &SASL{Mechanisms: DefaultMechanisms, PlainUsers: map[string]string{}, Scram: scram,
 		FailureDelay: 100 * time.Millisecond}
@@ -116,8 +144,8 @@ func LoadSASL(p Props, scram ScramLookup) (*SASL, error) {
 			if m == "" {
 				continue
 			}
-			if !slices.Contains(DefaultMechanisms, m) {
-				return nil, fmt.Errorf("sasl.enabled.mechanisms: %s is not supported (supported: %s)", m, strings.Join(DefaultMechanisms, ","))
+			if !slices.Contains(SupportedMechanisms, m) {
+				return nil, fmt.Errorf("sasl.enabled.mechanisms: %s is not supported (supported: %s)", m, strings.Join(SupportedMechanisms, ","))
 			}
 			c.Mechanisms = append(c.Mechanisms, m)
 		}
@@ -147,5 +175,85 @@ func LoadSASL(p Props, scram ScramLookup) (*SASL, error) {
 		}
 		c.FailureDelay = time.Duration(ms) * time.Millisecond
 	}
+	c.MaxReauth = map[string]time.Duration{}
+	for _, m := range c.Mechanisms {
+		// Kafka's per-mechanism form, listener.name.<l>.<mechanism>.connections.max.reauth.ms,
+		// wins over the listener's and the broker's.
+		v, ok := p.Raw["listener.name."+strings.ToLower(p.Listener)+"."+strings.ToLower(m)+".connections.max.reauth.ms"]
+		if !ok {
+			v, ok = p.Get("connections.max.reauth.ms")
+		}
+		if !ok {
+			continue
+		}
+		ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) {
+			return nil, fmt.Errorf("connections.max.reauth.ms: %q is not a number >= 0", v)
+		}
+		c.MaxReauth[m] = time.Duration(ms) * time.Millisecond
+	}
+	if slices.Contains(c.Mechanisms, MechanismOAuthBearer) {
+		v, err := LoadOAuthBearer(p)
+		if err != nil {
+			return nil, fmt.Errorf("listener %s: %w", p.Listener, err)
+		}
+		c.OAuth = v
+	}
 	return c, nil
+}
+
+// LoadOAuthBearer reads the OAUTHBEARER token validation configs of a listener, each also as
+// listener.name.<listener>.[oauthbearer.]<key>:
+//
+//	oauthbearer.sasl.jaas.config            OAuthBearerLoginModule entry (checked for shape)
+//	sasl.oauthbearer.jwks.endpoint.url      file:// URL of the JSON Web Key Set (required)
+//	sasl.oauthbearer.expected.audience      comma-separated; "" accepts any audience
+//	sasl.oauthbearer.expected.issuer        "" accepts any issuer
+//	sasl.oauthbearer.sub.claim.name         sub
+//	sasl.oauthbearer.scope.claim.name       scope
+//	sasl.oauthbearer.clock.skew.seconds     30
+func LoadOAuthBearer(p Props) (*JWTValidator, error) {
+	get := func(key string) (string, bool) {
+		// Kafka's listener.name.<l>.oauthbearer.<key> form wins over the other two.
+		if v, ok := p.Raw["listener.name."+strings.ToLower(p.Listener)+".oauthbearer."+key]; ok {
+			return strings.TrimSpace(v), true
+		}
+		return p.Get(key)
+	}
+	if jaas, ok := p.Get("oauthbearer.sasl.jaas.config"); ok {
+		if _, err := ParseJAAS(jaas); err != nil {
+			return nil, fmt.Errorf("oauthbearer.sasl.jaas.config: %w", err)
+		}
+	}
+	u, _ := get("sasl.oauthbearer.jwks.endpoint.url")
+	if u == "" {
+		return nil, errors.New("OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url (unsecured tokens are not accepted)")
+	}
+	keys, err := NewJWKSource(u)
+	if err != nil {
+		return nil, err
+	}
+	v := &JWTValidator{Keys: keys, SubClaim: "sub", ScopeClaim: "scope", ClockSkew: 30 * time.Second}
+	if a, _ := get("sasl.oauthbearer.expected.audience"); a != "" {
+		for _, s := range strings.Split(a, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				v.Audience = append(v.Audience, s)
+			}
+		}
+	}
+	v.Issuer, _ = get("sasl.oauthbearer.expected.issuer")
+	if s, _ := get("sasl.oauthbearer.sub.claim.name"); s != "" {
+		v.SubClaim = s
+	}
+	if s, _ := get("sasl.oauthbearer.scope.claim.name"); s != "" {
+		v.ScopeClaim = s
+	}
+	if s, ok := get("sasl.oauthbearer.clock.skew.seconds"); ok {
+		n, err := strconv.ParseInt(s, 10, 32)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("sasl.oauthbearer.clock.skew.seconds: %q is not a number >= 0", s)
+		}
+		v.ClockSkew = time.Duration(n) * time.Second
+	}
+	return v, nil
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -58,6 +59,15 @@ type Session struct {
 	principal string    // guarded by mu
 	mechanism string    // guarded by mu
 	exchange  exchange  // guarded by mu; set by the handshake
+	// reauth is set while a KIP-368 re-authentication is under way: the connection was
+	// authenticated, and the new exchange must end with the same principal. Guarded by mu.
+	reauth bool
+	// expiresAt is when the authenticated session ends (KIP-368); zero when it does not.
+	// Guarded by mu. Invariant: zero unless the connection authenticated with SASL.
+	expiresAt time.Time
+	// lifetimeMs is the session lifetime the last successful exchange reported to the client
+	// (SaslAuthenticate v1+ session_lifetime_ms). Guarded by mu.
+	lifetimeMs int64
 	// closeAfterReply asks the server to close the connection once the reply being built is
 	// written (a failed authentication, a refused mechanism). Guarded by mu.
 	closeAfterReply bool
@@ -126,9 +136,23 @@ func (s *Session) Mechanisms() []string {
 // tokens next. It returns ILLEGAL_SASL_STATE when a handshake is not expected (no SASL on the
 // listener, or one already done) and UNSUPPORTED_SASL_MECHANISM for a mechanism the listener
 // does not enable; both close the connection after the reply, as in Kafka.
+//
+// On a connection whose session has a lifetime (connections.max.reauth.ms), a v1 handshake
+// after authentication starts a re-authentication (KIP-368) with the same mechanism; another
+// mechanism is ILLEGAL_SASL_STATE, and closes the connection.
 func (s *Session) Handshake(mechanism string, version int16) *kerr.Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.sasl != nil && s.state == stateAuthenticated && !s.expiresAt.IsZero() && version >= 1 {
+		ex, ok := s.sasl.newExchange(mechanism)
+		if !ok || mechanism != s.mechanism {
+			s.closeAfterReply = true
+			s.state = stateFailed
+			return kerr.IllegalSaslState
+		}
+		s.exchange, s.reauth, s.state = ex, true, stateAwaitAuthenticate
+		return nil
+	}
 	if s.sasl == nil || s.state != stateAwaitHandshake {
 		s.closeAfterReply = s.sasl != nil
 		return kerr.IllegalSaslState
@@ -149,9 +173,11 @@ func (s *Session) Handshake(mechanism string, version int16) *kerr.Error {
 }
 
 // Authenticate feeds one client token to the mechanism chosen by the handshake and returns the
-// server's token. ILLEGAL_SASL_STATE (a *kerr.Error) means no exchange is under way;
-// ErrAuthenticationFailed means the exchange failed: it is returned after the configured delay
-// (or when ctx ends), and the connection closes after the reply.
+// server's token. ILLEGAL_SASL_STATE (a *kerr.Error) means no exchange is under way; an error
+// that is ErrAuthenticationFailed (FailureMessage tells what the client may be told) means the
+// exchange failed: it is returned after the configured delay (or when ctx ends), and the
+// connection closes after the reply. A re-authentication that ends with another principal
+// fails, as in Kafka.
 func (s *Session) Authenticate(ctx context.Context, token []byte) ([]byte, error) {
 	s.mu.Lock()
 	if s.state != stateAwaitAuthenticate && s.state != stateRawTokens {
@@ -160,6 +186,9 @@ func (s *Session) Authenticate(ctx context.Context, token []byte) ([]byte, error
 		return nil, kerr.IllegalSaslState
 	}
 	reply, user, done, err := s.exchange.step(token)
+	if err == nil && done && s.reauth && "User:"+user != s.principal {
+		err = &authFailure{msg: fmt.Sprintf("Cannot change principals during re-authentication from %s: %s", s.principal, "User:"+user)}
+	}
 	if err != nil {
 		s.state = stateFailed
 		s.closeAfterReply = true
@@ -173,15 +202,60 @@ func (s *Session) Authenticate(ctx context.Context, token []byte) ([]byte, error
 			case <-ctx.Done():
 			}
 		}
+		var f *authFailure
+		if errors.As(err, &f) {
+			return nil, f
+		}
 		return nil, ErrAuthenticationFailed
 	}
 	if done {
 		s.state = stateAuthenticated
 		s.principal = "User:" + user
-		s.exchange = nil
+		s.startLifetimeLocked()
+		s.exchange, s.reauth = nil, false
 	}
 	s.mu.Unlock()
 	return reply, nil
+}
+
+// credentialLifetimer is an exchange whose credential expires (an OAUTHBEARER token).
+type credentialLifetimer interface {
+	credentialExpiry() time.Time
+}
+
+// startLifetimeLocked starts the lifetime of a session just authenticated: the listener's
+// connections.max.reauth.ms for the mechanism, cut to what remains of the credential's own
+// lifetime. A zero connections.max.reauth.ms leaves the session without an end.
+func (s *Session) startLifetimeLocked() {
+	s.expiresAt, s.lifetimeMs = time.Time{}, 0
+	lifetime := s.sasl.MaxReauth[s.mechanism]
+	if lifetime <= 0 {
+		return
+	}
+	now := s.sasl.now()
+	if cl, ok := s.exchange.(credentialLifetimer); ok {
+		if exp := cl.credentialExpiry(); !exp.IsZero() {
+			lifetime = max(min(lifetime, exp.Sub(now)), 0)
+		}
+	}
+	s.expiresAt, s.lifetimeMs = now.Add(lifetime), lifetime.Milliseconds()
+}
+
+// SessionLifetimeMs is the session_lifetime_ms of the last successful authentication: how long
+// the client has before it must re-authenticate; 0 when it need not.
+func (s *Session) SessionLifetimeMs() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lifetimeMs
+}
+
+// Expired reports whether the authenticated session has outlived its lifetime: the server
+// then closes the connection on its next request, as Kafka does, unless that request is part of
+// a re-authentication that began in time.
+func (s *Session) Expired() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.reauth && !s.expiresAt.IsZero() && !s.sasl.now().Before(s.expiresAt)
 }
 
 type sessionKey struct{}

@@ -10,23 +10,28 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // TLS is one listener's TLS configuration, read from Kafka's ssl.* keys. Certificates named
 // by file are re-read when a file's modification time or size changes, so a renewed
 // certificate is served to the next connection without a restart.
 type TLS struct {
-	keystoreType   string
-	keystorePath   string
-	keyPassword    string
-	inlineChain    string
-	inlineKey      string
-	truststorePath string
-	inlineTrust    string
-	clientAuth     tls.ClientAuthType
-	minVersion     uint16
-	maxVersion     uint16
-	cipherSuites   []uint16
+	keystoreType       string // PEM or PKCS12
+	keystorePath       string
+	keystorePassword   string
+	keyPassword        string
+	inlineChain        string
+	inlineKey          string
+	truststoreType     string // PEM or PKCS12
+	truststorePath     string
+	truststorePassword string
+	inlineTrust        string
+	clientAuth         tls.ClientAuthType
+	minVersion         uint16
+	maxVersion         uint16
+	cipherSuites       []uint16
 	// Mapper maps client certificate names to principals (ssl.principal.mapping.rules).
 	Mapper *PrincipalMapper
 
@@ -44,13 +49,18 @@ type fileStamp struct {
 
 // LoadTLS reads the listener's TLS configuration and its certificates.
 //
-//	ssl.keystore.type                     PEM (JKS and PKCS12 are not supported)
-//	ssl.keystore.location                 PEM file: certificate chain and private key
+//	ssl.keystore.type                     PEM or PKCS12 (JKS is not supported: convert it with
+//	                                      keytool -importkeystore -deststoretype PKCS12)
+//	ssl.keystore.location                 PEM file (certificate chain and private key) or PKCS#12 file
+//	ssl.keystore.password                 the PKCS#12 file's password
 //	ssl.keystore.certificate.chain        inline PEM chain (with ssl.keystore.key)
 //	ssl.keystore.key                      inline PEM key
 //	ssl.key.password                      for a legacy-encrypted PEM key
-//	ssl.truststore.type                   PEM
-//	ssl.truststore.location               PEM file of trusted CA certificates
+//	ssl.truststore.type                   PEM or PKCS12
+//	ssl.truststore.location               PEM file of trusted CA certificates, or a PKCS#12
+//	                                      trust store (Java's trusted certificate entries, as
+//	                                      keytool makes them)
+//	ssl.truststore.password               the PKCS#12 trust store's password
 //	ssl.truststore.certificates           inline PEM CA certificates
 //	ssl.client.auth                       required, requested or none (default)
 //	ssl.enabled.protocols                 TLSv1.2,TLSv1.3 (default)
@@ -63,22 +73,39 @@ func LoadTLS(p Props) (*TLS, error) {
 	if t.Mapper, err = ParsePrincipalMappingRules(get("ssl.principal.mapping.rules")); err != nil {
 		return nil, err
 	}
-	t.keystoreType = strings.ToUpper(get("ssl.keystore.type"))
-	if t.keystoreType != "" && t.keystoreType != "PEM" {
-		return nil, fmt.Errorf("ssl.keystore.type %s is not supported; use PEM", t.keystoreType)
+	storeType := func(key string) (string, error) {
+		switch v := strings.ToUpper(get(key)); v {
+		case "", "PEM":
+			return "PEM", nil
+		case "PKCS12":
+			return v, nil
+		default:
+			return "", fmt.Errorf("%s %s is not supported; use PEM or PKCS12", key, v)
+		}
 	}
-	if tt := strings.ToUpper(get("ssl.truststore.type")); tt != "" && tt != "PEM" {
-		return nil, fmt.Errorf("ssl.truststore.type %s is not supported; use PEM", tt)
+	if t.keystoreType, err = storeType("ssl.keystore.type"); err != nil {
+		return nil, err
+	}
+	if t.truststoreType, err = storeType("ssl.truststore.type"); err != nil {
+		return nil, err
 	}
 	t.keystorePath = get("ssl.keystore.location")
+	t.keystorePassword = get("ssl.keystore.password")
 	t.keyPassword = get("ssl.key.password")
 	if t.keyPassword == "" {
-		t.keyPassword = get("ssl.keystore.password")
+		t.keyPassword = t.keystorePassword
 	}
 	t.inlineChain, t.inlineKey = get("ssl.keystore.certificate.chain"), get("ssl.keystore.key")
 	t.truststorePath, t.inlineTrust = get("ssl.truststore.location"), get("ssl.truststore.certificates")
+	t.truststorePassword = get("ssl.truststore.password")
 	if t.keystorePath == "" && t.inlineChain == "" {
 		return nil, fmt.Errorf("listener %s: ssl.keystore.location or ssl.keystore.certificate.chain is required", p.Listener)
+	}
+	if t.keystoreType == "PKCS12" && t.keystorePath == "" {
+		return nil, errors.New("ssl.keystore.type PKCS12 needs ssl.keystore.location (inline keystores are PEM)")
+	}
+	if t.truststoreType == "PKCS12" && t.truststorePath == "" {
+		return nil, errors.New("ssl.truststore.type PKCS12 needs ssl.truststore.location (inline truststores are PEM)")
 	}
 	switch ca := strings.ToLower(get("ssl.client.auth")); ca {
 	case "", "none":
@@ -183,6 +210,11 @@ func (t *TLS) reloadLocked() error {
 			return fmt.Errorf("ssl.keystore.location: %w", err)
 		}
 		chainPEM, keyPEM = b, b
+		if t.keystoreType == "PKCS12" {
+			if chainPEM, keyPEM, err = PKCS12KeyStorePEM(b, t.keystorePassword); err != nil {
+				return fmt.Errorf("ssl.keystore.location: %w", err)
+			}
+		}
 	} else {
 		chainPEM, keyPEM = []byte(t.inlineChain), []byte(t.inlineKey)
 	}
@@ -201,6 +233,11 @@ func (t *TLS) reloadLocked() error {
 	if t.truststorePath != "" {
 		if trustPEM, err = read(t.truststorePath); err != nil {
 			return fmt.Errorf("ssl.truststore.location: %w", err)
+		}
+		if t.truststoreType == "PKCS12" {
+			if trustPEM, err = PKCS12TrustStorePEM(trustPEM, t.truststorePassword); err != nil {
+				return fmt.Errorf("ssl.truststore.location: %w", err)
+			}
 		}
 	} else {
 		trustPEM = []byte(t.inlineTrust)
@@ -267,4 +304,37 @@ func KeyPair(chainPEM, keyPEM []byte, password string) (tls.Certificate, error) 
 func CertPrincipal(cert *x509.Certificate) string {
 	p, _ := (*PrincipalMapper)(nil).Principal(cert)
 	return p
+}
+
+// PKCS12KeyStorePEM reads a PKCS#12 keystore (one private key, its certificate and the CA
+// chain) and returns them as PEM, so that KeyPair checks them like any PEM keystore. The
+// client tools read ssl.keystore.type=PKCS12 with it too.
+func PKCS12KeyStorePEM(pfx []byte, password string) (chainPEM, keyPEM []byte, err error) {
+	key, leaf, cas, err := pkcs12.DecodeChain(pfx, password)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PKCS#12 keystore: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("PKCS#12 keystore: %w", err)
+	}
+	for _, c := range append([]*x509.Certificate{leaf}, cas...) {
+		chainPEM = append(chainPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	return chainPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// PKCS12TrustStorePEM reads a PKCS#12 trust store, whose entries are certificates marked as
+// trusted the way Java's keytool marks them, and returns the certificates as PEM (for the
+// broker's and the client tools' ssl.truststore.type=PKCS12).
+func PKCS12TrustStorePEM(pfx []byte, password string) ([]byte, error) {
+	certs, err := pkcs12.DecodeTrustStore(pfx, password)
+	if err != nil {
+		return nil, fmt.Errorf("PKCS#12 truststore: %w", err)
+	}
+	var out []byte
+	for _, c := range certs {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	return out, nil
 }

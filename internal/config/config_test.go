@@ -163,6 +163,11 @@ func TestLoadSettings(t *testing.T) {
 		{"security keys are implemented", map[string]string{
 			"listener.name.sasl_ssl.ssl.keystore.location": "/x", "ssl.client.auth": "required",
 			"listener.name.sasl_plaintext.plain.sasl.jaas.config": "m required;",
+			"ssl.truststore.password":                             "x", "sasl.oauthbearer.jwks.endpoint.url": "file:///k.json",
+			"listener.name.sasl_ssl.oauthbearer.sasl.jaas.config":                 "m required;",
+			"listener.name.sasl_ssl.oauthbearer.sasl.oauthbearer.expected.issuer": "i",
+			"listener.name.sasl_ssl.oauthbearer.connections.max.reauth.ms":        "1000",
+			"listener.name.sasl_ssl.connections.max.reauth.ms":                    "2000",
 		}, func(b Broker) bool { return len(b.Ignored) == 0 && b.Raw["ssl.client.auth"] == "required" }},
 		{"replica settings", map[string]string{"replica.fetch.wait.max.ms": "100", "replica.lag.time.max.ms": "10000", "num.replica.fetchers": "4"},
 			func(b Broker) bool {

@@ -9,15 +9,19 @@ var securityKeys = map[string]bool{
 	"ssl.keystore.type": true, "ssl.keystore.location": true, "ssl.keystore.password": true,
 	"ssl.key.password": true, "ssl.keystore.certificate.chain": true, "ssl.keystore.key": true,
 	"ssl.truststore.type": true, "ssl.truststore.location": true, "ssl.truststore.certificates": true,
-	"ssl.client.auth": true, "ssl.enabled.protocols": true, "ssl.cipher.suites": true,
+	"ssl.truststore.password": true, "ssl.client.auth": true, "ssl.enabled.protocols": true, "ssl.cipher.suites": true,
 	"ssl.principal.mapping.rules": true,
 	"sasl.enabled.mechanisms":     true, "sasl.jaas.config": true,
-	"connection.failed.authentication.delay.ms": true,
+	"connection.failed.authentication.delay.ms": true, "connections.max.reauth.ms": true,
+	"sasl.oauthbearer.jwks.endpoint.url": true, "sasl.oauthbearer.expected.audience": true,
+	"sasl.oauthbearer.expected.issuer": true, "sasl.oauthbearer.sub.claim.name": true,
+	"sasl.oauthbearer.scope.claim.name": true, "sasl.oauthbearer.clock.skew.seconds": true,
 }
 
-// saslMechanismPrefixes are the mechanism prefixes of per-mechanism JAAS configs
-// (listener.name.<listener>.<mechanism>.sasl.jaas.config).
-var saslMechanismPrefixes = []string{"plain.", "scram-sha-256.", "scram-sha-512."}
+// saslMechanismPrefixes are the mechanism prefixes of per-mechanism configs
+// (listener.name.<listener>.<mechanism>.sasl.jaas.config, ...connections.max.reauth.ms, and
+// ...oauthbearer.sasl.oauthbearer.*).
+var saslMechanismPrefixes = []string{"plain.", "scram-sha-256.", "scram-sha-512.", "oauthbearer."}
 
 // isSecurityKey reports whether key is one of securityKeys, plain or listener-prefixed.
 func isSecurityKey(key string) bool {
@@ -33,7 +37,8 @@ func isSecurityKey(key string) bool {
 		return false
 	}
 	for _, p := range saslMechanismPrefixes {
-		if m, ok := strings.CutPrefix(sub, p); ok && m == "sasl.jaas.config" {
+		if m, ok := strings.CutPrefix(sub, p); ok && (m == "sasl.jaas.config" || m == "connections.max.reauth.ms" ||
+			p == "oauthbearer." && strings.HasPrefix(m, "sasl.oauthbearer.") && securityKeys[m]) {
 			return true
 		}
 	}

@@ -136,6 +136,12 @@ func (c *conn) readLoop() {
 			c.log.Info("closing connection", "err", err)
 			return
 		}
+		if c.sess.Expired() {
+			// KIP-368: the session outlived connections.max.reauth.ms (or its credential)
+			// without re-authenticating; Kafka closes such a connection on its next request.
+			c.log.Info("closing connection: authentication session expired", "listener", c.sess.Listener, "api", h.APIKey)
+			return
+		}
 		if !authenticated && !preAuthAPIs[h.APIKey] {
 			c.log.Info("closing connection: request before authentication", "api", h.APIKey)
 			return

@@ -35,9 +35,11 @@ func ReadCommandConfig(path string) (map[string]string, error) {
 //	security.protocol          PLAINTEXT (default), SSL, SASL_PLAINTEXT, SASL_SSL
 //	sasl.mechanism             PLAIN (default here; Kafka's is GSSAPI), SCRAM-SHA-256, SCRAM-SHA-512
 //	sasl.jaas.config           ... username="alice" password="secret";
-//	ssl.truststore.location    PEM CA certificates (ssl.truststore.certificates: inline PEM)
-//	ssl.keystore.location      PEM certificate chain and key, for mutual TLS
-//	                           (ssl.keystore.certificate.chain and ssl.keystore.key: inline)
+//	ssl.truststore.type        PEM (default) or PKCS12 (with ssl.truststore.password)
+//	ssl.truststore.location    CA certificates (ssl.truststore.certificates: inline PEM)
+//	ssl.keystore.type          PEM (default) or PKCS12 (with ssl.keystore.password)
+//	ssl.keystore.location      certificate chain and key, for mutual TLS
+//	                           (ssl.keystore.certificate.chain and ssl.keystore.key: inline PEM)
 //	ssl.key.password           for a legacy-encrypted PEM key
 //	ssl.endpoint.identification.algorithm  https (default) checks the host name; empty does not
 //
@@ -86,9 +88,14 @@ func SecurityOpts(props map[string]string) ([]kgo.Opt, error) {
 func clientTLS(props map[string]string) (*tls.Config, error) {
 	get := func(k string) string { return strings.TrimSpace(props[k]) }
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	pkcs12 := map[string]bool{}
 	for _, k := range []string{"ssl.truststore.type", "ssl.keystore.type"} {
-		if t := strings.ToUpper(get(k)); t != "" && t != "PEM" {
-			return nil, fmt.Errorf("%s %s is not supported; use PEM", k, t)
+		switch t := strings.ToUpper(get(k)); t {
+		case "", "PEM":
+		case "PKCS12":
+			pkcs12[k] = true
+		default:
+			return nil, fmt.Errorf("%s %s is not supported; use PEM or PKCS12", k, t)
 		}
 	}
 	trust := []byte(get("ssl.truststore.certificates"))
@@ -96,6 +103,11 @@ func clientTLS(props map[string]string) (*tls.Config, error) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("ssl.truststore.location: %w", err)
+		}
+		if pkcs12["ssl.truststore.type"] {
+			if b, err = auth.PKCS12TrustStorePEM(b, get("ssl.truststore.password")); err != nil {
+				return nil, fmt.Errorf("ssl.truststore.location: %w", err)
+			}
 		}
 		trust = b
 	}
@@ -112,6 +124,11 @@ func clientTLS(props map[string]string) (*tls.Config, error) {
 			return nil, fmt.Errorf("ssl.keystore.location: %w", err)
 		}
 		chain, key = b, b
+		if pkcs12["ssl.keystore.type"] {
+			if chain, key, err = auth.PKCS12KeyStorePEM(b, get("ssl.keystore.password")); err != nil {
+				return nil, fmt.Errorf("ssl.keystore.location: %w", err)
+			}
+		}
 	}
 	if len(chain) > 0 {
 		cert, err := auth.KeyPair(chain, key, get("ssl.key.password"))
