@@ -265,3 +265,54 @@ func TestBurrowStatusOfLaggingConsumer(t *testing.T) {
 		t.Fatalf("status of a deleted group: %d %s", code, body)
 	}
 }
+
+// TestStatusOfAConsumerThatFallsBehindAndStops runs a real franz-go group consumer that reads
+// a topic in small steps, committing after each while the producer keeps adding more, and then
+// stops committing with records still unread: Burrow's evaluator first sees its lag, and once
+// the time since its last commit exceeds the span of its commit window, calls the partition
+// STOP and the group ERR.
+func TestStatusOfAConsumerThatFallsBehindAndStops(t *testing.T) {
+	n := clustertest.StartNode(t, "group.initial.rebalance.delay.ms", "0", "lag.window.size", "3")
+	produce(t, n.Addr(), "feed", []int{20})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	producer := newClient(t, n.Addr(), kgo.DefaultProduceTopic("feed"))
+	consumer := newClient(t, n.Addr(), kgo.ConsumerGroup("slow"), kgo.ConsumeTopics("feed"),
+		kgo.DisableAutoCommit(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	committed := 0
+	for round := range 3 {
+		var recs []*kgo.Record
+		for len(recs) < 5 {
+			fs := consumer.PollRecords(ctx, 5-len(recs))
+			if err := fs.Err0(); err != nil {
+				t.Fatalf("round %d: poll: %v", round, err)
+			}
+			recs = append(recs, fs.Records()...)
+		}
+		if err := consumer.CommitRecords(ctx, recs...); err != nil {
+			t.Fatalf("round %d: commit: %v", round, err)
+		}
+		committed += len(recs)
+		// The producer outpaces the consumer: 10 more records per 5 consumed.
+		for range 10 {
+			if err := producer.ProduceSync(ctx, &kgo.Record{Value: []byte("more")}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const logEnd = 20 + 3*10
+	wantLag := uint64(logEnd - 15)
+
+	var st burrowStatus
+	clustertest.WaitFor(t, 20*time.Second, "the stopped consumer's partition to be STOP", func() bool {
+		_, body := get(t, n.AdminURL()+"/v3/kafka/local/consumer/slow/status")
+		st = burrowStatus{}
+		return json.Unmarshal(body, &st) == nil && st.Status.Maxlag != nil && st.Status.Maxlag.Status == lag.Stop
+	})
+	s := st.Status
+	if committed != 15 || s.Status != lag.Error || s.TotalLag != wantLag || s.Maxlag.CurrentLag != wantLag ||
+		s.Maxlag.Topic != "feed" || s.Maxlag.Partition != 0 || s.Maxlag.End.Offset != 15 {
+		t.Fatalf("status after %d committed: %+v, maxlag %+v; want ERR with lag %d at offset 15", committed, s, *s.Maxlag, wantLag)
+	}
+}
