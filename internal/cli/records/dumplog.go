@@ -251,7 +251,9 @@ func batchAt(r io.ReaderAt, pos, end int64, hdr *[records.HeaderSize]byte) (stop
 	return "", nil
 }
 
-func be32(b []byte) uint32 { return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
 
 // codecNames are compression.type's names of the codecs (Kafka's CompressionType.name).
 var codecNames = map[records.Codec]string{
