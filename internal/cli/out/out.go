@@ -1,8 +1,11 @@
 // Package out writes command output: aligned tables for people and indented
-// JSON for scripts, chosen by the --format flag.
+// JSON for scripts, chosen by the --format flag; sizes and rates in human
+// units (Bytes, Rate); and, on a terminal only, bold table headers and
+// progress lines (term.go).
 package out
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -53,15 +56,27 @@ func WriteJSON(w io.Writer, v any) error {
 }
 
 // Table writes rows of cells in aligned columns separated by at least two
-// spaces. Cells are printed with fmt's %v. Call Flush when done.
+// spaces. Cells are printed with fmt's %v. Call Flush when done. On a terminal
+// (see Color) the header line is bold.
 type Table struct {
 	tw *tabwriter.Writer
+	// w is where the table goes; buf holds it until Flush when the header is to be made
+	// bold, which must happen after alignment so the escapes take no column width.
+	w    io.Writer
+	buf  *bytes.Buffer
+	bold bool
 }
 
 // NewTable returns a Table writing to w. If headers are given they are
 // written first, upper-cased, as rpk and kubectl do.
 func NewTable(w io.Writer, headers ...string) *Table {
-	t := &Table{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+	t := &Table{w: w}
+	dst := w
+	if len(headers) > 0 && Color(w, Text) {
+		t.buf, t.bold = &bytes.Buffer{}, true
+		dst = t.buf
+	}
+	t.tw = tabwriter.NewWriter(dst, 0, 8, 2, ' ', 0)
 	if len(headers) > 0 {
 		up := make([]any, len(headers))
 		for i, h := range headers {
@@ -86,4 +101,16 @@ func (t *Table) Row(cells ...any) {
 }
 
 // Flush writes the aligned rows.
-func (t *Table) Flush() error { return t.tw.Flush() }
+func (t *Table) Flush() error {
+	if err := t.tw.Flush(); err != nil {
+		return err
+	}
+	if !t.bold {
+		return nil
+	}
+	b := t.buf.Bytes()
+	header, rest, _ := bytes.Cut(b, []byte("\n"))
+	_, err := io.WriteString(t.w, Bold(string(header), true)+"\n"+string(rest))
+	t.buf.Reset()
+	return err
+}
