@@ -56,27 +56,23 @@ func WriteJSON(w io.Writer, v any) error {
 }
 
 // Table writes rows of cells in aligned columns separated by at least two
-// spaces. Cells are printed with fmt's %v. Call Flush when done. On a terminal
-// (see Color) the header line is bold.
+// spaces. Cells are printed with fmt's %v. Call Flush when done. Lines carry no
+// trailing spaces, even when their last cells are empty. On a terminal (see
+// Color) the header line is bold.
 type Table struct {
 	tw *tabwriter.Writer
-	// w is where the table goes; buf holds it until Flush when the header is to be made
-	// bold, which must happen after alignment so the escapes take no column width.
+	// The table is aligned into buf and written to w on Flush, after the trailing spaces of
+	// empty last cells are cut and the header made bold: both must follow alignment.
 	w    io.Writer
-	buf  *bytes.Buffer
+	buf  bytes.Buffer
 	bold bool
 }
 
 // NewTable returns a Table writing to w. If headers are given they are
 // written first, upper-cased, as rpk and kubectl do.
 func NewTable(w io.Writer, headers ...string) *Table {
-	t := &Table{w: w}
-	dst := w
-	if len(headers) > 0 && Color(w, Text) {
-		t.buf, t.bold = &bytes.Buffer{}, true
-		dst = t.buf
-	}
-	t.tw = tabwriter.NewWriter(dst, 0, 8, 2, ' ', 0)
+	t := &Table{w: w, bold: len(headers) > 0 && Color(w, Text)}
+	t.tw = tabwriter.NewWriter(&t.buf, 0, 8, 2, ' ', 0)
 	if len(headers) > 0 {
 		up := make([]any, len(headers))
 		for i, h := range headers {
@@ -95,8 +91,6 @@ func (t *Table) Row(cells ...any) {
 		}
 		fmt.Fprint(t.tw, c)
 	}
-	// The last cell is not tab-terminated, so it is not padded: no trailing
-	// spaces.
 	io.WriteString(t.tw, "\n")
 }
 
@@ -105,12 +99,15 @@ func (t *Table) Flush() error {
 	if err := t.tw.Flush(); err != nil {
 		return err
 	}
-	if !t.bold {
-		return nil
+	var b strings.Builder
+	for i, line := range strings.SplitAfter(t.buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		line = strings.TrimRight(strings.TrimSuffix(line, "\n"), " ")
+		b.WriteString(Bold(line, i == 0 && t.bold) + "\n")
 	}
-	b := t.buf.Bytes()
-	header, rest, _ := bytes.Cut(b, []byte("\n"))
-	_, err := io.WriteString(t.w, Bold(string(header), true)+"\n"+string(rest))
 	t.buf.Reset()
+	_, err := io.WriteString(t.w, b.String())
 	return err
 }
