@@ -68,8 +68,11 @@ func TestSeedSession(t *testing.T) {
 	out, _ = mustKafka(t, "", "kafka-topics", append([]string{"--describe", "--topic", "diff-ai"}, bs...)...)
 	golden.Assert(t, "seed_describe.txt", []byte(stable(out, addr)))
 
-	mustKafka(t, "key1:value1\n", "kafka-console-producer", "--broker-list", addr, "--topic", "diff-ai",
+	out, _ = mustKafka(t, "key1:value1\n", "kafka-console-producer", "--broker-list", addr, "--topic", "diff-ai",
 		"--property", "parse.key=true", "--property", "key.separator=:")
+	if out != "" {
+		t.Fatalf("console producer printed %q, want nothing", out)
+	}
 	out, stderr := mustKafka(t, "", "kafka-console-consumer", append([]string{"--topic", "diff-ai", "--from-beginning",
 		"--property", "print.key=true", "--property", "key.separator=:", "--max-messages", "1",
 		"--group", "group1", "--timeout-ms", safetyTimeout}, bs...)...)
