@@ -24,6 +24,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/gregorhq/gregor/internal/cli/clientflags"
 	"github.com/gregorhq/gregor/internal/cli/config"
 	"github.com/gregorhq/gregor/internal/cli/consume"
 	"github.com/gregorhq/gregor/internal/cli/group"
@@ -39,6 +40,8 @@ import (
 // AddCommands adds every client command (topic, config, produce, consume, group, records,
 // perf, verify, txn, user) to root.
 func AddCommands(root *cobra.Command) {
+	// A flag value that does not parse says what the flag wants, not strconv's words.
+	root.SetFlagErrorFunc(clientflags.FlagError)
 	root.AddCommand(
 		topic.NewCommand(),
 		config.NewCommand(),

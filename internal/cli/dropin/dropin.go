@@ -187,6 +187,7 @@ func runModern(e *env, cmd *cobra.Command, stdout io.Writer, args []string) erro
 		args = append(args, "--command-config", e.commandConfig)
 	}
 	cmd.SetArgs(args)
+	cmd.SetFlagErrorFunc(clientflags.FlagError)
 	cmd.SetIn(e.stdin)
 	cmd.SetOut(stdout)
 	cmd.SetErr(e.stderr)

@@ -87,7 +87,7 @@ func newLagCommand() *cobra.Command {
 		Short: "Show a group's lag as the broker evaluates it (Burrow's status, lag in records and seconds)",
 		Example: `  gregor group lag orders-app
   gregor group lag orders-app --watch --interval 5s`,
-		Args: cobra.ExactArgs(1),
+		Args: clientflags.Positional("group", 1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.SilenceUsage = true
 			ctx := clientflags.Context(cmd)
