@@ -186,9 +186,10 @@ func TestToolsGolden(t *testing.T) {
 	}
 }
 
-// TestFlagErrors checks that bad command lines name the flag at fault, without a broker.
+// TestFlagErrors checks that bad command lines name the flag at fault, without a broker; every
+// tool has a case.
 func TestFlagErrors(t *testing.T) {
-	for _, tc := range []struct {
+	cases := []struct {
 		tool string
 		args []string
 		want string
@@ -218,16 +219,56 @@ func TestFlagErrors(t *testing.T) {
 		{"kafka-dump-log", []string{"--files", "a.log", "--max-bytes", "0"}, "option --max-bytes: want a number of bytes above 0"},
 		{"kafka-dump-log", []string{"--files", "a.log", "--value-decoder-class", "my.Decoder"}, `option --value-decoder-class: "my.Decoder" is not a decoder Gregor has`},
 		{"kafka-dump-log", []string{"--files", "a.log", "--offsets-decoder", "--transaction-log-decoder"}, "give one of them, not both"},
+		{"kafka-broker-api-versions", nil, `Missing required argument "[bootstrap-server]"`},
+		{"kafka-producer-perf-test", []string{"--topic", "t"}, `Missing required argument "[num-records]"`},
+		{"kafka-producer-perf-test", []string{"--bootstrap-server", "x:1", "--topic", "t", "--num-records", "x", "--record-size", "1", "--throughput", "-1"}, `--num-records "x": want an integer`},
+		{"kafka-consumer-perf-test", []string{"--bootstrap-server", "x:1", "--topic", "t", "--messages", "x"}, `--messages "x": want an integer`},
+		{"kafka-verifiable-producer", []string{"--bootstrap-server", "x:1"}, `Missing required argument "[topic]"`},
+		{"kafka-verifiable-producer", []string{"--bootstrap-server", "x:1", "--topic", "t", "--acks", "x"}, `--acks "x": want an integer`},
+		{"kafka-verifiable-consumer", []string{"--bootstrap-server", "x:1", "--topic", "t"}, `Missing required argument "[group-id]"`},
+		{"kafka-transactions", []string{"--bootstrap-server", "x:1"}, "name a command: list or describe"},
 		{"kafka-nope", nil, "not a Kafka tool"},
-	} {
+	}
+	covered := map[string]bool{}
+	for _, tc := range cases {
 		_, _, err := kafka(t, "", tc.tool, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %v: error %v, want it to mention %q", tc.tool, tc.args, err, tc.want)
+		}
+		covered[tc.tool] = true
+	}
+	for _, n := range Names() {
+		if !covered[n] {
+			t.Errorf("%s has no case in TestFlagErrors", n)
 		}
 	}
 	out, _ := mustKafka(t, "", "kafka-topics", "--help")
 	if !strings.Contains(out, "--bootstrap-server <value>") || !strings.Contains(out, "--if-not-exists") {
 		t.Fatalf("--help:\n%s", out)
+	}
+}
+
+// TestUnknownNames checks that the tools say plainly that a topic, group or transactional id
+// does not exist, and print no table for it.
+func TestUnknownNames(t *testing.T) {
+	addr := startNode(t)
+	for _, tc := range []struct {
+		tool string
+		args []string
+		want string
+	}{
+		{"kafka-topics", []string{"--describe", "--topic", "nope"}, "Topic 'nope' does not exist as expected"},
+		{"kafka-topics", []string{"--delete", "--topic", "nope"}, "Topic 'nope' does not exist as expected"},
+		{"kafka-consumer-groups", []string{"--describe", "--group", "nope"}, `group "nope" does not exist`},
+		{"kafka-consumer-groups", []string{"--delete", "--group", "nope"}, `group "nope" does not exist`},
+		{"kafka-configs", []string{"--describe", "--entity-type", "topics", "--entity-name", "nope"}, `topic "nope" does not exist`},
+		{"kafka-transactions", []string{"describe", "--transactional-id", "nope"}, `transactional id "nope" does not exist`},
+		{"kafka-get-offsets", []string{"--topic", "nope"}, "Could not match any topic-partitions with the specified filters"},
+	} {
+		out, _, err := kafka(t, "", tc.tool, append(tc.args, "--bootstrap-server", addr)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || out != "" {
+			t.Errorf("%s %v: error %v, stdout %q; want the error to say %q and no output", tc.tool, tc.args, err, out, tc.want)
+		}
 	}
 }
 
