@@ -7,14 +7,14 @@
 //	produce/    gregor produce                             (kafka-console-producer)
 //	consume/    gregor consume                             (kafka-console-consumer)
 //	group/      gregor group list|describe|delete|reset-offsets|delete-offsets (kafka-consumer-groups)
-//	records/    gregor records delete                      (kafka-delete-records)
+//	records/    gregor records delete|dump                 (kafka-delete-records, kafka-dump-log)
 //	perf/       gregor perf produce|consume|e2e            (kafka-producer-perf-test, kafka-consumer-perf-test)
 //	verify/     gregor verify producer|consumer            (kafka-verifiable-producer, kafka-verifiable-consumer)
 //	txn/        gregor txn list|describe                   (kafka-transactions)
 //	user/       gregor user scram set|describe|delete      (kafka-configs --entity-type users)
 //	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
-//	clientflags/ --bootstrap-server and --command-config, shared by every command
-//	out/        tables for people, --format json for scripts
+//	clientflags/ --bootstrap-server and --command-config, shared by every command; plain errors
+//	out/        tables for people (human units, colour and progress on a terminal only), --format json for scripts
 //	property/   --property and --config key=value parsing
 //
 // Commands return errors from RunE and never exit; they write to the

@@ -71,6 +71,11 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"perf", "e2e", "--topic", "t", "--num-records", "1", "--record-size", "2"}, "--record-size 2: must be at least 8", nil},
 		{[]string{"perf", "limits", "--net-mib", "x"}, `--net-mib "x": want an integer`, nil},
 	}
+	// The consumer waits for a topic that does not exist, as Kafka's does, saying so.
+	_, stderr, err := gregor(t, addr, "", "consume", "--topic", "nope", "--max-messages", "1", "--timeout-ms", "200")
+	if err != nil || !strings.Contains(stderr, `topic "nope" does not exist; waiting for it to be created`) {
+		t.Errorf("consume of a topic that does not exist: %v, stderr %q", err, stderr)
+	}
 	covered := map[string]bool{}
 	paths, _ := leafCommands()
 	for _, tc := range cases {
