@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"time"
 
@@ -92,7 +91,7 @@ func newLagCommand() *cobra.Command {
 			cmd.SilenceUsage = true
 			ctx := clientflags.Context(cmd)
 			w := cmd.OutOrStdout()
-			redraw := watch && isTerminal(w)
+			redraw := watch && out.IsTerminal(w) && format != out.JSON
 			for {
 				gl, err := fetchLag(ctx, adminURL, args[0])
 				if err != nil {
@@ -123,15 +122,6 @@ func newLagCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&watch, "watch", false, "print the table again every --interval (redrawn on a terminal)")
 	cmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "with --watch: time between tables")
 	return cmd
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // writeLag prints one evaluation: a group line, then one row per partition.
