@@ -7,7 +7,7 @@
 //	produce/    gregor produce                             (kafka-console-producer)
 //	consume/    gregor consume                             (kafka-console-consumer)
 //	group/      gregor group list|describe|delete|reset-offsets|delete-offsets (kafka-consumer-groups)
-//	records/    gregor records delete                      (kafka-delete-records)
+//	records/    gregor records delete|dump                 (kafka-delete-records, kafka-dump-log)
 //	perf/       gregor perf produce|consume|e2e            (kafka-producer-perf-test, kafka-consumer-perf-test)
 //	verify/     gregor verify producer|consumer            (kafka-verifiable-producer, kafka-verifiable-consumer)
 //	txn/        gregor txn list|describe                   (kafka-transactions)
@@ -15,8 +15,8 @@
 //	cluster/    gregor cluster describe                    (kafka-metadata-quorum, kafka-cluster)
 //	dev/        gregor dev cluster: a local multi-node cluster in one process
 //	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
-//	clientflags/ --bootstrap-server and --command-config, shared by every command
-//	out/        tables for people, --format json for scripts
+//	clientflags/ --bootstrap-server and --command-config, shared by every command; plain errors
+//	out/        tables for people (human units, colour and progress on a terminal only), --format json for scripts
 //	property/   --property and --config key=value parsing
 //
 // Commands return errors from RunE and never exit; they write to the
@@ -26,6 +26,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/gregorhq/gregor/internal/cli/clientflags"
 	"github.com/gregorhq/gregor/internal/cli/cluster"
 	"github.com/gregorhq/gregor/internal/cli/config"
 	"github.com/gregorhq/gregor/internal/cli/consume"
@@ -42,6 +43,8 @@ import (
 // AddCommands adds every client command (topic, config, produce, consume, group, records,
 // perf, verify, txn, user, cluster, dev) to root.
 func AddCommands(root *cobra.Command) {
+	// A flag value that does not parse says what the flag wants, not strconv's words.
+	root.SetFlagErrorFunc(clientflags.FlagError)
 	root.AddCommand(
 		topic.NewCommand(),
 		config.NewCommand(),

@@ -59,7 +59,7 @@ commas goes in square brackets: --add-config cleanup.policy=[compact,delete].`,
 				err = brokerError(rs[0].Err, rs[0].ErrMessage)
 			}
 			if err != nil {
-				return fmt.Errorf("altering %s: %w", e.String(), err)
+				return e.explain("altering", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Completed updating config for %s.\n", e.String())
 			return nil

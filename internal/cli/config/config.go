@@ -92,6 +92,15 @@ func (e *entity) String() string {
 	return "broker " + e.Name
 }
 
+// explain says plainly that a topic does not exist (see clientflags.Explain), and otherwise
+// wraps err with what was being done to the entity.
+func (e *entity) explain(doing string, err error) error {
+	if e.Type == "topics" && errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return clientflags.Explain("topic", e.Name, err)
+	}
+	return fmt.Errorf("%s %s: %w", doing, e.String(), err)
+}
+
 // brokerError is an error the broker returned for a resource, with its message.
 func brokerError(err error, msg string) error {
 	var ke *kerr.Error

@@ -76,7 +76,7 @@ in use first.`,
 			}
 			rc := rcs[0]
 			if rc.Err != nil {
-				return fmt.Errorf("describing %s: %w", e.String(), brokerError(rc.Err, rc.ErrMessage))
+				return e.explain("describing", brokerError(rc.Err, rc.ErrMessage))
 			}
 			return writeDescribed(cmd.OutOrStdout(), format, e.String(), all, describe(rc.Configs, all))
 		},

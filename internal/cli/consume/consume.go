@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -101,6 +102,7 @@ Properties (--property key=value, as kafka-console-consumer):
 			}
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 			defer stop()
+			warnMissingTopic(ctx, cl, opts.topic, cmd.ErrOrStderr())
 			return run(ctx, cl, f, opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -175,6 +177,18 @@ func (o *options) clientOpts(offsetSet bool) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.ConsumerGroup(o.group), kgo.AutoCommitMarks())
 	}
 	return opts, nil
+}
+
+// warnMissingTopic says on errOut when topic does not exist. The consumer still waits for it,
+// as Kafka's does (a producer may be about to create it), but the user knows why nothing comes.
+func warnMissingTopic(ctx context.Context, cl *kgo.Client, topic string, errOut io.Writer) {
+	details, err := kadm.NewClient(cl).ListTopics(ctx, topic)
+	if err != nil {
+		return // the consumer reports what is wrong with the cluster
+	}
+	if d, ok := details[topic]; !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+		fmt.Fprintf(errOut, "topic %q does not exist; waiting for it to be created\n", topic)
+	}
 }
 
 // parseOffset parses --offset: earliest, latest or a non-negative offset.

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -62,15 +63,16 @@ func TestSeedSession(t *testing.T) {
 	if out != "Created topic diff-ai.\n" {
 		t.Fatalf("create: %q", out)
 	}
-	out, _ = mustKafka(t, "", "kafka-topics.sh", append([]string{"--list", "--exclude-internal"}, bs...)...)
-	if out != "diff-ai\n" {
-		t.Fatalf("list: %q", out)
-	}
+	out, _ = mustKafka(t, "", "kafka-topics.sh", append([]string{"--list"}, bs...)...)
+	golden.Assert(t, "seed_list.txt", []byte(out))
 	out, _ = mustKafka(t, "", "kafka-topics", append([]string{"--describe", "--topic", "diff-ai"}, bs...)...)
 	golden.Assert(t, "seed_describe.txt", []byte(stable(out, addr)))
 
-	mustKafka(t, "key1:value1\n", "kafka-console-producer", "--broker-list", addr, "--topic", "diff-ai",
+	out, _ = mustKafka(t, "key1:value1\n", "kafka-console-producer", "--broker-list", addr, "--topic", "diff-ai",
 		"--property", "parse.key=true", "--property", "key.separator=:")
+	if out != "" {
+		t.Fatalf("console producer printed %q, want nothing", out)
+	}
 	out, stderr := mustKafka(t, "", "kafka-console-consumer", append([]string{"--topic", "diff-ai", "--from-beginning",
 		"--property", "print.key=true", "--property", "key.separator=:", "--max-messages", "1",
 		"--group", "group1", "--timeout-ms", safetyTimeout}, bs...)...)
@@ -79,6 +81,57 @@ func TestSeedSession(t *testing.T) {
 	}
 	out, _ = mustKafka(t, "", "kafka-consumer-groups", append([]string{"--describe", "--group", "group1"}, bs...)...)
 	golden.Assert(t, "seed_groups_describe.txt", []byte(stable(out, addr)))
+
+	out, _ = mustKafka(t, "", "kafka-verifiable-producer", append([]string{"--topic", "diff-ai", "--max-messages", "3"}, bs...)...)
+	golden.Assert(t, "seed_verifiable_producer.txt", []byte(stableEvents(t, out)))
+	out, _ = mustKafka(t, "", "kafka-verifiable-consumer", append([]string{"--topic", "diff-ai", "--max-messages", "3", "--group-id", "test-group"}, bs...)...)
+	golden.Assert(t, "seed_verifiable_consumer.txt", []byte(stableEvents(t, out)))
+}
+
+var (
+	timestampRe  = regexp.MustCompile(`"timestamp":\d+`)
+	throughputRe = regexp.MustCompile(`"avg_throughput":[0-9.eE+-]+`)
+	placedRe     = regexp.MustCompile(`"partition":\d+,"offset":\d+`)
+	consumedRe   = regexp.MustCompile(`"count":\d+,"partitions":\[.*\]`)
+	rangeRe      = regexp.MustCompile(`"count":(\d+),"minOffset"`)
+	committedRe  = regexp.MustCompile(`"offsets":\[.*\]`)
+)
+
+// stableEvents normalises the JSON events of the verifiable tools: times and rates, and where
+// records landed (a null key's partition is the producer's sticky choice) become placeholders;
+// records_consumed and offsets_committed events, which come in as many rounds as fetches
+// return, become one round, and the records consumed must add up to --max-messages.
+func stableEvents(t *testing.T, out string) string {
+	t.Helper()
+	var (
+		b        strings.Builder
+		seen     = map[string]bool{} // the round's lines since the last other event
+		consumed int
+	)
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		line = timestampRe.ReplaceAllString(line, `"timestamp":TS`)
+		line = throughputRe.ReplaceAllString(line, `"avg_throughput":RATE`)
+		line = placedRe.ReplaceAllString(line, `"partition":P,"offset":O`)
+		// As Kafka's, the event's count is the poll's, and its partitions' counts are what
+		// was consumed of it within --max-messages.
+		for _, m := range rangeRe.FindAllStringSubmatch(line, -1) {
+			n, _ := strconv.Atoi(m[1])
+			consumed += n
+		}
+		line = consumedRe.ReplaceAllString(line, `"count":N,"partitions":[...]`)
+		line = committedRe.ReplaceAllString(line, `"offsets":[...]`)
+		if !strings.Contains(line, "records_consumed") && !strings.Contains(line, "offsets_committed") {
+			clear(seen)
+		} else if seen[line] {
+			continue
+		}
+		seen[line] = true
+		b.WriteString(line + "\n")
+	}
+	if strings.Contains(out, "records_consumed") && consumed != 3 {
+		t.Errorf("records_consumed partitions' counts add up to %d, want 3:\n%s", consumed, out)
+	}
+	return b.String()
 }
 
 // TestToolsGolden checks the text of the other tools against a real node.
@@ -133,9 +186,10 @@ func TestToolsGolden(t *testing.T) {
 	}
 }
 
-// TestFlagErrors checks that bad command lines name the flag at fault, without a broker.
+// TestFlagErrors checks that bad command lines name the flag at fault, without a broker; every
+// tool has a case.
 func TestFlagErrors(t *testing.T) {
-	for _, tc := range []struct {
+	cases := []struct {
 		tool string
 		args []string
 		want string
@@ -159,16 +213,62 @@ func TestFlagErrors(t *testing.T) {
 		{"kafka-configs", []string{"--bootstrap-server", "x:1", "--describe", "--add-config", "a=b", "--topic", "t"}, `Option "[add-config]" can't be used with "[describe]"`},
 		{"kafka-delete-records", []string{"--bootstrap-server", "x:1"}, `Missing required argument "[offset-json-file]"`},
 		{"kafka-get-offsets", []string{"--bootstrap-server", "x:1", "--partitions", "a"}, "option --partitions"},
+		{"kafka-dump-log", nil, `Missing required argument "[files]"`},
+		{"kafka-dump-log", []string{"--files", ","}, "option --files: want a comma-separated list"},
+		{"kafka-dump-log", []string{"--files", "a.log", "--max-bytes", "x"}, `option --max-bytes: "x" is not an integer`},
+		{"kafka-dump-log", []string{"--files", "a.log", "--max-bytes", "0"}, "option --max-bytes: want a number of bytes above 0"},
+		{"kafka-dump-log", []string{"--files", "a.log", "--value-decoder-class", "my.Decoder"}, `option --value-decoder-class: "my.Decoder" is not a decoder Gregor has`},
+		{"kafka-dump-log", []string{"--files", "a.log", "--offsets-decoder", "--transaction-log-decoder"}, "give one of them, not both"},
+		{"kafka-broker-api-versions", nil, `Missing required argument "[bootstrap-server]"`},
+		{"kafka-producer-perf-test", []string{"--topic", "t"}, `Missing required argument "[num-records]"`},
+		{"kafka-producer-perf-test", []string{"--bootstrap-server", "x:1", "--topic", "t", "--num-records", "x", "--record-size", "1", "--throughput", "-1"}, `--num-records "x": want an integer`},
+		{"kafka-consumer-perf-test", []string{"--bootstrap-server", "x:1", "--topic", "t", "--messages", "x"}, `--messages "x": want an integer`},
+		{"kafka-verifiable-producer", []string{"--bootstrap-server", "x:1"}, `Missing required argument "[topic]"`},
+		{"kafka-verifiable-producer", []string{"--bootstrap-server", "x:1", "--topic", "t", "--acks", "x"}, `--acks "x": want an integer`},
+		{"kafka-verifiable-consumer", []string{"--bootstrap-server", "x:1", "--topic", "t"}, `Missing required argument "[group-id]"`},
+		{"kafka-transactions", []string{"--bootstrap-server", "x:1"}, "name a command: list or describe"},
 		{"kafka-nope", nil, "not a Kafka tool"},
-	} {
+	}
+	covered := map[string]bool{}
+	for _, tc := range cases {
 		_, _, err := kafka(t, "", tc.tool, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %v: error %v, want it to mention %q", tc.tool, tc.args, err, tc.want)
+		}
+		covered[tc.tool] = true
+	}
+	for _, n := range Names() {
+		if !covered[n] {
+			t.Errorf("%s has no case in TestFlagErrors", n)
 		}
 	}
 	out, _ := mustKafka(t, "", "kafka-topics", "--help")
 	if !strings.Contains(out, "--bootstrap-server <value>") || !strings.Contains(out, "--if-not-exists") {
 		t.Fatalf("--help:\n%s", out)
+	}
+}
+
+// TestUnknownNames checks that the tools say plainly that a topic, group or transactional id
+// does not exist, and print no table for it.
+func TestUnknownNames(t *testing.T) {
+	addr := startNode(t)
+	for _, tc := range []struct {
+		tool string
+		args []string
+		want string
+	}{
+		{"kafka-topics", []string{"--describe", "--topic", "nope"}, "Topic 'nope' does not exist as expected"},
+		{"kafka-topics", []string{"--delete", "--topic", "nope"}, "Topic 'nope' does not exist as expected"},
+		{"kafka-consumer-groups", []string{"--describe", "--group", "nope"}, `group "nope" does not exist`},
+		{"kafka-consumer-groups", []string{"--delete", "--group", "nope"}, `group "nope" does not exist`},
+		{"kafka-configs", []string{"--describe", "--entity-type", "topics", "--entity-name", "nope"}, `topic "nope" does not exist`},
+		{"kafka-transactions", []string{"describe", "--transactional-id", "nope"}, `transactional id "nope" does not exist`},
+		{"kafka-get-offsets", []string{"--topic", "nope"}, "Could not match any topic-partitions with the specified filters"},
+	} {
+		out, _, err := kafka(t, "", tc.tool, append(tc.args, "--bootstrap-server", addr)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || out != "" {
+			t.Errorf("%s %v: error %v, stdout %q; want the error to say %q and no output", tc.tool, tc.args, err, out, tc.want)
+		}
 	}
 }
 

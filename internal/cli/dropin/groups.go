@@ -1,7 +1,9 @@
 package dropin
 
 import (
+	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/gregorhq/gregor/internal/cli/group"
 )
@@ -80,11 +82,18 @@ func runGroups(e *env, p *parsed) error {
 			return fmt.Errorf("Option \"[%s]\" can't be used with \"[%s]\"", name, action)
 		}
 	}
-	if action == "describe" || action == "reset-offsets" {
-		// Kafka's tool starts these tables with an empty line.
-		fmt.Fprintln(e.stdout)
+	if action != "describe" && action != "reset-offsets" {
+		return runModern(e, group.NewCommand(), e.stdout, args)
 	}
-	return runModern(e, group.NewCommand(), e.stdout, args)
+	// Kafka's tool starts these tables with an empty line, and prints no table at all when
+	// the command fails with nothing to show (a group that does not exist).
+	var table bytes.Buffer
+	err = runModern(e, group.NewCommand(), &table, args)
+	if err == nil || strings.Count(table.String(), "\n") > 1 {
+		fmt.Fprintln(e.stdout)
+		e.stdout.Write(table.Bytes())
+	}
+	return err
 }
 
 func contains(list []string, s string) bool {

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gregorhq/gregor/internal/cli/internal/golden"
 )
 
 func TestParseMultiValue(t *testing.T) {
@@ -33,12 +35,14 @@ func TestPerfAndVerifiableTools(t *testing.T) {
 	if !strings.HasPrefix(lastLine(out), "200 records sent, ") || !strings.HasSuffix(lastLine(out), " ms 99.9th.") {
 		t.Errorf("kafka-producer-perf-test output:\n%s", out)
 	}
+	golden.Assert(t, "producer_perf_test.txt", []byte(measured(lastLine(out)+"\n")))
 	out, _ = mustKafka(t, "", "kafka-consumer-perf-test", "--broker-list", addr, "--topic", "p", "--messages", "200",
 		"--timeout", safetyTimeout, "--threads", "1")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "start.time, end.time,") || strings.Split(lines[1], ", ")[4] != "200" {
 		t.Errorf("kafka-consumer-perf-test output:\n%s", out)
 	}
+	golden.Assert(t, "consumer_perf_test.txt", []byte(measured(out)))
 
 	out, _ = mustKafka(t, "", "kafka-verifiable-producer", "--bootstrap-server", addr, "--topic", "p", "--max-messages", "20")
 	if n := strings.Count(out, `"name":"producer_send_success"`); n != 20 {

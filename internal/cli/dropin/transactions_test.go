@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/gregorhq/gregor/internal/cli/internal/golden"
 )
 
 // TestKafkaTransactions lists and describes a transactional id that a franz-go producer
@@ -48,6 +50,7 @@ func TestKafkaTransactions(t *testing.T) {
 	if !strings.HasPrefix(out, "TransactionalId\tCoordinator\tProducerId\tTransactionState\t\n") {
 		t.Fatalf("list header:\n%q", out)
 	}
+	golden.Assert(t, "transactions_list.txt", []byte(out))
 	if _, _, err := kafka(t, "", "kafka-transactions", "--bootstrap-server", addr, "describe"); err == nil {
 		t.Fatal("describe without --transactional-id succeeded")
 	}

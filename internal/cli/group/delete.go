@@ -44,7 +44,7 @@ func newDeleteCommand(cf *clientflags.Flags) *cobra.Command {
 				case !found:
 					errs = append(errs, fmt.Errorf("group %q: no answer from the coordinator", name))
 				case r.Err != nil:
-					errs = append(errs, fmt.Errorf("group %q: %w", name, r.Err))
+					errs = append(errs, clientflags.Explain("group", name, r.Err))
 				default:
 					ok = append(ok, "'"+name+"'")
 				}

@@ -51,7 +51,7 @@ func newDeleteOffsetsCommand(cf *clientflags.Flags) *cobra.Command {
 			}
 			resps, err := adm.DeleteOffsets(ctx, group, set)
 			if err != nil {
-				return fmt.Errorf("group %q: %w", group, err)
+				return clientflags.Explain("group", group, err)
 			}
 			rows, failed := deleteOffsetRows(set, resps)
 			if err := writeDeleteOffsets(cmd.OutOrStdout(), format, rows); err != nil {

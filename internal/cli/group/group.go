@@ -116,7 +116,7 @@ func resolveTopics(ctx context.Context, adm *kadm.Client, values []string) (kadm
 				if err == nil {
 					err = kerr.UnknownTopicOrPartition
 				}
-				return nil, fmt.Errorf("topic %q: %w", t, err)
+				return nil, clientflags.Explain("topic", t, err)
 			}
 			set.Add(t, d.Partitions.Numbers()...)
 		}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"time"
 
@@ -87,12 +86,12 @@ func newLagCommand() *cobra.Command {
 		Short: "Show a group's lag as the broker evaluates it (Burrow's status, lag in records and seconds)",
 		Example: `  gregor group lag orders-app
   gregor group lag orders-app --watch --interval 5s`,
-		Args: cobra.ExactArgs(1),
+		Args: clientflags.Positional("group", 1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.SilenceUsage = true
 			ctx := clientflags.Context(cmd)
 			w := cmd.OutOrStdout()
-			redraw := watch && isTerminal(w)
+			redraw := watch && out.IsTerminal(w) && format != out.JSON
 			for {
 				gl, err := fetchLag(ctx, adminURL, args[0])
 				if err != nil {
@@ -123,15 +122,6 @@ func newLagCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&watch, "watch", false, "print the table again every --interval (redrawn on a terminal)")
 	cmd.Flags().DurationVar(&interval, "interval", 2*time.Second, "with --watch: time between tables")
 	return cmd
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // writeLag prints one evaluation: a group line, then one row per partition.

@@ -76,7 +76,7 @@ printed (--dry-run, the default).`,
 				return err
 			}
 			if o.execute {
-				if err := commitReset(clientflags.Context(cmd), adm, o.group, rows); err != nil {
+				if err := commitReset(clientflags.Context(cmd), adm, o.group, rows, cmd.ErrOrStderr()); err != nil {
 					return err
 				}
 			} else if !o.dryRun && o.format != out.JSON {
@@ -260,13 +260,25 @@ func (s resetSpec) newOffset(cur, start, end int64, byTime kadm.ListedOffsets, t
 	return min(max(next, start), end), nil
 }
 
-func commitReset(ctx context.Context, adm *kadm.Client, group string, rows []resetRow) error {
-	offsets := make(kadm.Offsets)
-	for _, r := range rows {
-		offsets.AddOffset(r.Topic, r.Partition, r.NewOffset, -1)
-	}
-	if err := adm.CommitAllOffsets(ctx, group, offsets); err != nil {
-		return fmt.Errorf("group %q: committing the new offsets: %w", group, err)
+// commitChunk is how many partitions' offsets one OffsetCommit carries: a reset of many
+// partitions goes in several, with a progress line between them on a terminal.
+const commitChunk = 1000
+
+// commitReset commits the rows' offsets; progress goes to w when it is a terminal.
+func commitReset(ctx context.Context, adm *kadm.Client, group string, rows []resetRow, w io.Writer) error {
+	p := out.NewProgress(w, "committing offsets:", int64(len(rows)))
+	defer p.Done()
+	for len(rows) > 0 {
+		n := min(len(rows), commitChunk)
+		offsets := make(kadm.Offsets)
+		for _, r := range rows[:n] {
+			offsets.AddOffset(r.Topic, r.Partition, r.NewOffset, -1)
+		}
+		if err := adm.CommitAllOffsets(ctx, group, offsets); err != nil {
+			return fmt.Errorf("group %q: committing the new offsets: %w", group, err)
+		}
+		p.Add(int64(n))
+		rows = rows[n:]
 	}
 	return nil
 }

@@ -1,8 +1,11 @@
 // Package out writes command output: aligned tables for people and indented
-// JSON for scripts, chosen by the --format flag.
+// JSON for scripts, chosen by the --format flag; sizes and rates in human
+// units (Bytes, Rate); and, on a terminal only, bold table headers and
+// progress lines (term.go).
 package out
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -53,15 +56,23 @@ func WriteJSON(w io.Writer, v any) error {
 }
 
 // Table writes rows of cells in aligned columns separated by at least two
-// spaces. Cells are printed with fmt's %v. Call Flush when done.
+// spaces. Cells are printed with fmt's %v. Call Flush when done. Lines carry no
+// trailing spaces, even when their last cells are empty. On a terminal (see
+// Color) the header line is bold.
 type Table struct {
 	tw *tabwriter.Writer
+	// The table is aligned into buf and written to w on Flush, after the trailing spaces of
+	// empty last cells are cut and the header made bold: both must follow alignment.
+	w    io.Writer
+	buf  bytes.Buffer
+	bold bool
 }
 
 // NewTable returns a Table writing to w. If headers are given they are
 // written first, upper-cased, as rpk and kubectl do.
 func NewTable(w io.Writer, headers ...string) *Table {
-	t := &Table{tw: tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)}
+	t := &Table{w: w, bold: len(headers) > 0 && Color(w, Text)}
+	t.tw = tabwriter.NewWriter(&t.buf, 0, 8, 2, ' ', 0)
 	if len(headers) > 0 {
 		up := make([]any, len(headers))
 		for i, h := range headers {
@@ -80,10 +91,23 @@ func (t *Table) Row(cells ...any) {
 		}
 		fmt.Fprint(t.tw, c)
 	}
-	// The last cell is not tab-terminated, so it is not padded: no trailing
-	// spaces.
 	io.WriteString(t.tw, "\n")
 }
 
 // Flush writes the aligned rows.
-func (t *Table) Flush() error { return t.tw.Flush() }
+func (t *Table) Flush() error {
+	if err := t.tw.Flush(); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for i, line := range strings.SplitAfter(t.buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		line = strings.TrimRight(strings.TrimSuffix(line, "\n"), " ")
+		b.WriteString(Bold(line, i == 0 && t.bold) + "\n")
+	}
+	t.buf.Reset()
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}

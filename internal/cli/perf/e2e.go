@@ -155,6 +155,7 @@ func (o *e2eOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	var hist Histogram // microseconds
 	var total, maxUs, got int64
 	last := time.Now()
+	progress := out.NewProgress(stderr, "records received:", o.numRecords)
 	for got < o.numRecords-failed.Load() {
 		pctx, cancel := context.WithTimeout(ctx, pollInterval)
 		fs := consumer.PollFetches(pctx)
@@ -177,10 +178,12 @@ func (o *e2eOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		})
 		if n > 0 {
 			last = now
+			progress.Add(int64(n))
 		} else if now.Sub(last) > o.timeout {
 			break
 		}
 	}
+	progress.Done()
 	sum := E2ESummary{Records: got, Throughput: o.throughput, MaxLatencyMs: float64(maxUs) / 1000,
 		P50Ms: float64(hist.Percentile(0.5)) / 1000, P99Ms: float64(hist.Percentile(0.99)) / 1000,
 		P999Ms: float64(hist.Percentile(0.999)) / 1000}

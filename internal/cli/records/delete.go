@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/gregorhq/gregor/internal/cli/clientflags"
 	"github.com/gregorhq/gregor/internal/cli/out"
@@ -122,12 +123,12 @@ fails if any partition failed.`,
 			if err != nil && !errors.As(err, &shardErrs) {
 				return fmt.Errorf("deleting records: %w", err)
 			}
-			results, failed := collect(offsets, resp, err)
+			results, failed, first := collect(offsets, resp, err)
 			if err := printResults(cmd.OutOrStdout(), format, results); err != nil {
 				return err
 			}
 			if failed > 0 {
-				return fmt.Errorf("deleting records failed for %d of %d partitions", failed, len(results))
+				return fmt.Errorf("deleting records failed for %d of %d partitions; the first: %w", failed, len(results), first)
 			}
 			return nil
 		},
@@ -142,23 +143,35 @@ fails if any partition failed.`,
 }
 
 // collect lines up every requested partition with its answer; a partition the responses
-// lack failed with the request's error (a partition kadm could not send, for one).
-func collect(offsets kadm.Offsets, resp kadm.DeleteRecordsResponses, reqErr error) (results []deleteResult, failed int) {
+// lack failed with the request's error (a partition kadm could not send, for one). first is
+// the first failure in partition order.
+func collect(offsets kadm.Offsets, resp kadm.DeleteRecordsResponses, reqErr error) (results []deleteResult, failed int, first error) {
+	var firstAt *deleteResult
 	offsets.Each(func(o kadm.Offset) {
 		r := deleteResult{Topic: o.Topic, Partition: o.Partition, LowWatermark: -1}
+		var rerr error
 		if got, err := resp.On(o.Topic, o.Partition, nil); err == nil {
 			r.LowWatermark = got.LowWatermark
-			if got.Err != nil {
-				r.Error = got.Err.Error()
-			}
+			rerr = got.Err
 		} else if reqErr != nil {
-			r.Error = reqErr.Error()
+			rerr = reqErr
 		} else {
-			r.Error = err.Error()
+			rerr = err
 		}
-		if r.Error != "" {
+		if rerr != nil {
+			if errors.Is(rerr, kerr.UnknownTopicOrPartition) {
+				// The code says the topic, or this partition of it, does not exist.
+				rerr = &clientflags.NotFound{Kind: "partition", Name: fmt.Sprintf("%s-%d", o.Topic, o.Partition), Err: rerr}
+			}
+			r.Error = rerr.Error()
 			r.LowWatermark = -1
 			failed++
+			if firstAt == nil || o.Topic < firstAt.Topic || o.Topic == firstAt.Topic && o.Partition < firstAt.Partition {
+				firstAt, first = &r, rerr
+				if !errors.Is(rerr, kerr.UnknownTopicOrPartition) {
+					first = fmt.Errorf("partition %s-%d: %w", o.Topic, o.Partition, rerr)
+				}
+			}
 		}
 		results = append(results, r)
 	})
@@ -168,7 +181,7 @@ func collect(offsets kadm.Offsets, resp kadm.DeleteRecordsResponses, reqErr erro
 		}
 		return results[i].Partition < results[j].Partition
 	})
-	return results, failed
+	return results, failed, first
 }
 
 func printResults(w io.Writer, format out.Format, results []deleteResult) error {

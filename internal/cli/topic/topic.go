@@ -59,7 +59,7 @@ func (e *brokerError) Unwrap() error { return e.err }
 
 // topicError names topic in err, keeping the broker's message if any.
 func topicError(topic string, err error, msg string) error {
-	return fmt.Errorf("topic %q: %w", topic, &brokerError{err: err, msg: msg})
+	return clientflags.Explain("topic", topic, &brokerError{err: err, msg: msg})
 }
 
 // topicName picks the single topic a verb acts on from --topic or one

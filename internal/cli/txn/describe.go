@@ -40,7 +40,7 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 		Short: "Describe transactional ids: producer id and epoch, state, timeout, partitions",
 		Example: `  gregor txn describe orders-tx
   gregor txn describe orders-tx --format json`,
-		Args: cobra.MinimumNArgs(1),
+		Args: clientflags.Positional("transactional id", 1, -1),
 		RunE: func(cmd *cobra.Command, ids []string) error {
 			cmd.SilenceUsage = true
 			adm, err := cf.NewAdmin()
@@ -74,7 +74,7 @@ func descriptions(described kadm.DescribedTransactions, ids []string, now time.T
 			errs = append(errs, fmt.Errorf("transactional id %q: no answer", id))
 			continue
 		case d.Err != nil:
-			errs = append(errs, fmt.Errorf("transactional id %q: %w", id, d.Err))
+			errs = append(errs, clientflags.Explain("transactional id", id, d.Err))
 			continue
 		}
 		desc := Description{TransactionalID: id, Coordinator: d.Coordinator, ProducerID: d.ProducerID,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/gregorhq/gregor/internal/cli/clientflags"
 )
@@ -33,7 +34,9 @@ func newDeleteCommand(cf *clientflags.Flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := res.Error(); err != nil {
+			if err := res.Error(); errors.Is(err, kerr.ResourceNotFound) {
+				return fmt.Errorf("user %q has no %s credential: %w", user, mechanismName(mech), err)
+			} else if err != nil {
 				return fmt.Errorf("deleting %s's %s credential: %w", user, mechanismName(mech), err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Deleted %s credential of user %s.\n", mechanismName(mech), user)

@@ -2,7 +2,7 @@
 // testdata directory. To rewrite the files from the current output, run the
 // packages that use it with -update, then review the diff:
 //
-//	go test ./internal/cli/out ./internal/cli/topic ./internal/cli/consume ./internal/cli/config ./internal/cli/dropin ./internal/cli/txn -update
+//	go test ./internal/cli ./internal/cli/out ./internal/cli/topic ./internal/cli/consume ./internal/cli/config ./internal/cli/dropin ./internal/cli/txn ./internal/cli/group ./internal/cli/records -update
 //
 // (Packages that do not import golden do not know the flag, so -update on
 // ./internal/cli/... fails.)
