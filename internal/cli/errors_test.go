@@ -70,6 +70,7 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"perf", "consume", "--topic", "t"}, "--messages: give the number of records to consume (more than 0)", nil},
 		{[]string{"perf", "e2e", "--topic", "t", "--num-records", "1", "--record-size", "2"}, "--record-size 2: must be at least 8", nil},
 		{[]string{"perf", "limits", "--net-mib", "x"}, `--net-mib "x": want an integer`, nil},
+		{[]string{"cluster", "describe", "--format", "yaml"}, `--format "yaml": want text or json`, nil},
 	}
 	// The consumer waits for a topic that does not exist, as Kafka's does, saying so.
 	_, stderr, err := gregor(t, addr, "", "consume", "--topic", "nope", "--max-messages", "1", "--timeout-ms", "200")

@@ -53,6 +53,7 @@ var goldenCommands = map[string]struct {
 	"gregor perf consume":         {text: "perf_consume.txt", json: "perf_consume.json"},
 	"gregor perf e2e":             {text: "perf_e2e.txt", json: "perf_e2e.json"},
 	"gregor perf limits":          {text: "perf_limits.txt", json: "perf_limits.json"},
+	"gregor cluster describe":     {text: "cluster_describe.txt", json: "cluster_describe.json"},
 }
 
 // leafCommands walks the tree AddCommands builds and returns its leaf commands' paths, and
@@ -153,6 +154,23 @@ func consumerEvents(s string) string {
 	return b.String()
 }
 
+// clusterDescribe replaces what cluster describe shows of this run: the cluster id and the
+// broker's port (by a placeholder of the same width, so the table stays aligned).
+func clusterDescribe(addr string) func(string) string {
+	_, port, _ := strings.Cut(addr, ":")
+	portTextRe := regexp.MustCompile(`\b` + port + `\b`)
+	return func(s string) string {
+		s = clusterIDTextRe.ReplaceAllString(s, "${1}CLUSTER-ID")
+		s = clusterIDJSONRe.ReplaceAllString(s, `"cluster_id": "CLUSTER-ID"`)
+		return portTextRe.ReplaceAllString(s, strings.Repeat("P", len(port)))
+	}
+}
+
+var (
+	clusterIDTextRe = regexp.MustCompile(`(CLUSTER +)[A-Za-z0-9_-]{22}`)
+	clusterIDJSONRe = regexp.MustCompile(`"cluster_id": "[A-Za-z0-9_-]{22}"`)
+)
+
 // txnDuration replaces txn describe's duration, which is wall-clock time.
 func txnDuration(s string) string {
 	s = txnDurationTextRe.ReplaceAllString(s, "${1}D            ")
@@ -248,6 +266,7 @@ func TestCommandsGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(nil, "", "txn", "list")
+	check(clusterDescribe(addr), "", "cluster", "describe")
 	check(txnDuration, "", "txn", "describe", "tx-1")
 
 	check(nil, "", "user", "scram", "set", "--user", "alice", "--password", "alice-secret", "--iterations", "8192")

@@ -80,7 +80,7 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 			if format == out.JSON {
 				return out.WriteJSON(w, d)
 			}
-			fmt.Fprintf(w, "CLUSTER     %s\nCONTROLLER  %d\n\n", d.ClusterID, d.Controller)
+			fmt.Fprintf(w, "CLUSTER           %s\nCONTROLLER        %d\n\n", d.ClusterID, d.Controller)
 			tb := out.NewTable(w, "id", "host", "port", "rack", "status")
 			for _, b := range d.Brokers {
 				status, host, port := "active", b.Host, fmt.Sprint(b.Port)
@@ -99,7 +99,7 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 			if err := tb.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "\nPARTITIONS  %d\nUNDER-REPLICATED  %d\nOFFLINE  %d\n", d.Partitions, d.UnderReplicated, d.Offline)
+			fmt.Fprintf(w, "\nPARTITIONS        %d\nUNDER-REPLICATED  %d\nOFFLINE           %d\n", d.Partitions, d.UnderReplicated, d.Offline)
 			return nil
 		},
 	}
