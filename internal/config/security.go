@@ -13,6 +13,8 @@ var securityKeys = map[string]bool{
 	"ssl.principal.mapping.rules": true,
 	"sasl.enabled.mechanisms":     true, "sasl.jaas.config": true,
 	"connection.failed.authentication.delay.ms": true,
+	// Read by auth.AuthorizerFromProps.
+	"authorizer.class.name": true, "super.users": true, "allow.everyone.if.no.acl.found": true,
 }
 
 // saslMechanismPrefixes are the mechanism prefixes of per-mechanism JAAS configs
