@@ -55,7 +55,7 @@ type Handlers struct {
 	// everything (no authorizer.class.name).
 	Authorizer *auth.Authorizer
 	// Quotas throttles produce and fetch by client quota (quota.go); nil throttles nothing.
-	Quotas *Quotas
+	Quotas   *Quotas
 	registry *wire.Registry
 }
 

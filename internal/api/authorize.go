@@ -61,3 +61,11 @@ func (h *Handlers) allowedAny(ctx context.Context, r *wire.Request, op, resType 
 	p, host := requester(ctx, r)
 	return h.Authorizer.AuthorizeAny(p, host, op, resType)
 }
+
+// clientID is the request's client id, "" when null.
+func clientID(r *wire.Request) string {
+	if r == nil || r.Header.ClientID == nil {
+		return ""
+	}
+	return *r.Header.ClientID
+}
