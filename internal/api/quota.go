@@ -7,7 +7,8 @@ package api
 //     the samples divided by the time they cover, counted as at least quota.window.num-1 whole
 //     samples, so a new client is not throttled for its first burst);
 //   - a request's bytes are recorded first; if the rate is then above the quota the
-//     throttle time is (rate - quota) / quota × window, capped at one sample window;
+//     throttle time is (rate - quota) / quota × window, capped at the whole quota window
+//     (quota.window.num × quota.window.size.seconds);
 //   - the response carries it in throttle_time_ms and the connection is muted that long
 //     (wire.Reply.Throttle, KIP-219).
 //
@@ -89,7 +90,7 @@ func (q *Quotas) Record(kind, principal, clientID string, bytes int64) time.Dura
 		return 0
 	}
 	throttle := time.Duration((rate - limit) / limit * float64(window))
-	return min(throttle, q.SampleWindow)
+	return min(throttle, time.Duration(len(r.samples))*q.SampleWindow)
 }
 
 // recordLocked adds v to the current sample, starting a new one when the current is a window
