@@ -24,11 +24,13 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/gregorhq/gregor/internal/cli/acl"
 	"github.com/gregorhq/gregor/internal/cli/config"
 	"github.com/gregorhq/gregor/internal/cli/consume"
 	"github.com/gregorhq/gregor/internal/cli/group"
 	"github.com/gregorhq/gregor/internal/cli/perf"
 	"github.com/gregorhq/gregor/internal/cli/produce"
+	"github.com/gregorhq/gregor/internal/cli/quota"
 	"github.com/gregorhq/gregor/internal/cli/records"
 	"github.com/gregorhq/gregor/internal/cli/topic"
 	"github.com/gregorhq/gregor/internal/cli/txn"
@@ -50,5 +52,7 @@ func AddCommands(root *cobra.Command) {
 		verify.NewCommand(),
 		txn.NewCommand(),
 		user.NewCommand(),
+		acl.NewCommand(),
+		quota.NewCommand(),
 	)
 }
