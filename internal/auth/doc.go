@@ -1,6 +1,10 @@
 // Package auth authenticates client connections: TLS for the SSL and SASL_SSL listeners
 // (certificates re-read from disk when they change, mutual TLS principals), and the SASL
-// mechanisms PLAIN and SCRAM-SHA-256/512 for the SASL_PLAINTEXT and SASL_SSL listeners.
+// mechanisms PLAIN and SCRAM-SHA-256/512 for the SASL_PLAINTEXT and SASL_SSL listeners; and
+// authorizes their requests against ACLs (authorizer.go: Kafka's StandardAuthorizer, on when
+// authorizer.class.name is set, with super.users and allow.everyone.if.no.acl.found). ACLs
+// live in the cluster metadata (AccessControlEntryRecord) and are changed with CreateAcls and
+// DeleteAcls; internal/api checks each request where Kafka's KafkaApis does.
 //
 // Each connection has a Session (reachable from a handler's context with SessionFrom) that
 // holds its listener, its security protocol, where its SASL exchange stands and, once known,
@@ -28,5 +32,7 @@
 //
 // Not yet there: GSSAPI and OAUTHBEARER, re-authentication (KIP-368), delegation tokens,
 // JKS and PKCS12 keystores (PEM only: golang.org/x/crypto/pkcs12 is not a dependency), encrypted
-// PKCS#8 keys, ACLs and quotas.
+// PKCS#8 keys; ACLs on DELEGATION_TOKEN resources are stored but nothing checks them (no
+// delegation tokens); authorized-operations bitfields in Metadata and Describe* answers do not
+// follow the ACLs yet.
 package auth
