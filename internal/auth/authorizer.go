@@ -3,7 +3,7 @@ package auth
 import (
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"github.com/gregorhq/gregor/internal/metadata"
 )
@@ -74,13 +74,15 @@ type Authorizer struct {
 	super map[string]bool
 	acls  func() *metadata.ACLSet
 
-	mu    sync.Mutex
-	built *metadata.ACLSet // guarded by mu: the set idx was built from
-	idx   *aclIndex        // guarded by mu; immutable once built
+	// idx is the index of the ACL set it was built from; immutable once stored. Requests
+	// load it without a lock; one that finds it stale builds a new one and stores it (two
+	// may build at once: both build the same index, either wins).
+	idx atomic.Pointer[aclIndex]
 }
 
 // aclIndex is the ACLs by resource type, then by literal name or by prefix.
 type aclIndex struct {
+	built    *metadata.ACLSet // the set this index was built from
 	literal  map[int8]map[string][]metadata.ACL
 	prefixed map[int8]map[string][]metadata.ACL
 	// byType is every ALLOW ACL of a type, for AuthorizeAny (one per type, rarely used).
@@ -98,12 +100,11 @@ func NewAuthorizer(cfg AuthorizerConfig, acls func() *metadata.ACLSet) *Authoriz
 
 func (a *Authorizer) index() *aclIndex {
 	set := a.acls()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.idx != nil && a.built == set {
-		return a.idx
+	if idx := a.idx.Load(); idx != nil && idx.built == set {
+		return idx
 	}
 	idx := &aclIndex{
+		built:    set,
 		literal:  map[int8]map[string][]metadata.ACL{},
 		prefixed: map[int8]map[string][]metadata.ACL{},
 		byType:   map[int8][]metadata.ACL{},
@@ -121,7 +122,7 @@ func (a *Authorizer) index() *aclIndex {
 			idx.byType[acl.ResourceType] = append(idx.byType[acl.ResourceType], acl)
 		}
 	}
-	a.idx, a.built = idx, set
+	a.idx.Store(idx)
 	return idx
 }
 
