@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/group"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
@@ -35,6 +36,11 @@ func (h *Handlers) addOffsetsToTxn(ctx context.Context, r *wire.Request) (wire.R
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 	case req.TransactionalID == "" || req.Group == "":
 		resp.ErrorCode = kerr.InvalidRequest.Code
+	// Authorization, as Kafka: WRITE on the transactional id, READ on the group.
+	case !h.allowed(ctx, r, auth.OpWrite, metadata.ACLResourceTransactionalID, req.TransactionalID):
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+	case !h.allowedGroup(ctx, r, auth.OpRead, req.Group):
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
 	default:
 		var img *metadata.Image
 		if h.Controller != nil {

@@ -22,6 +22,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -37,7 +39,7 @@ func (h *Handlers) addPartitionsToTxn(ctx context.Context, r *wire.Request) (wir
 		for _, t := range req.Topics {
 			parts[t.Topic] = append(parts[t.Topic], t.Partitions...)
 		}
-		codes := h.addTxnPartitions(ctx, req.Version, req.TransactionalID, req.ProducerID, req.ProducerEpoch, false, parts)
+		codes := h.authorizedAddTxnPartitions(ctx, r, req.Version, req.TransactionalID, req.ProducerID, req.ProducerEpoch, false, parts)
 		for _, t := range req.Topics {
 			rt := kmsg.NewAddPartitionsToTxnResponseTopic()
 			rt.Topic = t.Topic
@@ -55,7 +57,7 @@ func (h *Handlers) addPartitionsToTxn(ctx context.Context, r *wire.Request) (wir
 		for _, t := range tx.Topics {
 			parts[t.Topic] = append(parts[t.Topic], t.Partitions...)
 		}
-		codes := h.addTxnPartitions(ctx, req.Version, tx.TransactionalID, tx.ProducerID, tx.ProducerEpoch, tx.VerifyOnly, parts)
+		codes := h.authorizedAddTxnPartitions(ctx, r, req.Version, tx.TransactionalID, tx.ProducerID, tx.ProducerEpoch, tx.VerifyOnly, parts)
 		rtx := kmsg.NewAddPartitionsToTxnResponseTransaction()
 		rtx.TransactionalID = tx.TransactionalID
 		for _, t := range tx.Topics {
@@ -75,6 +77,43 @@ func (h *Handlers) addPartitionsToTxn(ctx context.Context, r *wire.Request) (wir
 
 // addTxnPartitions adds (or, verifyOnly, checks) one transaction's partitions and returns the
 // error code of each.
+// authorizedAddTxnPartitions authorizes as Kafka does, then adds: without WRITE on the
+// transactional id every partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED; without WRITE
+// on a topic its partitions get TOPIC_AUTHORIZATION_FAILED and the others
+// OPERATION_NOT_ATTEMPTED.
+func (h *Handlers) authorizedAddTxnPartitions(ctx context.Context, r *wire.Request, version int16, id string, producerID int64, producerEpoch int16,
+	verifyOnly bool, parts map[string][]int32) map[string]map[int32]int16 {
+	codes := map[string]map[int32]int16{}
+	fill := func(topic string, code int16) {
+		codes[topic] = map[int32]int16{}
+		for _, p := range parts[topic] {
+			codes[topic][p] = code
+		}
+	}
+	if !h.allowed(ctx, r, auth.OpWrite, metadata.ACLResourceTransactionalID, id) {
+		for t := range parts {
+			fill(t, kerr.TransactionalIDAuthorizationFailed.Code)
+		}
+		return codes
+	}
+	denied := false
+	for t := range parts {
+		if !h.allowedTopic(ctx, r, auth.OpWrite, t) {
+			fill(t, kerr.TopicAuthorizationFailed.Code)
+			denied = true
+		}
+	}
+	if denied {
+		for t := range parts {
+			if codes[t] == nil {
+				fill(t, kerr.OperationNotAttempted.Code)
+			}
+		}
+		return codes
+	}
+	return h.addTxnPartitions(ctx, version, id, producerID, producerEpoch, verifyOnly, parts)
+}
+
 func (h *Handlers) addTxnPartitions(ctx context.Context, version int16, id string, producerID int64, producerEpoch int16,
 	verifyOnly bool, parts map[string][]int32) map[string]map[int32]int16 {
 	codes := map[string]map[int32]int16{}

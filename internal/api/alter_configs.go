@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
@@ -38,7 +39,7 @@ func (h *Handlers) alterConfigs(ctx context.Context, r *wire.Request) (wire.Repl
 		}
 		resources[i] = cr
 	}
-	results := h.changeConfigs(resources, func(rs []controller.ConfigResource) []controller.ConfigResult {
+	results := h.changeConfigs(ctx, r, resources, func(rs []controller.ConfigResource) []controller.ConfigResult {
 		return h.Controller.AlterConfigs(ctx, rs, req.ValidateOnly)
 	})
 	if !req.ValidateOnly {
@@ -57,13 +58,20 @@ func (h *Handlers) alterConfigs(ctx context.Context, r *wire.Request) (wire.Repl
 // changeConfigs checks what the receiving broker checks (a broker resource must be this
 // broker or the cluster default), passes the other resources to alter, and returns one
 // result per resource in order.
-func (h *Handlers) changeConfigs(resources []controller.ConfigResource,
+//
+// Authorization, as Kafka: ALTER_CONFIGS on the topic (else TOPIC_AUTHORIZATION_FAILED) or on
+// the cluster for a broker resource (else CLUSTER_AUTHORIZATION_FAILED).
+func (h *Handlers) changeConfigs(ctx context.Context, req *wire.Request, resources []controller.ConfigResource,
 	alter func([]controller.ConfigResource) []controller.ConfigResult) []controller.ConfigResult {
 	results := make([]controller.ConfigResult, len(resources))
 	var pass []controller.ConfigResource
 	var at []int
 	for i, r := range resources {
 		results[i].Type, results[i].Name = r.Type, r.Name
+		if err := h.configAuthorization(ctx, req, r.Type, r.Name, auth.OpAlterConfigs); err != nil {
+			results[i].Err = err
+			continue
+		}
 		if r.Type == metadata.ConfigResourceBroker && r.Name != "" {
 			id, err := strconv.ParseInt(r.Name, 10, 32)
 			switch {
@@ -85,6 +93,22 @@ func (h *Handlers) changeConfigs(resources []controller.ConfigResource,
 		}
 	}
 	return results
+}
+
+// configAuthorization checks op (ALTER_CONFIGS or DESCRIBE_CONFIGS) on a config resource: a
+// topic's own ACLs, the cluster's for a broker resource. It returns the authorization error.
+func (h *Handlers) configAuthorization(ctx context.Context, r *wire.Request, typ metadata.ConfigResourceType, name string, op int8) error {
+	switch typ {
+	case metadata.ConfigResourceTopic:
+		if !h.allowedTopic(ctx, r, op, name) {
+			return kerr.TopicAuthorizationFailed
+		}
+	case metadata.ConfigResourceBroker:
+		if !h.allowedCluster(ctx, r, op) {
+			return kerr.ClusterAuthorizationFailed
+		}
+	}
+	return nil
 }
 
 // resultError is a result's error code and message for the response.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/group"
@@ -49,7 +50,12 @@ type Handlers struct {
 	// topic.
 	Metrics TopicMetrics
 	// Now is the clock produce checks timestamps against; time.Now when nil.
-	Now      func() time.Time
+	Now func() time.Time
+	// Authorizer checks every request against the ACLs (authorize.go); nil allows
+	// everything (no authorizer.class.name).
+	Authorizer *auth.Authorizer
+	// Quotas throttles produce and fetch by client quota (quota.go); nil throttles nothing.
+	Quotas   *Quotas
 	registry *wire.Registry
 }
 
@@ -116,6 +122,11 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerSaslAuthenticate(reg)
 	h.registerDescribeUserScramCredentials(reg)
 	h.registerAlterUserScramCredentials(reg)
+	h.registerDescribeAcls(reg)
+	h.registerCreateAcls(reg)
+	h.registerDeleteAcls(reg)
+	h.registerDescribeClientQuotas(reg)
+	h.registerAlterClientQuotas(reg)
 }
 
 // errorCode maps a domain error to its Kafka error code: a kerr error keeps its code,

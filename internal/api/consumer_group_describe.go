@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -35,10 +36,14 @@ func (h *Handlers) consumerGroupDescribe(ctx context.Context, r *wire.Request) (
 	resp := kmsg.NewPtrConsumerGroupDescribeResponse()
 	for _, id := range req.Groups {
 		var g kmsg.ConsumerGroupDescribeResponseGroup
-		if h.Groups == nil {
+		switch {
+		case !h.allowedGroup(ctx, r, auth.OpDescribe, id):
+			g = kmsg.NewConsumerGroupDescribeResponseGroup()
+			g.Group, g.ErrorCode = id, kerr.GroupAuthorizationFailed.Code
+		case h.Groups == nil:
 			g = kmsg.NewConsumerGroupDescribeResponseGroup()
 			g.Group, g.ErrorCode = id, kerr.CoordinatorNotAvailable.Code
-		} else {
+		default:
 			g = h.Groups.ConsumerGroupDescribe(id)
 		}
 		g.AuthorizedOperations = authorizedOperationsOmitted

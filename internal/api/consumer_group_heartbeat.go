@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -28,6 +29,23 @@ func (h *Handlers) consumerGroupHeartbeat(ctx context.Context, r *wire.Request) 
 	if h.Groups == nil {
 		resp := kmsg.NewPtrConsumerGroupHeartbeatResponse()
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return wire.Reply{Msg: resp}, nil
+	}
+	// Authorization, as Kafka: READ on the group, DESCRIBE on the subscribed topics.
+	deny := int16(0)
+	if !h.allowedGroup(ctx, r, auth.OpRead, req.Group) {
+		deny = kerr.GroupAuthorizationFailed.Code
+	} else {
+		for _, topic := range req.SubscribedTopicNames {
+			if !h.allowedTopic(ctx, r, auth.OpDescribe, topic) {
+				deny = kerr.TopicAuthorizationFailed.Code
+				break
+			}
+		}
+	}
+	if deny != 0 {
+		resp := kmsg.NewPtrConsumerGroupHeartbeatResponse()
+		resp.ErrorCode = deny
 		return wire.Reply{Msg: resp}, nil
 	}
 	clientID := ""

@@ -11,8 +11,10 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/wire"
 )
@@ -24,7 +26,15 @@ func (h *Handlers) registerCreatePartitions(reg *wire.Registry) {
 func (h *Handlers) createPartitions(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.CreatePartitionsRequest)
 	specs := make([]controller.PartitionsSpec, 0, len(req.Topics))
+	resp := kmsg.NewPtrCreatePartitionsResponse()
 	for _, rt := range req.Topics {
+		// Authorization, as Kafka: ALTER on each topic.
+		if !h.allowedTopic(ctx, r, auth.OpAlter, rt.Topic) {
+			t := kmsg.NewCreatePartitionsResponseTopic()
+			t.Topic, t.ErrorCode = rt.Topic, kerr.TopicAuthorizationFailed.Code
+			resp.Topics = append(resp.Topics, t)
+			continue
+		}
 		spec := controller.PartitionsSpec{Topic: rt.Topic, Count: rt.Count}
 		for _, a := range rt.Assignment {
 			spec.Assignments = append(spec.Assignments, a.Replicas)
@@ -35,7 +45,6 @@ func (h *Handlers) createPartitions(ctx context.Context, r *wire.Request) (wire.
 	if !req.ValidateOnly {
 		h.syncReplicas()
 	}
-	resp := kmsg.NewPtrCreatePartitionsResponse()
 	for _, res := range results {
 		rt := kmsg.NewCreatePartitionsResponseTopic()
 		rt.Topic = res.Topic

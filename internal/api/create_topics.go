@@ -13,8 +13,10 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/wire"
 )
@@ -26,7 +28,17 @@ func (h *Handlers) registerCreateTopics(reg *wire.Registry) {
 func (h *Handlers) createTopics(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.CreateTopicsRequest)
 	specs := make([]controller.TopicSpec, 0, len(req.Topics))
+	resp := kmsg.NewPtrCreateTopicsResponse()
+	// Authorization, as Kafka: CREATE on the cluster, or on each topic.
+	clusterCreate := h.allowedCluster(ctx, r, auth.OpCreate)
 	for _, rt := range req.Topics {
+		if !clusterCreate && !h.allowedTopic(ctx, r, auth.OpCreate, rt.Topic) {
+			t := kmsg.NewCreateTopicsResponseTopic()
+			t.Topic, t.ErrorCode = rt.Topic, kerr.TopicAuthorizationFailed.Code
+			t.NumPartitions, t.ReplicationFactor = -1, -1
+			resp.Topics = append(resp.Topics, t)
+			continue
+		}
 		spec := controller.TopicSpec{
 			Name:              rt.Topic,
 			NumPartitions:     rt.NumPartitions,
@@ -48,7 +60,6 @@ func (h *Handlers) createTopics(ctx context.Context, r *wire.Request) (wire.Repl
 	if !req.ValidateOnly {
 		h.syncReplicas()
 	}
-	resp := kmsg.NewPtrCreateTopicsResponse()
 	for _, res := range results {
 		rt := kmsg.NewCreateTopicsResponseTopic()
 		rt.Topic = res.Name

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -31,6 +32,19 @@ func (h *Handlers) deleteGroups(ctx context.Context, r *wire.Request) (wire.Repl
 		}
 		return wire.Reply{Msg: resp}, nil
 	}
-	resp.Groups = h.Groups.DeleteGroups(ctx, req.Groups)
+	// Authorization, as Kafka: DELETE on each group, else GROUP_AUTHORIZATION_FAILED.
+	var allowed []string
+	for _, id := range req.Groups {
+		if h.allowedGroup(ctx, r, auth.OpDelete, id) {
+			allowed = append(allowed, id)
+			continue
+		}
+		g := kmsg.NewDeleteGroupsResponseGroup()
+		g.Group, g.ErrorCode = id, kerr.GroupAuthorizationFailed.Code
+		resp.Groups = append(resp.Groups, g)
+	}
+	if len(allowed) > 0 {
+		resp.Groups = append(resp.Groups, h.Groups.DeleteGroups(ctx, allowed)...)
+	}
 	return wire.Reply{Msg: resp}, nil
 }

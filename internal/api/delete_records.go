@@ -18,6 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
+	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -25,17 +27,22 @@ func (h *Handlers) registerDeleteRecords(reg *wire.Registry) {
 	reg.Register(wire.API{Key: kmsg.DeleteRecords, MinVersion: 0, MaxVersion: 2, Handle: h.deleteRecords})
 }
 
-func (h *Handlers) deleteRecords(_ context.Context, r *wire.Request) (wire.Reply, error) {
+func (h *Handlers) deleteRecords(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.DeleteRecordsRequest)
 	resp := kmsg.NewPtrDeleteRecordsResponse()
 	for _, rt := range req.Topics {
 		st := kmsg.NewDeleteRecordsResponseTopic()
 		st.Topic = rt.Topic
+		deletable := h.allowedTopic(ctx, r, auth.OpDelete, rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.LowWatermark = -1
-			p, err := h.Replicas.Partition(rt.Topic, rp.Partition)
+			var p *replica.Partition
+			err := error(kerr.TopicAuthorizationFailed)
+			if deletable {
+				p, err = h.Replicas.Partition(rt.Topic, rp.Partition)
+			}
 			if err == nil && isInternalTopic(rt.Topic) {
 				// The coordinators' state lives there; Kafka refuses this too.
 				err = kerr.InvalidTopicException

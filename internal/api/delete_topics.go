@@ -11,8 +11,11 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
+	"github.com/gregorhq/gregor/internal/controller"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
 )
@@ -36,9 +39,36 @@ func (h *Handlers) deleteTopics(ctx context.Context, r *wire.Request) (wire.Repl
 	} else {
 		names = req.TopicNames
 	}
-	results := h.Controller.DeleteTopics(ctx, names, ids)
-	h.syncReplicas()
 	resp := kmsg.NewPtrDeleteTopicsResponse()
+	// Authorization, as Kafka: DELETE on each topic (a topic named by id is checked under
+	// its name; an unknown id is left to the controller).
+	img := h.Controller.Image()
+	deny := func(name *string, id metadata.UUID) {
+		rt := kmsg.NewDeleteTopicsResponseTopic()
+		rt.Topic, rt.TopicID, rt.ErrorCode = name, id, kerr.TopicAuthorizationFailed.Code
+		resp.Topics = append(resp.Topics, rt)
+	}
+	var allowedNames []string
+	for _, n := range names {
+		if h.allowedTopic(ctx, r, auth.OpDelete, n) {
+			allowedNames = append(allowedNames, n)
+		} else {
+			deny(&n, metadata.ZeroUUID)
+		}
+	}
+	var allowedIDs []metadata.UUID
+	for _, id := range ids {
+		if t := img.TopicsByID[id]; t != nil && !h.allowedTopic(ctx, r, auth.OpDelete, t.Name) {
+			deny(nil, id)
+		} else {
+			allowedIDs = append(allowedIDs, id)
+		}
+	}
+	var results []controller.DeleteResult
+	if len(allowedNames)+len(allowedIDs) > 0 {
+		results = h.Controller.DeleteTopics(ctx, allowedNames, allowedIDs)
+		h.syncReplicas()
+	}
 	for _, res := range results {
 		rt := kmsg.NewDeleteTopicsResponseTopic()
 		if res.Name != "" {

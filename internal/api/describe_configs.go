@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
@@ -32,7 +33,7 @@ func (h *Handlers) registerDescribeConfigs(reg *wire.Registry) {
 	reg.Register(wire.API{Key: kmsg.DescribeConfigs, MinVersion: 0, MaxVersion: 4, Handle: h.describeConfigs})
 }
 
-func (h *Handlers) describeConfigs(_ context.Context, r *wire.Request) (wire.Reply, error) {
+func (h *Handlers) describeConfigs(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.DescribeConfigsRequest)
 	img := h.Controller.Image()
 	dyn := h.dynamicConfigs(img)
@@ -41,7 +42,13 @@ func (h *Handlers) describeConfigs(_ context.Context, r *wire.Request) (wire.Rep
 		res := kmsg.NewDescribeConfigsResponseResource()
 		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
 		var entries []config.Entry
-		switch metadata.ConfigResourceType(rr.ResourceType) {
+		typ := metadata.ConfigResourceType(rr.ResourceType)
+		if err := h.configAuthorization(ctx, r, typ, rr.ResourceName, auth.OpDescribeConfigs); err != nil {
+			typ = -1 // answered below
+			res.ErrorCode = errorCode(err)
+		}
+		switch typ {
+		case -1:
 		case metadata.ConfigResourceTopic:
 			t := img.Topics[rr.ResourceName]
 			if t == nil {

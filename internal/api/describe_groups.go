@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -29,10 +30,14 @@ func (h *Handlers) describeGroups(ctx context.Context, r *wire.Request) (wire.Re
 	resp := kmsg.NewPtrDescribeGroupsResponse()
 	for _, id := range req.Groups {
 		var g kmsg.DescribeGroupsResponseGroup
-		if h.Groups == nil {
+		switch {
+		case !h.allowedGroup(ctx, r, auth.OpDescribe, id):
+			g = kmsg.NewDescribeGroupsResponseGroup()
+			g.Group, g.ErrorCode = id, kerr.GroupAuthorizationFailed.Code
+		case h.Groups == nil:
 			g = kmsg.NewDescribeGroupsResponseGroup()
 			g.Group, g.ErrorCode = id, kerr.CoordinatorNotAvailable.Code
-		} else {
+		default:
 			g = h.Groups.DescribeGroup(id)
 		}
 		resp.Groups = append(resp.Groups, g)

@@ -17,8 +17,10 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -26,10 +28,14 @@ func (h *Handlers) registerDescribeLogDirs(reg *wire.Registry) {
 	reg.Register(wire.API{Key: kmsg.DescribeLogDirs, MinVersion: 0, MaxVersion: 4, Handle: h.describeLogDirs})
 }
 
-func (h *Handlers) describeLogDirs(_ context.Context, r *wire.Request) (wire.Reply, error) {
+func (h *Handlers) describeLogDirs(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.DescribeLogDirsRequest)
 	img := h.Controller.Image()
 	resp := kmsg.NewPtrDescribeLogDirsResponse()
+	if !h.allowedCluster(ctx, r, auth.OpDescribe) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code // DESCRIBE on the cluster, as Kafka
+		return wire.Reply{Msg: resp}, nil
+	}
 	if len(h.Config.LogDirs) == 0 {
 		return wire.Reply{Msg: resp}, nil
 	}

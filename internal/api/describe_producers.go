@@ -11,8 +11,10 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -20,7 +22,7 @@ func (h *Handlers) registerDescribeProducers(reg *wire.Registry) {
 	reg.Register(wire.API{Key: kmsg.DescribeProducers, MinVersion: 0, MaxVersion: 0, Handle: h.describeProducers})
 }
 
-func (h *Handlers) describeProducers(_ context.Context, r *wire.Request) (wire.Reply, error) {
+func (h *Handlers) describeProducers(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.DescribeProducersRequest)
 	resp := kmsg.NewPtrDescribeProducersResponse()
 	for _, rt := range req.Topics {
@@ -30,6 +32,9 @@ func (h *Handlers) describeProducers(_ context.Context, r *wire.Request) (wire.R
 			sp := kmsg.NewDescribeProducersResponseTopicPartition()
 			sp.Partition = part
 			p, err := h.Replicas.Partition(rt.Topic, part)
+			if !h.allowedTopic(ctx, r, auth.OpRead, rt.Topic) {
+				err = kerr.TopicAuthorizationFailed // READ on the topic, as Kafka
+			}
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
 				st.Partitions = append(st.Partitions, sp)

@@ -12,6 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -26,6 +28,11 @@ func (h *Handlers) describeTransactions(ctx context.Context, r *wire.Request) (w
 		s := kmsg.NewDescribeTransactionsResponseTransactionState()
 		s.TransactionalID, s.ProducerID, s.ProducerEpoch, s.StartTimestamp = id, -1, -1, -1
 		s.Topics = []kmsg.DescribeTransactionsResponseTransactionStateTopic{}
+		if !h.allowed(ctx, r, auth.OpDescribe, metadata.ACLResourceTransactionalID, id) {
+			s.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code // DESCRIBE, as Kafka
+			resp.TransactionStates = append(resp.TransactionStates, s)
+			continue
+		}
 		if h.Txns == nil {
 			s.ErrorCode = kerr.CoordinatorNotAvailable.Code
 			resp.TransactionStates = append(resp.TransactionStates, s)

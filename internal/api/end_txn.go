@@ -18,6 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -33,6 +35,9 @@ func (h *Handlers) endTxn(ctx context.Context, r *wire.Request) (wire.Reply, err
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 	case req.TransactionalID == "":
 		resp.ErrorCode = kerr.InvalidRequest.Code
+	// Authorization, as Kafka: WRITE on the transactional id.
+	case !h.allowed(ctx, r, auth.OpWrite, metadata.ACLResourceTransactionalID, req.TransactionalID):
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 	default:
 		err := h.Txns.EndTxn(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Commit)
 		resp.ErrorCode = fencedCode(err, req.Version, 2)

@@ -46,6 +46,9 @@ package api
 // Record data is never copied: each partition's records are a region of a segment file that
 // the connection writer sends with sendfile; encodeFetch writes the rest of the response
 // around those regions.
+//
+// Authorization: READ on each topic (CLUSTER_ACTION on the cluster for a replica's fetch),
+// else TOPIC_AUTHORIZATION_FAILED. Bytes sent count against consumer_byte_rate.
 
 import (
 	"context"
@@ -54,6 +57,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/storage"
@@ -106,6 +110,11 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 	if h.Metrics != nil {
 		names = make([]string, len(req.Topics))
 	}
+	// Authorization, as Kafka's handleFetchRequest: a replica's fetch needs CLUSTER_ACTION on
+	// the cluster, a consumer's READ on each topic; a partition that fails it gets
+	// TOPIC_AUTHORIZATION_FAILED.
+	isReplica := req.ReplicaID >= 0
+	replicaAllowed := isReplica && h.allowedCluster(ctx, r, auth.OpClusterAction)
 	var parts []fetchPartition
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
@@ -121,6 +130,9 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 		}
 		if names != nil {
 			names[i] = name
+		}
+		if topicErr == nil && (isReplica && !replicaAllowed || !isReplica && !h.allowedTopic(ctx, r, auth.OpRead, name)) {
+			topicErr = kerr.TopicAuthorizationFailed
 		}
 		st.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
 		regions[i] = make([]storage.Region, len(rt.Partitions))
@@ -192,18 +204,26 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 			break
 		}
 	}
-	if h.Metrics != nil {
-		for i := range regions {
-			var n int64
-			for _, r := range regions[i] {
-				n += r.Size
-			}
-			if n > 0 {
-				h.Metrics.BytesOut(names[i], n)
-			}
+	var total int64
+	for i := range regions {
+		var n int64
+		for _, r := range regions[i] {
+			n += r.Size
+		}
+		total += n
+		if h.Metrics != nil && n > 0 {
+			h.Metrics.BytesOut(names[i], n)
 		}
 	}
-	return wire.Reply{Chunks: encodeFetch(resp, regions)}, nil
+	// The bytes sent count against the consumer_byte_rate quota (quota.go); the response
+	// carries the throttle time and the connection is muted for it.
+	var throttle time.Duration
+	if !isReplica {
+		principal, _ := requester(ctx, r)
+		throttle = h.Quotas.Record(quotaFetch, principal, clientID(r), total)
+		resp.ThrottleMillis = int32(throttle / time.Millisecond)
+	}
+	return wire.Reply{Chunks: encodeFetch(resp, regions), Throttle: throttle}, nil
 }
 
 // readFetch reads every partition, Kafka's way: each gets at most its own max bytes and what

@@ -19,6 +19,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -34,7 +36,18 @@ func (h *Handlers) findCoordinator(ctx context.Context, r *wire.Request) (wire.R
 		keys = []string{req.CoordinatorKey}
 	}
 	for _, key := range keys {
-		c := h.coordinatorFor(ctx, req.CoordinatorType, key)
+		var c kmsg.FindCoordinatorResponseCoordinator
+		// Authorization, as Kafka: DESCRIBE on the group or the transactional id.
+		switch {
+		case req.CoordinatorType == 0 && !h.allowedGroup(ctx, r, auth.OpDescribe, key):
+			c = kmsg.NewFindCoordinatorResponseCoordinator()
+			c.Key, c.NodeID, c.Port, c.ErrorCode = key, -1, -1, kerr.GroupAuthorizationFailed.Code
+		case req.CoordinatorType == 1 && !h.allowed(ctx, r, auth.OpDescribe, metadata.ACLResourceTransactionalID, key):
+			c = kmsg.NewFindCoordinatorResponseCoordinator()
+			c.Key, c.NodeID, c.Port, c.ErrorCode = key, -1, -1, kerr.TransactionalIDAuthorizationFailed.Code
+		default:
+			c = h.coordinatorFor(ctx, req.CoordinatorType, key)
+		}
 		if req.Version < 4 {
 			resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = c.ErrorCode, c.NodeID, c.Host, c.Port
 			if req.Version >= 1 {

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -24,7 +25,10 @@ func (h *Handlers) heartbeat(ctx context.Context, r *wire.Request) (wire.Reply, 
 	req := r.Body.(*kmsg.HeartbeatRequest)
 	resp := kmsg.NewPtrHeartbeatResponse()
 	resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
-	if h.Groups != nil {
+	switch {
+	case !h.allowedGroup(ctx, r, auth.OpRead, req.Group):
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+	case h.Groups != nil:
 		resp.ErrorCode = h.Groups.Heartbeat(ctx, req)
 	}
 	return wire.Reply{Msg: resp}, nil

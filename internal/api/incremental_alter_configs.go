@@ -32,7 +32,7 @@ func (h *Handlers) incrementalAlterConfigs(ctx context.Context, r *wire.Request)
 		}
 		resources[i] = cr
 	}
-	results := h.changeConfigs(resources, func(rs []controller.ConfigResource) []controller.ConfigResult {
+	results := h.changeConfigs(ctx, r, resources, func(rs []controller.ConfigResource) []controller.ConfigResult {
 		return h.Controller.IncrementalAlterConfigs(ctx, rs, req.ValidateOnly)
 	})
 	if !req.ValidateOnly {

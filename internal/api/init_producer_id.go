@@ -26,6 +26,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -43,6 +45,12 @@ func (h *Handlers) initProducerID(ctx context.Context, r *wire.Request) (wire.Re
 		resp.ErrorCode = kerr.InvalidRequest.Code
 	case req.TransactionalID != nil && *req.TransactionalID == "":
 		resp.ErrorCode = kerr.InvalidRequest.Code
+	// Authorization, as Kafka: WRITE on the transactional id; an idempotent producer needs
+	// IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
+	case req.TransactionalID != nil && !h.allowed(ctx, r, auth.OpWrite, metadata.ACLResourceTransactionalID, *req.TransactionalID):
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+	case req.TransactionalID == nil && !h.allowedCluster(ctx, r, auth.OpIdempotentWrite) && !h.allowedAny(ctx, r, auth.OpWrite, metadata.ACLResourceTopic):
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
 	case req.TransactionalID != nil && h.Txns == nil:
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 	case req.TransactionalID != nil:

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -30,6 +31,15 @@ func (h *Handlers) joinGroup(ctx context.Context, r *wire.Request) (wire.Reply, 
 	if h.Groups == nil {
 		resp := kmsg.NewPtrJoinGroupResponse()
 		resp.ErrorCode, resp.Generation = kerr.CoordinatorNotAvailable.Code, -1
+		return wire.Reply{Msg: resp}, nil
+	}
+	if !h.allowedGroup(ctx, r, auth.OpRead, req.Group) {
+		resp := kmsg.NewPtrJoinGroupResponse()
+		resp.ErrorCode, resp.Generation = kerr.GroupAuthorizationFailed.Code, -1
+		if req.Version >= 7 {
+			pt := req.ProtocolType
+			resp.ProtocolType = &pt
+		}
 		return wire.Reply{Msg: resp}, nil
 	}
 	clientID := ""

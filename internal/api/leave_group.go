@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -26,6 +27,10 @@ func (h *Handlers) leaveGroup(ctx context.Context, r *wire.Request) (wire.Reply,
 	resp := kmsg.NewPtrLeaveGroupResponse()
 	if h.Groups == nil {
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return wire.Reply{Msg: resp}, nil
+	}
+	if !h.allowedGroup(ctx, r, auth.OpRead, req.Group) {
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
 		return wire.Reply{Msg: resp}, nil
 	}
 	members := req.Members

@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -25,6 +26,17 @@ func (h *Handlers) listGroups(ctx context.Context, r *wire.Request) (wire.Reply,
 	resp := kmsg.NewPtrListGroupsResponse()
 	if h.Groups != nil {
 		resp.ErrorCode, resp.Groups = h.Groups.ListGroups(req.StatesFilter, req.TypesFilter)
+	}
+	// Authorization, as Kafka: DESCRIBE on the cluster lists every group, otherwise only the
+	// groups the client may DESCRIBE.
+	if !h.allowedCluster(ctx, r, auth.OpDescribe) {
+		kept := resp.Groups[:0]
+		for _, g := range resp.Groups {
+			if h.allowedGroup(ctx, r, auth.OpDescribe, g.Group) {
+				kept = append(kept, g)
+			}
+		}
+		resp.Groups = kept
 	}
 	if resp.Groups == nil {
 		resp.Groups = []kmsg.ListGroupsResponseGroup{}

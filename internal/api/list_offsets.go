@@ -21,6 +21,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
+	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -28,17 +30,22 @@ func (h *Handlers) registerListOffsets(reg *wire.Registry) {
 	reg.Register(wire.API{Key: kmsg.ListOffsets, MinVersion: 1, MaxVersion: 8, Handle: h.listOffsets})
 }
 
-func (h *Handlers) listOffsets(_ context.Context, r *wire.Request) (wire.Reply, error) {
+func (h *Handlers) listOffsets(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.ListOffsetsRequest)
 	resp := kmsg.NewPtrListOffsetsResponse()
 	for _, rt := range req.Topics {
 		st := kmsg.NewListOffsetsResponseTopic()
 		st.Topic = rt.Topic
+		describable := h.allowedTopic(ctx, r, auth.OpDescribe, rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.Timestamp, sp.Offset, sp.LeaderEpoch = -1, -1, -1
-			p, err := h.Replicas.Partition(rt.Topic, rp.Partition)
+			var p *replica.Partition
+			err := error(kerr.TopicAuthorizationFailed)
+			if describable {
+				p, err = h.Replicas.Partition(rt.Topic, rp.Partition)
+			}
 			if err == nil {
 				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
 			}

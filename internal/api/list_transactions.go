@@ -15,6 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -39,6 +41,10 @@ func (h *Handlers) listTransactions(ctx context.Context, r *wire.Request) (wire.
 	resp.ErrorCode = errorCode(err)
 	resp.UnknownStateFilters = append(resp.UnknownStateFilters, unknown...)
 	for _, l := range list {
+		// Only the transactional ids the client may DESCRIBE, as Kafka.
+		if !h.allowed(ctx, r, auth.OpDescribe, metadata.ACLResourceTransactionalID, l.TransactionalID) {
+			continue
+		}
 		s := kmsg.NewListTransactionsResponseTransactionState()
 		s.TransactionalID, s.ProducerID, s.TransactionState = l.TransactionalID, l.ProducerID, l.State
 		resp.TransactionStates = append(resp.TransactionStates, s)

@@ -14,6 +14,10 @@ package api
 //	v10: topic ids
 //	v11: no cluster authorized operations
 //	v12: topics may be named by id alone
+//
+// Authorization: the all-topics answer leaves out topics the client may not DESCRIBE; a named
+// topic it may not DESCRIBE (or, absent, may not CREATE for auto-creation) is answered
+// TOPIC_AUTHORIZATION_FAILED, existing or not.
 
 import (
 	"context"
@@ -39,9 +43,30 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 	img := h.Controller.Image()
 
 	allTopics := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
+	// denied holds the named topics the client may not see (DESCRIBE) or, absent and to be
+	// auto-created, may not create (CREATE on the cluster or the topic): they are answered
+	// TOPIC_AUTHORIZATION_FAILED whether they exist or not, so no name leaks.
+	denied := map[string]bool{}
 	if !allTopics {
 		autoCreate := h.Config.AutoCreateTopicsEnable && (req.Version < 4 || req.AllowAutoTopicCreation)
-		img = h.autoCreate(ctx, img, req.Topics, autoCreate)
+		clusterCreate := autoCreate && h.allowedCluster(ctx, r, auth.OpCreate)
+		var creatable []kmsg.MetadataRequestTopic
+		for _, rt := range req.Topics {
+			if rt.Topic == nil {
+				continue
+			}
+			name := *rt.Topic
+			switch {
+			case !h.allowedTopic(ctx, r, auth.OpDescribe, name):
+				denied[name] = true
+			case img.Topics[name] != nil || !autoCreate:
+			case clusterCreate || h.allowedTopic(ctx, r, auth.OpCreate, name):
+				creatable = append(creatable, rt)
+			default:
+				denied[name] = true
+			}
+		}
+		img = h.autoCreate(ctx, img, creatable, autoCreate)
 	}
 
 	resp.ClusterID = &img.ClusterID
@@ -57,7 +82,9 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 
 	if allTopics {
 		for _, name := range img.TopicNames() {
-			resp.Topics = append(resp.Topics, topicMetadata(img, img.Topics[name]))
+			if h.allowedTopic(ctx, r, auth.OpDescribe, name) {
+				resp.Topics = append(resp.Topics, topicMetadata(img, img.Topics[name]))
+			}
 		}
 		return wire.Reply{Msg: resp}, nil
 	}
@@ -68,6 +95,13 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 			t = img.Topics[*rt.Topic]
 		case rt.TopicID != [16]byte{}:
 			t = img.TopicsByID[metadata.UUID(rt.TopicID)]
+		}
+		if (rt.Topic != nil && denied[*rt.Topic]) || (rt.Topic == nil && t != nil && !h.allowedTopic(ctx, r, auth.OpDescribe, t.Name)) {
+			mt := kmsg.NewMetadataResponseTopic()
+			mt.Topic, mt.TopicID = rt.Topic, rt.TopicID
+			mt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			resp.Topics = append(resp.Topics, mt)
+			continue
 		}
 		if t == nil {
 			mt := kmsg.NewMetadataResponseTopic()

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -27,19 +28,41 @@ func (h *Handlers) registerOffsetCommit(reg *wire.Registry) {
 
 func (h *Handlers) offsetCommit(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.OffsetCommitRequest)
-	if h.Groups == nil {
-		resp := kmsg.NewPtrOffsetCommitResponse()
-		for _, rt := range req.Topics {
+	// failAll answers every partition with code.
+	failAll := func(topics []kmsg.OffsetCommitRequestTopic, code int16) []kmsg.OffsetCommitResponseTopic {
+		var out []kmsg.OffsetCommitResponseTopic
+		for _, rt := range topics {
 			st := kmsg.NewOffsetCommitResponseTopic()
 			st.Topic = rt.Topic
 			for _, rp := range rt.Partitions {
 				sp := kmsg.NewOffsetCommitResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.CoordinatorNotAvailable.Code
+				sp.Partition, sp.ErrorCode = rp.Partition, code
 				st.Partitions = append(st.Partitions, sp)
 			}
-			resp.Topics = append(resp.Topics, st)
+			out = append(out, st)
 		}
+		return out
+	}
+	if h.Groups == nil || !h.allowedGroup(ctx, r, auth.OpRead, req.Group) {
+		code := kerr.GroupAuthorizationFailed.Code
+		if h.Groups == nil {
+			code = kerr.CoordinatorNotAvailable.Code
+		}
+		resp := kmsg.NewPtrOffsetCommitResponse()
+		resp.Topics = failAll(req.Topics, code)
 		return wire.Reply{Msg: resp}, nil
 	}
-	return wire.Reply{Msg: h.Groups.OffsetCommit(ctx, req)}, nil
+	// Authorization, as Kafka: READ on the group (above), READ on each topic.
+	var allowed, denied []kmsg.OffsetCommitRequestTopic
+	for _, rt := range req.Topics {
+		if h.allowedTopic(ctx, r, auth.OpRead, rt.Topic) {
+			allowed = append(allowed, rt)
+		} else {
+			denied = append(denied, rt)
+		}
+	}
+	req.Topics = allowed
+	resp := h.Groups.OffsetCommit(ctx, req)
+	resp.Topics = append(resp.Topics, failAll(denied, kerr.TopicAuthorizationFailed.Code)...)
+	return wire.Reply{Msg: resp}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -23,5 +24,29 @@ func (h *Handlers) offsetDelete(ctx context.Context, r *wire.Request) (wire.Repl
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return wire.Reply{Msg: resp}, nil
 	}
-	return wire.Reply{Msg: h.Groups.OffsetDelete(ctx, req)}, nil
+	if !h.allowedGroup(ctx, r, auth.OpDelete, req.Group) {
+		resp := kmsg.NewPtrOffsetDeleteResponse()
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return wire.Reply{Msg: resp}, nil
+	}
+	var allowed []kmsg.OffsetDeleteRequestTopic
+	var denied []kmsg.OffsetDeleteResponseTopic
+	for _, t := range req.Topics {
+		if h.allowedTopic(ctx, r, auth.OpRead, t.Topic) {
+			allowed = append(allowed, t)
+			continue
+		}
+		rt := kmsg.NewOffsetDeleteResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewOffsetDeleteResponseTopicPartition()
+			rp.Partition, rp.ErrorCode = p.Partition, kerr.TopicAuthorizationFailed.Code
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		denied = append(denied, rt)
+	}
+	req.Topics = allowed
+	resp := h.Groups.OffsetDelete(ctx, req)
+	resp.Topics = append(resp.Topics, denied...)
+	return wire.Reply{Msg: resp}, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -32,7 +33,26 @@ func (h *Handlers) offsetFetch(ctx context.Context, r *wire.Request) (wire.Reply
 		if h.Groups == nil {
 			return kerr.CoordinatorNotAvailable.Code, nil
 		}
-		return h.Groups.OffsetFetch(ctx, group, memberID, memberEpoch, topics, req.RequireStable)
+		// Authorization, as Kafka: DESCRIBE on the group; topics the client may not
+		// DESCRIBE are left out of an all-topics answer and fail when named.
+		if !h.allowedGroup(ctx, r, auth.OpDescribe, group) {
+			return kerr.GroupAuthorizationFailed.Code, nil
+		}
+		code, got := h.Groups.OffsetFetch(ctx, group, memberID, memberEpoch, topics, req.RequireStable)
+		kept := got[:0]
+		for _, t := range got {
+			if !h.allowedTopic(ctx, r, auth.OpDescribe, t.Topic) {
+				if topics == nil {
+					continue
+				}
+				for i := range t.Partitions {
+					t.Partitions[i].Offset, t.Partitions[i].Metadata = -1, nil
+					t.Partitions[i].ErrorCode = kerr.TopicAuthorizationFailed.Code
+				}
+			}
+			kept = append(kept, t)
+		}
+		return code, kept
 	}
 	if req.Version >= 8 {
 		for _, rg := range req.Groups {

@@ -21,6 +21,12 @@ package api
 // transactional batch of a transaction in a partition is verified with the transaction
 // coordinator first (KIP-890 part 1, see produce_verify.go).
 //
+// Authorization: WRITE on each topic (else TOPIC_AUTHORIZATION_FAILED), and WRITE on the
+// transactional id of a transactional request (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+// for every partition). Idempotent writes are authorized where Kafka does, at
+// InitProducerId. The appended bytes count against the client's producer_byte_rate quota
+// (quota.go): the response carries the throttle time and the connection is muted for it.
+//
 // acks=0 gets no response; acks=1 is answered once the leader has the batch; acks=-1 (all)
 // once every in-sync replica has it (the high watermark passed it), which on a single node
 // is at once. acks=-1 needs min.insync.replicas in the ISR before the append
@@ -43,7 +49,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/config"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/replica"
 	"github.com/gregorhq/gregor/internal/wire"
@@ -63,6 +71,13 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 	// A transactional batch needs the transactional id its producer belongs to; Kafka answers
 	// a request without one, whole, as not authorized for it.
 	noTxnID := req.TransactionID == nil && hasTransactionalBatch(req)
+	// Authorization, as Kafka's handleProduceRequest: WRITE on the transactional id for a
+	// transactional request (the whole request fails without it), WRITE on each topic.
+	if req.TransactionID != nil && hasTransactionalBatch(req) &&
+		!h.allowed(ctx, r, auth.OpWrite, metadata.ACLResourceTransactionalID, *req.TransactionID) {
+		noTxnID = true
+	}
+	var bytes int64
 	// acks=all writes wait for the ISR after every partition is appended; where is each
 	// one's response partition (topic index, partition index).
 	var pending []*replica.PendingWrite
@@ -70,6 +85,7 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 	for _, rt := range req.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
+		writable := h.allowedTopic(ctx, r, auth.OpWrite, rt.Topic)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -82,11 +98,14 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 				err = kerr.InvalidRequiredAcks
 			case noTxnID:
 				err = kerr.TransactionalIDAuthorizationFailed
+			case !writable:
+				err = kerr.TopicAuthorizationFailed
 			case isInternalTopic(rt.Topic):
 				// Only coordinators write their own topics; a client's bytes there would be
 				// replayed as group or transaction state.
 				err = &kafkaError{kerr.InvalidTopicException, "Cannot append to internal topic " + rt.Topic}
 			default:
+				bytes += int64(len(rp.Records))
 				var w *replica.PendingWrite
 				w, err = h.appendPartition(req.Version, req.Acks, req.TransactionID, rt.Topic, rp.Partition, rp.Records, &sp)
 				if w != nil {
@@ -104,8 +123,10 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
+	principal, _ := requester(ctx, r)
+	throttle := h.Quotas.Record(quotaProduce, principal, clientID(r), bytes)
 	if req.Acks == 0 {
-		return wire.NoReply, nil
+		return wire.Reply{Throttle: throttle}, nil
 	}
 	if len(pending) > 0 {
 		replica.WaitReplicated(ctx, pending, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond)
@@ -120,7 +141,8 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 			}
 		}
 	}
-	return wire.Reply{Msg: resp}, nil
+	resp.ThrottleMillis = int32(throttle / time.Millisecond)
+	return wire.Reply{Msg: resp, Throttle: throttle}, nil
 }
 
 // appendPartition validates one partition's batch and appends it, filling in the response.

@@ -12,8 +12,10 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -23,6 +25,12 @@ func (h *Handlers) registerShareAcknowledge(reg *wire.Registry) {
 
 func (h *Handlers) shareAcknowledge(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.ShareAcknowledgeRequest)
+	// Authorization: READ on the share group (topic ACLs are not checked yet).
+	if req.GroupID != nil && !h.allowedGroup(ctx, r, auth.OpRead, *req.GroupID) {
+		resp := kmsg.NewPtrShareAcknowledgeResponse()
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return wire.Reply{Msg: resp}, nil
+	}
 	resp := h.Shares.ShareAcknowledge(req)
 	resp.ThrottleMillis = 0 // no quotas
 	return wire.Reply{Msg: resp}, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -27,10 +28,14 @@ func (h *Handlers) shareGroupDescribe(ctx context.Context, r *wire.Request) (wir
 	resp := kmsg.NewPtrShareGroupDescribeResponse()
 	for _, id := range req.GroupIDs {
 		var g kmsg.ShareGroupDescribeResponseGroup
-		if h.Groups == nil {
+		switch {
+		case !h.allowedGroup(ctx, r, auth.OpDescribe, id):
+			g = kmsg.NewShareGroupDescribeResponseGroup()
+			g.GroupID, g.ErrorCode = id, kerr.GroupAuthorizationFailed.Code
+		case h.Groups == nil:
 			g = kmsg.NewShareGroupDescribeResponseGroup()
 			g.GroupID, g.ErrorCode = id, kerr.CoordinatorNotAvailable.Code
-		} else {
+		default:
 			g = h.Groups.ShareGroupDescribe(id)
 		}
 		g.AuthorizedOperations = authorizedOperationsOmitted

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -27,6 +28,11 @@ func (h *Handlers) shareGroupHeartbeat(ctx context.Context, r *wire.Request) (wi
 	if h.Groups == nil {
 		resp := kmsg.NewPtrShareGroupHeartbeatResponse()
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return wire.Reply{Msg: resp}, nil
+	}
+	if !h.allowedGroup(ctx, r, auth.OpRead, req.GroupID) {
+		resp := kmsg.NewPtrShareGroupHeartbeatResponse()
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
 		return wire.Reply{Msg: resp}, nil
 	}
 	clientID := ""

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -26,6 +27,11 @@ func (h *Handlers) syncGroup(ctx context.Context, r *wire.Request) (wire.Reply, 
 	if h.Groups == nil {
 		resp := kmsg.NewPtrSyncGroupResponse()
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return wire.Reply{Msg: resp}, nil
+	}
+	if !h.allowedGroup(ctx, r, auth.OpRead, req.Group) {
+		resp := kmsg.NewPtrSyncGroupResponse()
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
 		return wire.Reply{Msg: resp}, nil
 	}
 	return wire.Reply{Msg: h.Groups.SyncGroup(ctx, req)}, nil

@@ -26,7 +26,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/group"
+	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/wire"
 )
@@ -51,7 +53,23 @@ func (h *Handlers) txnOffsetCommit(ctx context.Context, r *wire.Request) (wire.R
 		}
 		return wire.Reply{Msg: resp}, nil
 	}
-	if code := h.verifyTxnOffsetCommit(req); code != 0 {
+	code := h.verifyTxnOffsetCommit(req)
+	// Authorization, as Kafka: WRITE on the transactional id, READ on the group and on
+	// each topic.
+	switch {
+	case !h.allowed(ctx, r, auth.OpWrite, metadata.ACLResourceTransactionalID, req.TransactionalID):
+		code = kerr.TransactionalIDAuthorizationFailed.Code
+	case !h.allowedGroup(ctx, r, auth.OpRead, req.Group):
+		code = kerr.GroupAuthorizationFailed.Code
+	}
+	if code == 0 {
+		for _, rt := range req.Topics {
+			if !h.allowedTopic(ctx, r, auth.OpRead, rt.Topic) {
+				code = kerr.TopicAuthorizationFailed.Code
+			}
+		}
+	}
+	if code != 0 {
 		resp := kmsg.NewPtrTxnOffsetCommitResponse()
 		for _, rt := range req.Topics {
 			st := kmsg.NewTxnOffsetCommitResponseTopic()

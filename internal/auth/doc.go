@@ -1,7 +1,11 @@
 // Package auth authenticates client connections: TLS for the SSL and SASL_SSL listeners
 // (PEM or PKCS#12 keystores and truststores, re-read from disk when they change, mutual TLS
 // principals), and the SASL mechanisms PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER for the
-// SASL_PLAINTEXT and SASL_SSL listeners.
+// SASL_PLAINTEXT and SASL_SSL listeners; and authorizes their requests against ACLs
+// (authorizer.go: Kafka's StandardAuthorizer, on when authorizer.class.name is set, with
+// super.users and allow.everyone.if.no.acl.found). ACLs live in the cluster metadata
+// (AccessControlEntryRecord) and are changed with CreateAcls and DeleteAcls; internal/api
+// checks each request where Kafka's KafkaApis does.
 //
 // Each connection has a Session (reachable from a handler's context with SessionFrom) that
 // holds its listener, its security protocol, where its SASL exchange stands and, once known,
@@ -40,5 +44,7 @@
 // RULE:pattern/replacement/[LU]).
 //
 // Not yet there: GSSAPI, http(s) JWKS endpoints, unsecured (unsigned) OAUTHBEARER tokens,
-// delegation tokens, JKS keystores, encrypted PKCS#8 PEM keys.
+// delegation tokens, JKS keystores, encrypted PKCS#8 PEM keys; ACLs on DELEGATION_TOKEN
+// resources are stored but nothing checks them (no delegation tokens); authorized-operations
+// bitfields in Metadata and Describe* answers do not follow the ACLs yet.
 package auth

@@ -26,6 +26,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/gregorhq/gregor/internal/cli/acl"
 	"github.com/gregorhq/gregor/internal/cli/clientflags"
 	"github.com/gregorhq/gregor/internal/cli/cluster"
 	"github.com/gregorhq/gregor/internal/cli/config"
@@ -33,6 +34,7 @@ import (
 	"github.com/gregorhq/gregor/internal/cli/group"
 	"github.com/gregorhq/gregor/internal/cli/perf"
 	"github.com/gregorhq/gregor/internal/cli/produce"
+	"github.com/gregorhq/gregor/internal/cli/quota"
 	"github.com/gregorhq/gregor/internal/cli/records"
 	"github.com/gregorhq/gregor/internal/cli/topic"
 	"github.com/gregorhq/gregor/internal/cli/txn"
@@ -57,5 +59,7 @@ func AddCommands(root *cobra.Command) {
 		txn.NewCommand(),
 		user.NewCommand(),
 		cluster.NewCommand(),
+		acl.NewCommand(),
+		quota.NewCommand(),
 	)
 }

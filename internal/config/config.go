@@ -155,6 +155,16 @@ type Broker struct {
 	AdminListeners []Listener
 	LagWindowSize  int32 // lag.window.size, default 10, >= 2: commits kept per group partition for lag evaluation
 
+	// Client quotas: the byte rates are measured over QuotaWindowNum samples of
+	// QuotaWindowSizeSeconds each (quota.window.num, default 11; quota.window.size.seconds,
+	// default 1).
+	QuotaWindowNum         int32
+	QuotaWindowSizeSeconds int32
+	// MaxConnections (max.connections) and MaxConnectionsPerIP (max.connections.per.ip) bound
+	// the client connections of the broker and of one client address; default unbounded.
+	MaxConnections      int32
+	MaxConnectionsPerIP int32
+
 	// Raw is every key Load was given, with its value as given, for DescribeConfigs.
 	Raw map[string]string
 	// Ignored names, sorted, the keys Load was given that Kafka knows and Gregor does not
@@ -265,7 +275,12 @@ func Default() Broker {
 
 		AdminListeners: []Listener{{Name: "HTTP", Host: "localhost", Port: 9644}},
 		LagWindowSize:  10,
-		Raw:            map[string]string{},
+
+		QuotaWindowNum:         11,
+		QuotaWindowSizeSeconds: 1,
+		MaxConnections:         math.MaxInt32,
+		MaxConnectionsPerIP:    math.MaxInt32,
+		Raw:                    map[string]string{},
 	}
 }
 
@@ -661,7 +676,14 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 		l.b.AdminListeners, err = ParseListeners(v)
 		return
 	},
-	"lag.window.size": func(l *loader, v string) (err error) { l.b.LagWindowSize, err = parseInt32(v); return },
+	"lag.window.size":  func(l *loader, v string) (err error) { l.b.LagWindowSize, err = parseInt32(v); return },
+	"quota.window.num": func(l *loader, v string) (err error) { l.b.QuotaWindowNum, err = parseInt32(v); return },
+	"quota.window.size.seconds": func(l *loader, v string) (err error) {
+		l.b.QuotaWindowSizeSeconds, err = parseInt32(v)
+		return
+	},
+	"max.connections":        func(l *loader, v string) (err error) { l.b.MaxConnections, err = parseInt32(v); return },
+	"max.connections.per.ip": func(l *loader, v string) (err error) { l.b.MaxConnectionsPerIP, err = parseInt32(v); return },
 }
 
 // Load starts from Default, applies props (as ParseProperties returns them) and validates the
@@ -910,6 +932,10 @@ func (b Broker) Validate() error {
 		}
 	}
 	bad("lag.window.size", atLeast(b.LagWindowSize, 2))
+	bad("quota.window.num", atLeast(b.QuotaWindowNum, 1))
+	bad("quota.window.size.seconds", atLeast(b.QuotaWindowSizeSeconds, 1))
+	bad("max.connections", atLeast(b.MaxConnections, 0))
+	bad("max.connections.per.ip", atLeast(b.MaxConnectionsPerIP, 0))
 	if int64(b.ReplicaFetchWaitMaxMs) > b.ReplicaLagTimeMaxMs {
 		badf("replica.fetch.wait.max.ms", "%d is more than replica.lag.time.max.ms %d", b.ReplicaFetchWaitMaxMs, b.ReplicaLagTimeMaxMs)
 	}

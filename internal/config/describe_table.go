@@ -213,6 +213,10 @@ var brokerDefs = map[string]brokerDef{
 	"offset.metadata.max.bytes":                {TypeInt, sp("4096"), false, nil},
 	"admin.listeners":                          {TypeString, sp("http://localhost:9644"), false, nil},
 	"lag.window.size":                          {TypeInt, sp("10"), false, nil},
+	"quota.window.num":                         {TypeInt, sp("11"), false, nil},
+	"quota.window.size.seconds":                {TypeInt, sp("1"), false, nil},
+	"max.connections":                          {TypeInt, sp("2147483647"), false, nil},
+	"max.connections.per.ip":                   {TypeInt, sp("2147483647"), false, nil},
 
 	"transaction.state.log.num.partitions":                        {TypeInt, sp("50"), false, nil},
 	"transaction.state.log.replication.factor":                    {TypeShort, sp("3"), false, nil},

@@ -16,6 +16,8 @@ var securityKeys = map[string]bool{
 	"sasl.oauthbearer.jwks.endpoint.url": true, "sasl.oauthbearer.expected.audience": true,
 	"sasl.oauthbearer.expected.issuer": true, "sasl.oauthbearer.sub.claim.name": true,
 	"sasl.oauthbearer.scope.claim.name": true, "sasl.oauthbearer.clock.skew.seconds": true,
+	// Read by auth.AuthorizerFromProps.
+	"authorizer.class.name": true, "super.users": true, "allow.everyone.if.no.acl.found": true,
 }
 
 // saslMechanismPrefixes are the mechanism prefixes of per-mechanism configs

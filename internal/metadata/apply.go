@@ -56,6 +56,10 @@ type builder struct {
 	topicsOwned        bool // Topics and TopicsByID
 	brokerConfigsOwned bool // the outer BrokerConfigs map
 	scramOwned         bool // ScramCredentials
+	aclsOwned          bool // ACLs, replaced by a new set on the first change
+	quotasOwned        bool // the outer ClientQuotas map
+	// ownedQuotas are the ClientQuotas inner maps created or copied by this batch.
+	ownedQuotas map[QuotaEntity]bool
 	// ownedTopics are topics created or copied by this batch. Their Partitions slice and Configs
 	// map are owned too; the Replicas and ISR slices inside partitions never are (they are
 	// replaced, never changed in place).
@@ -369,6 +373,8 @@ func (img *Image) Records() []Record {
 		recs = append(recs, ProducerIDsRecord{BrokerID: img.NextProducerIDBroker, NextProducerID: img.NextProducerID})
 	}
 	recs = appendScramRecords(recs, img.ScramCredentials)
+	recs = appendACLRecords(recs, img.ACLs)
+	recs = appendQuotaRecords(recs, img.ClientQuotas)
 	for _, name := range img.TopicNames() {
 		t := img.Topics[name]
 		recs = append(recs, TopicRecord{Name: t.Name, ID: t.ID})

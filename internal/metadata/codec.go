@@ -60,6 +60,10 @@ var codecs = map[RecordType]recordCodec{
 
 	RecordUserScramCredential:       {0, decodeAs[UserScramCredentialRecord]},
 	RecordRemoveUserScramCredential: {0, decodeAs[RemoveUserScramCredentialRecord]},
+
+	RecordAccessControlEntry:       {0, decodeAs[AccessControlEntryRecord]},
+	RecordRemoveAccessControlEntry: {0, decodeAs[RemoveAccessControlEntryRecord]},
+	RecordClientQuota:              {0, decodeAs[ClientQuotaRecord]},
 }
 
 func encodeEnvelopes(recs []Record) ([]envelope, error) {

@@ -74,6 +74,10 @@ type Image struct {
 	NextProducerIDBroker int32
 	// ScramCredentials holds every user's SCRAM credentials, one per user and mechanism.
 	ScramCredentials map[ScramKey]ScramCredential
+	// ACLs holds every ACL by id; nil when there are none. Immutable, replaced whole.
+	ACLs *ACLSet
+	// ClientQuotas holds the client quotas, by entity and key ("producer_byte_rate").
+	ClientQuotas map[QuotaEntity]map[string]float64
 }
 
 // Empty returns the image before any record.

@@ -53,8 +53,9 @@ type Node struct {
 	shares     *share.Manager
 	producers  *txn.ProducerIDManager
 	txns       *txn.Coordinator
-	server     *server.Server   // the first client listener's
-	servers    []*server.Server // every client listener's, in listeners order
+	server     *server.Server     // the first client listener's
+	servers    []*server.Server   // every client listener's, in listeners order
+	limits     *server.ConnLimits // max.connections and max.connections.per.ip, across listeners
 	metrics    *metrics.Metrics
 	lag        *lag.Evaluator
 	admin      *admin.Server    // nil when admin.listeners is empty
@@ -112,6 +113,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	logDir := cfg.LogDirs[0]
 
+	n.limits = &server.ConnLimits{Max: int(cfg.MaxConnections), PerIP: int(cfg.MaxConnectionsPerIP)}
 	reg := wire.NewRegistry()
 	n.metrics = metrics.New()
 	reg.SetObserver(n.metrics)
@@ -224,6 +226,12 @@ func (n *Node) start(ctx context.Context) error {
 		TxnVerifier: n.txns,
 		Logger:      n.log,
 		Metrics:     n.metrics,
+		Authorizer:  auth.AuthorizerFromProps(cfg.Raw, n.acls),
+		Quotas: &api.Quotas{
+			Image:        n.controller.Image,
+			Samples:      int(cfg.QuotaWindowNum),
+			SampleWindow: time.Duration(cfg.QuotaWindowSizeSeconds) * time.Second,
+		},
 	}).Register(reg)
 	if err := n.startAdmin(); err != nil {
 		return fmt.Errorf("node: admin listener: %w", err)
@@ -250,6 +258,7 @@ func (n *Node) listen(l config.Listener, reg *wire.Registry) (*server.Server, er
 		Protocol:       proto,
 		MaxRequestSize: n.cfg.SocketRequestMaxBytes,
 		Registry:       reg,
+		Limits:         n.limits,
 		Logger:         n.log,
 	}
 	if proto == auth.ProtocolSSL || proto == auth.ProtocolSASLSSL {
@@ -268,6 +277,9 @@ func (n *Node) listen(l config.Listener, reg *wire.Registry) (*server.Server, er
 	}
 	return server.Listen(sc)
 }
+
+// acls returns the ACLs of the current metadata image, for the authorizer.
+func (n *Node) acls() *metadata.ACLSet { return n.controller.Image().ACLs }
 
 // scramCredential looks a SCRAM credential up in the current metadata image.
 func (n *Node) scramCredential(user string, m metadata.ScramMechanism) (metadata.ScramCredential, bool) {

@@ -165,7 +165,11 @@ func (c *conn) readLoop() {
 			head[0], head[1], head[2], head[3] = byte(size>>24), byte(size>>16), byte(size>>8), byte(size)
 			o.head, o.chunks = head, reply.Chunks
 		default:
-			continue // acks=0 produce: no response
+			// acks=0 produce: no response, but a throttle still mutes the connection.
+			if !c.mute(reply.Throttle) {
+				return
+			}
+			continue
 		}
 		if !c.send(o) {
 			return
@@ -173,6 +177,28 @@ func (c *conn) readLoop() {
 		if c.sess.CloseAfterReply() {
 			return // the writer flushes the reply, then closes
 		}
+		if !c.mute(reply.Throttle) {
+			return
+		}
+	}
+}
+
+// mute holds the read goroutine for d after a throttled reply, so the client's next request
+// is not read before its throttle time has passed (KIP-219: the broker answers at once, with
+// throttle_time_ms, then stops reading). It returns false when the server is closing.
+func (c *conn) mute(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.srv.ctx.Done():
+		return false
+	case <-c.done:
+		return false
 	}
 }
 

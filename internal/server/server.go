@@ -42,7 +42,10 @@ type Config struct {
 	MaxRequestSize int32
 	// Registry holds the APIs served.
 	Registry *wire.Registry
-	Logger   *slog.Logger
+	// Limits bounds the connections (max.connections, max.connections.per.ip); it may be
+	// shared by several servers. nil is unbounded.
+	Limits *ConnLimits
+	Logger *slog.Logger
 }
 
 // Server is one listener and its connections.
@@ -131,6 +134,11 @@ func (s *Server) goroutine(fn func()) {
 }
 
 func (s *Server) startConn(nc net.Conn) {
+	if !s.cfg.Limits.acquire(nc.RemoteAddr()) {
+		s.log.Info("closing connection: too many connections", "remote", nc.RemoteAddr().String())
+		nc.Close()
+		return
+	}
 	if s.cfg.TLS != nil {
 		nc = tls.Server(nc, s.cfg.TLS)
 	}
@@ -139,6 +147,7 @@ func (s *Server) startConn(nc net.Conn) {
 	if s.closed {
 		s.mu.Unlock()
 		nc.Close()
+		s.cfg.Limits.release(nc.RemoteAddr())
 		return
 	}
 	s.conns[c] = struct{}{}
@@ -151,6 +160,7 @@ func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.cfg.Limits.release(c.nc.RemoteAddr())
 }
 
 // Close stops accepting, stops reading new requests, lets the requests in flight finish

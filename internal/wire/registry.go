@@ -45,6 +45,10 @@ type Reply struct {
 	// Chunks is a body already encoded for the request's version; Fetch uses it to send log
 	// segments without copying them.
 	Chunks []Chunk
+	// Throttle, when positive, is how long the connection stays muted after this reply: the
+	// server reads no further request from it until then (KIP-219). The handler also puts it
+	// in the response's throttle_time_ms.
+	Throttle time.Duration
 }
 
 // NoReply is the Reply of a request that gets no response.

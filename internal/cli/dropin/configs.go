@@ -16,9 +16,9 @@ func init() {
 			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
 			{"describe", noValue, "describe configs"},
 			{"alter", noValue, "set or delete configs"},
-			{"entity-type", requiredValue, "topics, brokers or users"},
-			{"entity-name", requiredValue, "the topic name, broker id or user name"},
-			{"entity-default", noValue, "the cluster-wide broker default"},
+			{"entity-type", requiredValue, "topics, brokers, users or clients"},
+			{"entity-name", requiredValue, "the topic name, broker id, user name or client id"},
+			{"entity-default", noValue, "the cluster-wide broker default, or the default user or client id"},
 			{"topic", requiredValue, "the same as --entity-type topics --entity-name"},
 			{"broker", requiredValue, "the same as --entity-type brokers --entity-name"},
 			{"broker-defaults", noValue, "the same as --entity-type brokers --entity-default"},
@@ -55,7 +55,10 @@ func runConfigs(e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
-	if p.get("entity-type") == "users" {
+	switch typ := p.get("entity-type"); {
+	case typ == "clients", typ == "users" && (isQuotaConfigs(p) || p.has("entity-default")):
+		return runQuotaConfigs(e, p, typ, action, []string{"--bootstrap-server", bs})
+	case typ == "users":
 		return runUserConfigs(e, p, action, []string{"--bootstrap-server", bs})
 	}
 	args := []string{action, "--bootstrap-server", bs}

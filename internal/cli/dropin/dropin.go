@@ -3,14 +3,14 @@
 // kafka-consumer-groups, kafka-configs, kafka-delete-records,
 // kafka-broker-api-versions, kafka-get-offsets, kafka-producer-perf-test,
 // kafka-consumer-perf-test, kafka-verifiable-producer, kafka-verifiable-consumer,
-// kafka-transactions or kafka-dump-log (argv[0], with or without
+// kafka-transactions, kafka-dump-log or kafka-acls (argv[0], with or without
 // ".sh", through a symlink that "gregor install-aliases" writes), or as
 // "gregor kafka-topics ...", the binary parses Kafka's own flags and prints
 // what Kafka's tool prints, so scripts written for Kafka keep working.
 //
 // Each tool translates its Kafka flags into a run of the modern command
 // (internal/cli/topic, produce, consume, group, config, records, perf,
-// verify, txn) and, where
+// verify, txn, acl, quota) and, where
 // Kafka's text differs from the modern table, reads the modern command's
 // --format json output and prints Kafka's text from it. Only what has no
 // modern command (broker-api-versions, get-offsets, adding partitions) talks

@@ -1,0 +1,141 @@
+package api
+
+// Client quotas on produce and fetch bytes, enforced Kafka's way (ClientQuotaManager):
+//
+//   - each (user, client id) has a rate per quota type, measured over quota.window.num
+//     samples of quota.window.size.seconds each (Kafka's Rate over a SampledStat: the sum of
+//     the samples divided by the time they cover, counted as at least quota.window.num-1 whole
+//     samples, so a new client is not throttled for its first burst);
+//   - a request's bytes are recorded first; if the rate is then above the quota the
+//     throttle time is (rate - quota) / quota × window, capped at the whole quota window
+//     (quota.window.num × quota.window.size.seconds);
+//   - the response carries it in throttle_time_ms and the connection is muted that long
+//     (wire.Reply.Throttle, KIP-219).
+//
+// The quota that applies is the most specific one in the metadata (metadata.Image.QuotaFor).
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gregorhq/gregor/internal/metadata"
+)
+
+// Quota types, by their config keys.
+const (
+	quotaProduce = "producer_byte_rate"
+	quotaFetch   = "consumer_byte_rate"
+)
+
+// Quotas measures client byte rates and computes throttle times.
+type Quotas struct {
+	// Image returns the current metadata image, which holds the quotas.
+	Image func() *metadata.Image
+	// Samples and SampleWindow are quota.window.num and quota.window.size.seconds.
+	Samples      int
+	SampleWindow time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+
+	mu    sync.Mutex
+	rates map[quotaKey]*sampledRate // guarded by mu
+}
+
+type quotaKey struct {
+	kind, user, clientID string
+}
+
+// sampledRate is Kafka's Rate over a SampledStat: a ring of samples, each covering up to one
+// sample window from its start.
+type sampledRate struct {
+	samples []rateSample
+	cur     int
+}
+
+type rateSample struct {
+	start time.Time // zero: unused
+	value float64
+}
+
+// Record adds bytes sent by user (the principal's name) with clientID to the rate of kind and
+// returns how long the client is to be throttled (0 when it has no quota or is under it).
+func (q *Quotas) Record(kind, principal, clientID string, bytes int64) time.Duration {
+	if q == nil || bytes <= 0 {
+		return 0
+	}
+	user := strings.TrimPrefix(principal, "User:")
+	limit, ok := q.Image().QuotaFor(user, clientID, kind)
+	if !ok || limit <= 0 {
+		return 0
+	}
+	now := time.Now()
+	if q.Now != nil {
+		now = q.Now()
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.rates == nil {
+		q.rates = map[quotaKey]*sampledRate{}
+	}
+	k := quotaKey{kind, user, clientID}
+	r := q.rates[k]
+	if r == nil {
+		r = &sampledRate{samples: make([]rateSample, max(q.Samples, 1))}
+		q.rates[k] = r
+	}
+	r.recordLocked(now, float64(bytes), q.SampleWindow)
+	rate, window := r.measureLocked(now, q.SampleWindow)
+	if rate <= limit {
+		return 0
+	}
+	throttle := time.Duration((rate - limit) / limit * float64(window))
+	return min(throttle, time.Duration(len(r.samples))*q.SampleWindow)
+}
+
+// recordLocked adds v to the current sample, starting a new one when the current is a window
+// old.
+func (r *sampledRate) recordLocked(now time.Time, v float64, window time.Duration) {
+	s := &r.samples[r.cur]
+	if s.start.IsZero() {
+		s.start = now
+	} else if now.Sub(s.start) >= window {
+		r.cur = (r.cur + 1) % len(r.samples)
+		s = &r.samples[r.cur]
+		*s = rateSample{start: now}
+	}
+	s.value += v
+}
+
+// measureLocked returns the rate per second and the time span it was measured over.
+func (r *sampledRate) measureLocked(now time.Time, window time.Duration) (float64, time.Duration) {
+	n := len(r.samples)
+	expire := now.Add(-time.Duration(n) * window)
+	var sum float64
+	var oldest time.Time
+	for i := range r.samples {
+		s := &r.samples[i]
+		if s.start.IsZero() {
+			continue
+		}
+		if s.start.Before(expire) {
+			*s = rateSample{}
+			continue
+		}
+		sum += s.value
+		if oldest.IsZero() || s.start.Before(oldest) {
+			oldest = s.start
+		}
+	}
+	if oldest.IsZero() {
+		oldest = now
+	}
+	elapsed := now.Sub(oldest)
+	if full, least := int(elapsed/window), n-1; full < least {
+		elapsed += time.Duration(least-full) * window
+	}
+	if elapsed <= 0 {
+		elapsed = window
+	}
+	return sum / elapsed.Seconds(), elapsed
+}
