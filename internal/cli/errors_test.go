@@ -71,6 +71,13 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"perf", "e2e", "--topic", "t", "--num-records", "1", "--record-size", "2"}, "--record-size 2: must be at least 8", nil},
 		{[]string{"perf", "limits", "--net-mib", "x"}, `--net-mib "x": want an integer`, nil},
 		{[]string{"cluster", "describe", "--format", "yaml"}, `--format "yaml": want text or json`, nil},
+		{[]string{"acl", "create", "--topic", "t"}, "name a principal: --allow-principal or --deny-principal", nil},
+		{[]string{"acl", "create", "--allow-principal", "User:a", "--operation", "FLY", "--topic", "t"}, `--operation "FLY": want READ, WRITE`, nil},
+		{[]string{"acl", "list", "--format", "yaml"}, `--format "yaml": want text or json`, nil},
+		{[]string{"acl", "delete", "--topic", "t", "--resource-pattern-type", "WEIRD"}, `--resource-pattern-type "WEIRD": want LITERAL, PREFIXED, ANY or MATCH`, nil},
+		{[]string{"quota", "set", "--add-config", "producer_byte_rate=1"}, "name an entity: --user, --user-default, --client-id or --client-default", nil},
+		{[]string{"quota", "set", "--user", "a", "--add-config", "nope"}, `--add-config "nope": want key=value`, nil},
+		{[]string{"quota", "describe", "--format", "yaml"}, `--format "yaml": want text or json`, nil},
 	}
 	// The consumer waits for a topic that does not exist, as Kafka's does, saying so.
 	_, stderr, err := gregor(t, addr, "", "consume", "--topic", "nope", "--max-messages", "1", "--timeout-ms", "200")

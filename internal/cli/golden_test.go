@@ -54,6 +54,11 @@ var goldenCommands = map[string]struct {
 	"gregor perf e2e":             {text: "perf_e2e.txt", json: "perf_e2e.json"},
 	"gregor perf limits":          {text: "perf_limits.txt", json: "perf_limits.json"},
 	"gregor cluster describe":     {text: "cluster_describe.txt", json: "cluster_describe.json"},
+	"gregor acl create":           {text: "acl_create.txt"},
+	"gregor acl list":             {text: "acl_list.txt", json: "acl_list.json"},
+	"gregor acl delete":           {text: "acl_delete.txt", json: "acl_delete.json"},
+	"gregor quota set":            {text: "quota_set.txt"},
+	"gregor quota describe":       {text: "quota_describe.txt", json: "quota_describe.json"},
 }
 
 // leafCommands walks the tree AddCommands builds and returns its leaf commands' paths, and
@@ -180,7 +185,11 @@ func txnDuration(s string) string {
 // TestCommandsGolden runs every command against a real node, in an order that gives each one
 // something to show, and checks its text and JSON output against testdata/commands.
 func TestCommandsGolden(t *testing.T) {
-	n := clustertest.StartNode(t, "group.initial.rebalance.delay.ms", "0")
+	// The authorizer is on (the acl commands need it) and the tests' anonymous client is a
+	// super user, so every other command works as without it.
+	n := clustertest.StartNode(t, "group.initial.rebalance.delay.ms", "0",
+		"authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+		"super.users", "User:ANONYMOUS")
 	addr := n.Addr()
 	ran := map[string]bool{}
 	// check runs a command and compares its output (and its --format json output, when the
@@ -272,6 +281,12 @@ func TestCommandsGolden(t *testing.T) {
 	check(nil, "", "user", "scram", "set", "--user", "alice", "--password", "alice-secret", "--iterations", "8192")
 	check(nil, "", "user", "scram", "describe", "--user", "alice")
 	check(nil, "", "user", "scram", "delete", "--user", "alice")
+
+	check(nil, "", "acl", "create", "--allow-principal", "User:alice", "--operation", "READ", "--operation", "DESCRIBE", "--topic", "orders")
+	check(nil, "", "acl", "list", "--topic", "orders")
+	check(nil, "", "acl", "delete", "--allow-principal", "User:alice", "--operation", "READ", "--operation", "DESCRIBE", "--topic", "orders")
+	check(nil, "", "quota", "set", "--user", "alice", "--add-config", "producer_byte_rate=1048576,consumer_byte_rate=2097152")
+	check(nil, "", "quota", "describe", "--user", "alice")
 
 	mustGregor(t, addr, "", "topic", "create", "--topic", "v", "--partitions", "1")
 	check(nil, "", "verify", "producer", "--topic", "v", "--max-messages", "3", "--repeating-keys", "2")

@@ -127,7 +127,7 @@ func (s *selection) ops(def kmsg.ACLOperation) ([]kmsg.ACLOperation, error) {
 	for _, o := range s.operations {
 		op, err := kmsg.ParseACLOperation(normalize(o))
 		if err != nil || op <= kmsg.ACLOperationAny && def != kmsg.ACLOperationAny {
-			return nil, fmt.Errorf("--operation %q: unknown operation", o)
+			return nil, fmt.Errorf("--operation %q: want READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE or ALL", o)
 		}
 		ops = append(ops, op)
 	}

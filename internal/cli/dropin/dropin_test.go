@@ -227,6 +227,8 @@ func TestFlagErrors(t *testing.T) {
 		{"kafka-verifiable-producer", []string{"--bootstrap-server", "x:1", "--topic", "t", "--acks", "x"}, `--acks "x": want an integer`},
 		{"kafka-verifiable-consumer", []string{"--bootstrap-server", "x:1", "--topic", "t"}, `Missing required argument "[group-id]"`},
 		{"kafka-transactions", []string{"--bootstrap-server", "x:1"}, "name a command: list or describe"},
+		{"kafka-acls", []string{"--bootstrap-server", "x:1"}, "Command must include exactly one action: --add, --remove, --list"},
+		{"kafka-acls", []string{"--bootstrap-server", "x:1", "--add", "--topic", "t"}, "name a principal: --allow-principal or --deny-principal"},
 		{"kafka-nope", nil, "not a Kafka tool"},
 	}
 	covered := map[string]bool{}
