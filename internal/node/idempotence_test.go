@@ -79,12 +79,15 @@ func (p *flakyProxy) pipe(dst, src net.Conn, budget int64, cut func()) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if p.dropping.Load() && int64(n) >= budget {
-				dst.Write(buf[:budget]) // a torn frame
-				p.drops.Add(1)
-				return
+			// The budget counts only bytes copied while dropping is on.
+			if p.dropping.Load() {
+				if int64(n) >= budget {
+					dst.Write(buf[:budget]) // a torn frame
+					p.drops.Add(1)
+					return
+				}
+				budget -= int64(n)
 			}
-			budget -= int64(n)
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}

@@ -3,6 +3,9 @@
 Usage: roundtrip.py BOOTSTRAP TOPIC COUNT [COMPRESSION]
 COMPRESSION is kafka-python's compression_type: gzip, snappy, lz4 or zstd (default none).
 Prints one JSON object per consumed record: offset, key, value, headers.
+With COMPRESSION each value is "v<i> " followed by 200 "x": kafka-python sends a batch
+uncompressed when compressing does not make it smaller, which a batch of one short record can
+be; this value always shrinks.
 """
 import json
 import sys
@@ -11,10 +14,11 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 bootstrap, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 compression = sys.argv[4] if len(sys.argv) > 4 else None
+padding = b" " + b"x" * 200 if compression else b""
 
 producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, compression_type=compression)
 futures = [
-    producer.send(topic, key=b"k%d" % i, value=b"v%d" % i, headers=[("h", b"%d" % i)], partition=0)
+    producer.send(topic, key=b"k%d" % i, value=b"v%d" % i + padding, headers=[("h", b"%d" % i)], partition=0)
     for i in range(count)
 ]
 producer.flush()
