@@ -1,8 +1,10 @@
 package acl
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -79,7 +81,14 @@ func describedACL(typ kmsg.ACLResourceType, name string, pt kmsg.ACLResourcePatt
 	}
 }
 
+// printACLs prints acls sorted, so that the same ACLs always print the same: the broker
+// keeps them as a set, in no order.
 func printACLs(w io.Writer, format out.Format, acls []described) error {
+	slices.SortFunc(acls, func(a, b described) int {
+		return cmp.Or(cmp.Compare(a.ResourceType, b.ResourceType), cmp.Compare(a.ResourceName, b.ResourceName),
+			cmp.Compare(a.PatternType, b.PatternType), cmp.Compare(a.Principal, b.Principal), cmp.Compare(a.Host, b.Host),
+			cmp.Compare(a.Operation, b.Operation), cmp.Compare(a.Permission, b.Permission))
+	})
 	if format == out.JSON {
 		if acls == nil {
 			acls = []described{}

@@ -101,7 +101,7 @@ func TestDevClusterSmoke(t *testing.T) {
 	if err := dc.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"CONTROLLER", "active,controller", "OFFLINE  0"} {
+	for _, want := range []string{"CONTROLLER", "active,controller", "OFFLINE           0"} {
 		if !strings.Contains(desc.String(), want) {
 			t.Errorf("cluster describe lacks %q:\n%s", want, desc.String())
 		}
