@@ -45,7 +45,7 @@ func TestReassignUnderLoad(t *testing.T) {
 	c := clustertest.StartCluster(t, 4)
 	ctx := context.Background()
 	addrs := c.Addrs()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.MetadataMinAge(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestReassignUnderLoad(t *testing.T) {
 		t.Fatalf("reassign: %v %v", err, res.Error())
 	}
 	clustertest.WaitFor(t, 30*time.Second, "the reassignment to complete", func() bool {
-		l, err := adm.ListPartitionReassignments(ctx, nil)
+		l, err := adm.ListPartitionReassignments(ctx, kadm.TopicsSet{"moving": {0: {}}})
 		if err != nil || len(l) != 0 {
 			return false
 		}
@@ -155,7 +155,7 @@ func missing(acked, seen map[string]bool) int {
 func TestReassignErrorsAndCancel(t *testing.T) {
 	c := clustertest.StartCluster(t, 3)
 	ctx := context.Background()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.MetadataMinAge(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

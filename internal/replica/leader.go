@@ -189,7 +189,11 @@ func (p *Partition) ReadForFollower(replicaID int32, offset, maxBytes int64, las
 			return res, nil
 		}
 	}
-	region, err := p.log.Read(offset, maxBytes, leo, true)
+	throttled := p.leaderThrottled(replicaID)
+	if throttled {
+		maxBytes = 0 // the quota is used up: no records this time (throttle.go)
+	}
+	region, err := p.log.Read(offset, maxBytes, leo, !throttled)
 	if err != nil {
 		res.LogStartOffset = p.log.LogStartOffset()
 		if errors.Is(err, storage.ErrOffsetOutOfRange) {
@@ -198,6 +202,7 @@ func (p *Partition) ReadForFollower(replicaID int32, offset, maxBytes int64, las
 		return res, kerr.KafkaStorageError
 	}
 	res.Region = region
+	p.recordLeaderBytes(replicaID, region.Size)
 	p.updateFollower(replicaID, offset, leo)
 	p.mu.Lock()
 	res.HighWatermark, res.LastStableOffset = p.highWatermark, p.lastStableOffsetLocked()

@@ -43,9 +43,12 @@ func createAssigned(t *testing.T, cl *kgo.Client, topic string, assignment ...[]
 // (throttled), verify, list and cancel, and kafka-leader-election, against a 3-broker
 // cluster, and compares what they print with testdata/reassign.txt.
 func TestReassignAndElectionTools(t *testing.T) {
-	c := clustertest.StartCluster(t, 3)
+	// Fetches of one batch, so that a throttle of 1 B/s holds a reassignment in progress
+	// after its first fetch.
+	c := clustertest.StartCluster(t, 3, clustertest.Overrides("replica.fetch.max.bytes", "1024"))
 	addr := c.Node(0).Addr()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.MetadataMinAge(10*time.Millisecond),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +67,11 @@ func TestReassignAndElectionTools(t *testing.T) {
 		return p
 	}
 	var all strings.Builder
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("output so far:\n%s", all.String())
+		}
+	})
 	run := func(wantErr bool, tool string, args ...string) {
 		t.Helper()
 		all.WriteString("== " + tool + " " + strings.Join(args, " ") + "\n")
@@ -76,12 +84,12 @@ func TestReassignAndElectionTools(t *testing.T) {
 			all.WriteString("error: " + err.Error() + "\n")
 		}
 	}
-	// waitDone waits until the reassignments are over and every node's metadata shows the
-	// partition on want.
+	// waitDone waits until the partition's reassignment is over and every node's metadata
+	// shows it on want.
 	waitDone := func(topic string, partition int32, want ...int32) {
 		t.Helper()
 		clustertest.WaitFor(t, 20*time.Second, "the reassignment to complete", func() bool {
-			l, err := adm.ListPartitionReassignments(context.Background(), nil)
+			l, err := adm.ListPartitionReassignments(context.Background(), kadm.TopicsSet{topic: {partition: {}}})
 			if err != nil || len(l) != 0 {
 				return false
 			}
@@ -95,13 +103,28 @@ func TestReassignAndElectionTools(t *testing.T) {
 	run(false, "kafka-reassign-partitions", "--generate", "--topics-to-move-json-file", move, "--broker-list", "2,3")
 	run(true, "kafka-reassign-partitions", "--generate", "--topics-to-move-json-file", move, "--broker-list", "1")
 
+	// Three batches of 600 bytes: a fetch takes one of them.
+	for i := range 3 {
+		r := &kgo.Record{Topic: "orders", Partition: 0, Value: []byte(strings.Repeat("x", 600+i))}
+		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	plan := write("plan.json", `{"version":1,"partitions":[{"topic":"orders","partition":0,"replicas":[2,3]},{"topic":"orders","partition":1,"replicas":[3,1]}]}`)
-	run(false, "kafka-reassign-partitions", "--execute", "--reassignment-json-file", plan, "--throttle", "50000000")
-	waitDone("orders", 0, 2, 3)
+	// orders-1 is empty and moves at once; orders-0 is held by the throttle.
+	run(false, "kafka-reassign-partitions", "--execute", "--reassignment-json-file", plan, "--throttle", "1")
 	waitDone("orders", 1, 3, 1)
-	run(false, "kafka-reassign-partitions", "--verify", "--reassignment-json-file", plan)
+	clustertest.WaitFor(t, 20*time.Second, "orders-0 to be moving", func() bool {
+		l, err := adm.ListPartitionReassignments(context.Background(), kadm.TopicsSet{"orders": {0: {}}})
+		return err == nil && len(l["orders"]) == 1
+	})
 	run(false, "kafka-reassign-partitions", "--list")
+	run(false, "kafka-reassign-partitions", "--verify", "--reassignment-json-file", plan)
 	run(false, "kafka-reassign-partitions", "--cancel", "--reassignment-json-file", plan)
+	// The original replicas, in the order the reassignment left them (as Kafka reverts).
+	waitDone("orders", 0, 2, 1)
+	run(false, "kafka-reassign-partitions", "--list")
+	run(false, "kafka-reassign-partitions", "--verify", "--reassignment-json-file", plan)
 	run(true, "kafka-reassign-partitions", "--list", "--verify")
 
 	// The throttles are gone.

@@ -13,6 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/cli/clientflags"
 )
@@ -76,12 +79,12 @@ func newReassignExecuteCommand(cf *clientflags.Flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			adm, err := cf.NewAdmin()
+			cl, err := cf.NewClient()
 			if err != nil {
 				return err
 			}
-			defer adm.Close()
-			return ReassignExecute(clientflags.Context(cmd), adm, parts, throttle, cmd.OutOrStdout())
+			defer cl.Close()
+			return ReassignExecute(clientflags.Context(cmd), cl, parts, throttle, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
@@ -93,7 +96,8 @@ func newReassignExecuteCommand(cf *clientflags.Flags) *cobra.Command {
 // ReassignExecute starts the reassignments parts (kafka-reassign-partitions --execute),
 // first printing the current assignment to roll back to; a throttle >= 0 also sets the
 // replication throttles on the brokers and topics involved.
-func ReassignExecute(ctx context.Context, adm *kadm.Client, parts []Reassignment, throttle int64, w io.Writer) error {
+func ReassignExecute(ctx context.Context, cl *kgo.Client, parts []Reassignment, throttle int64, w io.Writer) error {
+	adm := kadm.NewClient(cl)
 	current, err := currentReplicas(ctx, adm, parts)
 	if err != nil {
 		return err
@@ -278,12 +282,12 @@ func newReassignVerifyCommand(cf *clientflags.Flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			adm, err := cf.NewAdmin()
+			cl, err := cf.NewClient()
 			if err != nil {
 				return err
 			}
-			defer adm.Close()
-			return ReassignVerify(clientflags.Context(cmd), adm, parts, preserve, isTerminal(cmd.OutOrStdout()), cmd.OutOrStdout())
+			defer cl.Close()
+			return ReassignVerify(clientflags.Context(cmd), cl, parts, preserve, isTerminal(cmd.OutOrStdout()), cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
@@ -307,8 +311,9 @@ func isTerminal(w io.Writer) bool {
 // progress adds, for each partition still moving, how far each adding replica has got (its
 // size in bytes against the largest current replica's, from DescribeLogDirs): for people at
 // a terminal.
-func ReassignVerify(ctx context.Context, adm *kadm.Client, parts []Reassignment, preserve, progress bool, w io.Writer) error {
-	inProgress, err := adm.ListPartitionReassignments(ctx, nil)
+func ReassignVerify(ctx context.Context, cl *kgo.Client, parts []Reassignment, preserve, progress bool, w io.Writer) error {
+	adm := kadm.NewClient(cl)
+	inProgress, err := listReassignments(ctx, cl)
 	if err != nil {
 		return err
 	}
@@ -404,12 +409,12 @@ func newReassignCancelCommand(cf *clientflags.Flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			adm, err := cf.NewAdmin()
+			cl, err := cf.NewClient()
 			if err != nil {
 				return err
 			}
-			defer adm.Close()
-			return ReassignCancel(clientflags.Context(cmd), adm, parts, preserve, cmd.OutOrStdout())
+			defer cl.Close()
+			return ReassignCancel(clientflags.Context(cmd), cl, parts, preserve, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
@@ -420,8 +425,9 @@ func newReassignCancelCommand(cf *clientflags.Flags) *cobra.Command {
 
 // ReassignCancel cancels those reassignments of parts that are in progress
 // (kafka-reassign-partitions --cancel) and clears the throttles unless preserve.
-func ReassignCancel(ctx context.Context, adm *kadm.Client, parts []Reassignment, preserve bool, w io.Writer) error {
-	inProgress, err := adm.ListPartitionReassignments(ctx, nil)
+func ReassignCancel(ctx context.Context, cl *kgo.Client, parts []Reassignment, preserve bool, w io.Writer) error {
+	adm := kadm.NewClient(cl)
+	inProgress, err := listReassignments(ctx, cl)
 	if err != nil {
 		return err
 	}
@@ -458,19 +464,19 @@ func newReassignListCommand(cf *clientflags.Flags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cmd.SilenceUsage = true
-			adm, err := cf.NewAdmin()
+			cl, err := cf.NewClient()
 			if err != nil {
 				return err
 			}
-			defer adm.Close()
-			return ReassignList(clientflags.Context(cmd), adm, cmd.OutOrStdout())
+			defer cl.Close()
+			return ReassignList(clientflags.Context(cmd), cl, cmd.OutOrStdout())
 		},
 	}
 }
 
 // ReassignList prints the reassignments in progress (kafka-reassign-partitions --list).
-func ReassignList(ctx context.Context, adm *kadm.Client, w io.Writer) error {
-	res, err := adm.ListPartitionReassignments(ctx, nil)
+func ReassignList(ctx context.Context, cl *kgo.Client, w io.Writer) error {
+	res, err := listReassignments(ctx, cl)
 	if err != nil {
 		return err
 	}
@@ -485,4 +491,32 @@ func ReassignList(ctx context.Context, adm *kadm.Client, w io.Writer) error {
 			joinIDs(r.Replicas), joinIDs(r.AddingReplicas), joinIDs(r.RemovingReplicas))
 	}
 	return nil
+}
+
+// listReassignments lists every reassignment in progress: a ListPartitionReassignments with
+// a null topic list (kadm's asks only about the partitions it is given).
+func listReassignments(ctx context.Context, cl *kgo.Client) (kadm.ListPartitionReassignmentsResponses, error) {
+	req := kmsg.NewPtrListPartitionReassignmentsRequest()
+	req.TimeoutMillis = 30000
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		if resp.ErrorMessage != nil {
+			return nil, fmt.Errorf("%w: %s", err, *resp.ErrorMessage)
+		}
+		return nil, err
+	}
+	out := kadm.ListPartitionReassignmentsResponses{}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if out[t.Topic] == nil {
+				out[t.Topic] = map[int32]kadm.ListPartitionReassignmentsResponse{}
+			}
+			out[t.Topic][p.Partition] = kadm.ListPartitionReassignmentsResponse{Topic: t.Topic, Partition: p.Partition,
+				Replicas: p.Replicas, AddingReplicas: p.AddingReplicas, RemovingReplicas: p.RemovingReplicas}
+		}
+	}
+	return out, nil
 }
