@@ -296,7 +296,14 @@ func (p *Partition) alterPartition(leaderEpoch, partitionEpoch int32, isr []int3
 			return
 		}
 		if err == nil {
-			if got.LeaderEpoch == p.leaderEpoch && got.Epoch > p.partitionEpoch {
+			if got.LeaderEpoch != p.leaderEpoch || got.Leader != p.nodeID {
+				// The change moved leadership (it completed a reassignment that removed
+				// this broker): the next image brings the new role. pendingISR stays, so
+				// that nothing more is proposed in the meantime.
+				p.mu.Unlock()
+				return
+			}
+			if got.Epoch > p.partitionEpoch {
 				p.isr, p.partitionEpoch = slices.Clone(got.ISR), got.Epoch
 				p.logger.Info("ISR changed", "isr", p.isr, "partition_epoch", p.partitionEpoch)
 			}
