@@ -85,6 +85,8 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	h.registerCreatePartitions(reg)
 	h.registerDescribeCluster(reg)
 	h.registerElectLeaders(reg)
+	h.registerAlterPartitionReassignments(reg)
+	h.registerListPartitionReassignments(reg)
 	h.registerDescribeConfigs(reg)
 	h.registerDeleteRecords(reg)
 	h.registerAlterConfigs(reg)

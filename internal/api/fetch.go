@@ -26,9 +26,19 @@ package api
 // up to the log end offset rather than the high watermark, and tells the leader the
 // follower's log end offset (replica.Partition.ReadForFollower). Its last_fetched_epoch is
 // checked against the leader's epochs: a divergent follower gets diverging_epoch (v12 tag)
-// and no records. A consumer's fetch of a partition this broker only follows is
-// NOT_LEADER_OR_FOLLOWER (no fetching from followers, KIP-392, yet). current_leader_epoch
-// older than the partition's is FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
+// and no records. current_leader_epoch older than the partition's is FENCED_LEADER_EPOCH,
+// newer UNKNOWN_LEADER_EPOCH.
+//
+// Fetching from followers (KIP-392). A consumer's fetch (replica id -1) of a partition this
+// broker only follows is NOT_LEADER_OR_FOLLOWER before v11; from v11, which may carry a
+// rack and may have been sent to a preferred read replica, a follower serves it up to the
+// high watermark it has learnt from the leader, as Kafka does (an offset between that and
+// its log end reads nothing, one beyond its log end is OFFSET_OUT_OF_RANGE, which makes the
+// client go back to the leader). With replica.selector.class set to Kafka's
+// RackAwareReplicaSelector, the leader answers a v11+ consumer fetch that has a rack_id by
+// choosing an in-sync replica in that rack (replica.Partition.PreferredReadReplica): the
+// partition then gets preferred_read_replica and no records, and the response is sent at
+// once; the client fetches from that replica next.
 //
 // Fetch sessions are answered as sessionless: a request that asks for a new session gets
 // session id 0 (no session was made) and full responses; one that continues a session gets
@@ -52,6 +62,7 @@ package api
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -84,6 +95,36 @@ type fetchPartition struct {
 	// replicaID >= 0 makes it a follower's fetch, with the epoch of its last fetched batch.
 	replicaID        int32
 	lastFetchedEpoch int32
+	// preferred >= 0 is the replica the consumer should read from instead (KIP-392): the
+	// answer carries it and no records.
+	preferred int32
+}
+
+// rackSelector returns the racks of the brokers a consumer's fetch may be sent to, when the
+// fetch is one the leader may redirect (a v11+ consumer fetch with a rack, and
+// replica.selector.class is the rack-aware selector); nil otherwise. A broker is eligible
+// when it is registered, unfenced and has an endpoint on this listener.
+func (h *Handlers) rackSelector(req *kmsg.FetchRequest) func(int32) (string, bool) {
+	if req.Version < 11 || req.ReplicaID >= 0 || req.Rack == "" ||
+		h.Config.Raw["replica.selector.class"] != replica.RackAwareSelector {
+		return nil
+	}
+	img := h.Replicas.Image()
+	if img == nil {
+		return nil
+	}
+	return func(id int32) (string, bool) {
+		b, ok := img.Brokers[id]
+		if !ok || b.Fenced {
+			return "", false
+		}
+		for _, e := range b.Endpoints {
+			if strings.EqualFold(e.Name, h.Listener) {
+				return b.Rack, true
+			}
+		}
+		return "", false
+	}
 }
 
 func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, error) {
@@ -116,6 +157,7 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 	isReplica := req.ReplicaID >= 0
 	replicaAllowed := isReplica && h.allowedCluster(ctx, r, auth.OpClusterAction)
 	var parts []fetchPartition
+	rackOf := h.rackSelector(req)
 	for i, rt := range req.Topics {
 		st := &resp.Topics[i]
 		*st = kmsg.NewFetchResponseTopic()
@@ -149,15 +191,19 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 			if err == nil {
 				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
 			}
-			if err == nil && replicaID < 0 && !p.IsLeader() {
+			if err == nil && replicaID < 0 && req.Version < 11 && !p.IsLeader() {
 				err = kerr.NotLeaderForPartition
+			}
+			preferred := int32(-1)
+			if err == nil && replicaID < 0 && rackOf != nil {
+				preferred = p.PreferredReadReplica(req.Rack, rp.FetchOffset, rackOf)
 			}
 			if err != nil {
 				sp.ErrorCode = errorCode(err)
 				p = nil
 			}
 			parts = append(parts, fetchPartition{p: p, offset: rp.FetchOffset, maxBytes: int64(rp.PartitionMaxBytes), resp: sp, region: &regions[i][j],
-				replicaID: replicaID, lastFetchedEpoch: rp.LastFetchedEpoch})
+				replicaID: replicaID, lastFetchedEpoch: rp.LastFetchedEpoch, preferred: preferred})
 		}
 	}
 
@@ -242,7 +288,13 @@ func readFetch(parts []fetchPartition, maxBytes int64, readCommitted bool) (tota
 		}
 		var res replica.ReadResult
 		var err error
-		if fp.replicaID >= 0 {
+		if fp.preferred >= 0 {
+			// Redirected: the offsets, no records, answered at once (Kafka skips the read).
+			res, err = fp.p.ReadIsolated(fp.offset, 0, false, readCommitted)
+			res.Region, res.AbortedTransactions = storage.Region{}, nil
+			fp.resp.PreferredReadReplica = fp.preferred
+			failed = true
+		} else if fp.replicaID >= 0 {
 			var fr replica.FollowerReadResult
 			fr, err = fp.p.ReadForFollower(fp.replicaID, fp.offset, limit, fp.lastFetchedEpoch)
 			res = fr.ReadResult

@@ -2,7 +2,8 @@
 // kadm, with the flag names of Kafka's own tools. There is one package per
 // noun and one file per verb, as in Redpanda's rpk:
 //
-//	topic/      gregor topic create|list|describe|delete|alter-config (kafka-topics)
+//	topic/      gregor topic create|list|describe|delete|alter-config (kafka-topics),
+//	            gregor topic reassign generate|execute|verify|cancel|list (kafka-reassign-partitions)
 //	config/     gregor config describe|alter               (kafka-configs)
 //	produce/    gregor produce                             (kafka-console-producer)
 //	consume/    gregor consume                             (kafka-console-consumer)
@@ -12,7 +13,7 @@
 //	verify/     gregor verify producer|consumer            (kafka-verifiable-producer, kafka-verifiable-consumer)
 //	txn/        gregor txn list|describe                   (kafka-transactions)
 //	user/       gregor user scram set|describe|delete      (kafka-configs --entity-type users)
-//	cluster/    gregor cluster describe                    (kafka-metadata-quorum, kafka-cluster)
+//	cluster/    gregor cluster describe|elect-leaders      (kafka-metadata-quorum, kafka-cluster, kafka-leader-election)
 //	dev/        gregor dev cluster: a local multi-node cluster in one process
 //	dropin/     kafka-topics, kafka-console-producer, ... with Kafka's flags and output, on the above
 //	clientflags/ --bootstrap-server and --command-config, shared by every command; plain errors

@@ -266,6 +266,11 @@ var brokerDefs = map[string]brokerDef{
 	"log.cleaner.dedupe.buffer.size":          {TypeLong, sp("134217728"), true, checkLong(0)},
 	"log.cleaner.io.buffer.size":              {TypeInt, sp("524288"), true, checkInt(0)},
 	"log.cleaner.io.buffer.load.factor":       {TypeDouble, sp("0.9"), true, checkRatio},
+
+	// Replication throttles (bytes per second), read from the metadata image by the replica
+	// manager, with the topics' *.replication.throttled.replicas.
+	"leader.replication.throttled.rate":   {TypeLong, sp(maxLongStr), true, checkLong(1)},
+	"follower.replication.throttled.rate": {TypeLong, sp(maxLongStr), true, checkLong(1)},
 }
 
 func checkLong(min int64) func(string) error {

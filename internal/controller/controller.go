@@ -1,7 +1,8 @@
 // Package controller runs the controller quorum (Raft, through hashicorp/raft) and makes the
 // controller's decisions: topic creation and deletion, partition placement (rack-aware),
 // configs, producer id blocks, broker registration and fencing, leader election and ISR
-// changes (AlterPartition, ElectLeaders, controlled shutdown, auto leader rebalance).
+// changes (AlterPartition, ElectLeaders, controlled shutdown, auto leader rebalance) and
+// partition reassignment (reassign.go).
 //
 // Every decision follows one pattern (Kafka's ControllerResult): a handler reads the current
 // metadata.Image, computes records plus a reply, commits the records through Raft, and answers

@@ -4,7 +4,7 @@ package controller
 // active controller it decides; elsewhere it sends the request itself, as the Kafka message it
 // is (kmsg: CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs,
 // IncrementalAlterConfigs, AllocateProducerIds, BrokerRegistration, BrokerHeartbeat,
-// AlterPartition, ElectLeaders), to the active controller's controller listener, and retries
+// AlterPartition, ElectLeaders, AlterPartitionReassignments), to the active controller's controller listener, and retries
 // NOT_CONTROLLER with a backoff while an election runs. The request itself rather than
 // Kafka's Envelope: the sender is a trusted node, not a client whose principal must travel with
 // the request, so the envelope would add nothing.

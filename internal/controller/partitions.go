@@ -83,10 +83,11 @@ func (c *Controller) planAlterPartition(img *metadata.Image, brokerID int32, t *
 			return nil, fail(kerr.IneligibleReplica, fmt.Sprintf("broker %d is fenced or shutting down", id))
 		}
 	}
-	if slices.Equal(isr, p.ISR) {
-		return nil, nil
-	}
-	return &metadata.PartitionChangeRecord{TopicID: t.ID, Partition: p.ID, ISR: slices.Clone(isr)}, nil
+	// The change that brings the last target replica of a reassignment into the ISR also
+	// completes the reassignment (reassign.go).
+	s := stateOf(p)
+	s.isr = slices.Clone(isr)
+	return changeFrom(t, p, completeReassignment(s, alive)), nil
 }
 
 // ElectionType is ElectLeaders' election type (Kafka's ElectionType ids).

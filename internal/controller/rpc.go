@@ -5,7 +5,8 @@ package controller
 // a node that is not the active controller answers NOT_CONTROLLER and the sender tries
 // another. Versions: ApiVersions 0-3; CreateTopics 0-7; DeleteTopics 6; CreatePartitions 0-3;
 // AlterConfigs 0-2; IncrementalAlterConfigs 0-1; AllocateProducerIds 0; BrokerRegistration
-// 0-3; BrokerHeartbeat 0-1; AlterPartition 0-1 (topic names); ElectLeaders 1-2.
+// 0-3; BrokerHeartbeat 0-1; AlterPartition 0-1 (topic names); ElectLeaders 1-2;
+// AlterPartitionReassignments 0 (reassign.go).
 
 import (
 	"context"
@@ -42,6 +43,7 @@ func (c *Controller) rpcRegistry() *wire.Registry {
 	add(kmsg.BrokerHeartbeat, 0, 1, c.handleBrokerHeartbeat)
 	add(kmsg.AlterPartition, 0, 1, c.handleAlterPartition)
 	add(kmsg.ElectLeaders, 1, 2, c.handleElectLeaders)
+	add(kmsg.AlterPartitionAssignments, 0, 0, c.handleAlterPartitionReassignments)
 	return reg
 }
 

@@ -188,6 +188,9 @@ func (r PartitionRecord) applyTo(b *builder) error {
 		Leader:      r.Leader,
 		LeaderEpoch: r.LeaderEpoch,
 		Epoch:       r.PartitionEpoch,
+
+		AddingReplicas:   slices.Clone(r.AddingReplicas),
+		RemovingReplicas: slices.Clone(r.RemovingReplicas),
 	}
 	if err := checkPartition(p); err != nil {
 		return fmt.Errorf("%s-%d: %w", t.Name, r.Partition, err)
@@ -215,6 +218,12 @@ func (r PartitionChangeRecord) applyTo(b *builder) error {
 	if r.ISR != nil {
 		p.ISR = slices.Clone(r.ISR)
 	}
+	if r.AddingReplicas != nil {
+		p.AddingReplicas = nonEmpty(r.AddingReplicas)
+	}
+	if r.RemovingReplicas != nil {
+		p.RemovingReplicas = nonEmpty(r.RemovingReplicas)
+	}
 	if r.Leader != nil && *r.Leader != p.Leader {
 		p.Leader = *r.Leader
 		p.LeaderEpoch++
@@ -227,8 +236,17 @@ func (r PartitionChangeRecord) applyTo(b *builder) error {
 	return nil
 }
 
+// nonEmpty clones ids, nil when empty (an ended reassignment leaves no trace).
+func nonEmpty(ids []int32) []int32 {
+	if len(ids) == 0 {
+		return nil
+	}
+	return slices.Clone(ids)
+}
+
 // checkPartition checks a partition's invariants:
 //   - Replicas is not empty, has no duplicates and no negative broker id;
+//   - AddingReplicas and RemovingReplicas are disjoint subsets of Replicas;
 //   - ISR is a subset of Replicas, without duplicates;
 //   - Leader is -1 or a member of the ISR;
 //   - the epochs are not negative.
@@ -245,6 +263,20 @@ func checkPartition(p Partition) error {
 			return fmt.Errorf("replica %d listed twice", r)
 		}
 		seen[r] = true
+	}
+	adding := make(map[int32]bool, len(p.AddingReplicas))
+	for _, r := range p.AddingReplicas {
+		if !seen[r] || adding[r] {
+			return fmt.Errorf("adding replica %d is not a replica or listed twice", r)
+		}
+		adding[r] = true
+	}
+	removing := make(map[int32]bool, len(p.RemovingReplicas))
+	for _, r := range p.RemovingReplicas {
+		if !seen[r] || adding[r] || removing[r] {
+			return fmt.Errorf("removing replica %d is not a replica, is also being added, or is listed twice", r)
+		}
+		removing[r] = true
 	}
 	inISR := make(map[int32]bool, len(p.ISR))
 	for _, r := range p.ISR {
@@ -382,6 +414,7 @@ func (img *Image) Records() []Record {
 			recs = append(recs, PartitionRecord{
 				TopicID: t.ID, Partition: p.ID, Replicas: p.Replicas, ISR: p.ISR,
 				Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.Epoch,
+				AddingReplicas: p.AddingReplicas, RemovingReplicas: p.RemovingReplicas,
 			})
 		}
 		recs = appendConfigRecords(recs, ConfigResourceTopic, t.Name, t.Configs)

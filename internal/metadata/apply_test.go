@@ -3,12 +3,11 @@ package metadata
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 )
-
-func ptr[T any](v T) *T { return &v }
 
 var (
 	idA = UUID{1}
@@ -299,3 +298,47 @@ func TestWithOffset(t *testing.T) {
 		t.Fatal("WithOffset")
 	}
 }
+
+// TestReassignmentFields checks that a reassignment's adding and removing replicas are
+// applied, kept apart from Replicas' invariants, cleared by empty lists, and survive a
+// snapshot (Records).
+func TestReassignmentFields(t *testing.T) {
+	id := UUID{9}
+	img, err := Empty().Apply([]Record{
+		TopicRecord{Name: "t", ID: id},
+		PartitionRecord{TopicID: id, Partition: 0, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1},
+		PartitionChangeRecord{TopicID: id, Partition: 0, Replicas: []int32{2, 3, 1}, AddingReplicas: []int32{3}, RemovingReplicas: []int32{1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, p, _ := img.Partition("t", 0)
+	if !p.Reassigning() || !slices.Equal(p.TargetReplicas(), []int32{2, 3}) || !slices.Equal(p.OriginalReplicas(), []int32{2, 1}) {
+		t.Fatalf("reassigning: %+v", p)
+	}
+	again, err := Empty().Apply(img.Records())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, q, _ := again.Partition("t", 0); !slices.Equal(q.AddingReplicas, []int32{3}) || !slices.Equal(q.RemovingReplicas, []int32{1}) {
+		t.Fatalf("after snapshot: %+v", q)
+	}
+	for _, bad := range []PartitionChangeRecord{
+		{TopicID: id, Partition: 0, AddingReplicas: []int32{4}},
+		{TopicID: id, Partition: 0, RemovingReplicas: []int32{3}},
+	} {
+		if _, err := img.Apply([]Record{bad}); err == nil {
+			t.Errorf("%+v applied", bad)
+		}
+	}
+	done, err := img.Apply([]Record{PartitionChangeRecord{TopicID: id, Partition: 0, Replicas: []int32{2, 3}, ISR: []int32{2, 3},
+		AddingReplicas: []int32{}, RemovingReplicas: []int32{}, Leader: ptr(int32(2))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, q, _ := done.Partition("t", 0); q.Reassigning() || q.AddingReplicas != nil {
+		t.Fatalf("completed: %+v", q)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -41,6 +41,58 @@ type Partition struct {
 	LeaderEpoch int32
 	// Epoch counts changes to this partition's record (Kafka's partition epoch).
 	Epoch int32
+	// AddingReplicas and RemovingReplicas describe a reassignment in progress (Kafka's
+	// adding_replicas / removing_replicas): Replicas holds the target replicas followed by
+	// the ones being removed; the reassignment completes when every target replica is in
+	// the ISR, and then Replicas becomes the target. Both are empty when none is running.
+	//
+	// Invariant: both are subsets of Replicas, and disjoint.
+	AddingReplicas   []int32
+	RemovingReplicas []int32
+}
+
+// Reassigning reports whether a reassignment of p is in progress.
+func (p *Partition) Reassigning() bool {
+	return len(p.AddingReplicas) > 0 || len(p.RemovingReplicas) > 0
+}
+
+// TargetReplicas is where a reassignment in progress takes p (Replicas without the ones
+// being removed), or Replicas when none is.
+func (p *Partition) TargetReplicas() []int32 {
+	if len(p.RemovingReplicas) == 0 {
+		return p.Replicas
+	}
+	out := make([]int32, 0, len(p.Replicas))
+	for _, r := range p.Replicas {
+		if !containsID(p.RemovingReplicas, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// OriginalReplicas is where p was before a reassignment in progress (Replicas without the
+// ones being added), or Replicas when none is.
+func (p *Partition) OriginalReplicas() []int32 {
+	if len(p.AddingReplicas) == 0 {
+		return p.Replicas
+	}
+	out := make([]int32, 0, len(p.Replicas))
+	for _, r := range p.Replicas {
+		if !containsID(p.AddingReplicas, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func containsID(ids []int32, id int32) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Topic is a topic, its partitions (indexed by partition id) and its config overrides.

@@ -78,6 +78,9 @@ type PartitionRecord struct {
 	Leader         int32   `json:"leader"`
 	LeaderEpoch    int32   `json:"leaderEpoch"`
 	PartitionEpoch int32   `json:"partitionEpoch"`
+	// A reassignment in progress (see Partition); absent in older entries: none.
+	AddingReplicas   []int32 `json:"addingReplicas,omitempty"`
+	RemovingReplicas []int32 `json:"removingReplicas,omitempty"`
 }
 
 // PartitionChangeRecord changes some fields of a partition. A nil field is left as it is.
@@ -89,6 +92,10 @@ type PartitionChangeRecord struct {
 	Leader    *int32  `json:"leader,omitempty"` // -1: no leader
 	ISR       []int32 `json:"isr"`              // nil: unchanged; empty: emptied
 	Replicas  []int32 `json:"replicas"`         // nil: unchanged
+	// AddingReplicas and RemovingReplicas start, change or (empty) end a reassignment; nil
+	// (and absent in older entries): unchanged.
+	AddingReplicas   []int32 `json:"addingReplicas"`
+	RemovingReplicas []int32 `json:"removingReplicas"`
 }
 
 // ConfigResourceType is the kind of thing a config belongs to; the values are Kafka's

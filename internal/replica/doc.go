@@ -34,6 +34,10 @@
 // tail (storage.Log.TruncateTo; the producer state is rebuilt from snapshots and the log); a
 // Fetch answered with a diverging epoch truncates the same way.
 //
+// Reassignment: a broker added to a partition's replicas opens the log and fetches like any
+// follower; one dropped from them deletes its log (Apply). Replication throttles
+// (throttle.go) hold back the traffic of out-of-sync replicas while they catch up.
+//
 // Retention runs on one goroutine of the Manager, every log.retention.check.interval.ms; the
 // log start offsets it and DeleteRecords move are kept in log-start-offset-checkpoint.
 // Compacted partitions are cleaned by another background goroutine (cleaner.go).
@@ -89,6 +93,8 @@
 // fetchers.mu before fetcher.mu, and Manager.mu before Partition.appendMu (which also guards
 // the producer state) before Partition.mu; cleaner.mu after Manager.mu; Manager.listenersMu
 // is taken alone; the storage.Log's and the storage.LeaderEpochCache's own locks come after
-// all of them. Config.AlterPartition is called with no lock held. Marker listeners are called with no lock held. The log's OnRoll
+// all of them. Config.AlterPartition is called with no lock held. Marker listeners are called with no lock held.
+// fetcher.mu comes before Partition.mu (the fetcher checks a partition's throttle flag while it
+// picks the partitions to fetch); a throttle's mu is taken last, alone. The log's OnRoll
 // callback runs under the log's append lock, inside Partition.Append: it takes no lock.
 package replica

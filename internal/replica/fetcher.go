@@ -222,6 +222,16 @@ func (f *fetcher) run() {
 				}
 			case !s.truncated:
 				truncate = append(truncate, s)
+			case s.p.followerThrottled():
+				// Left out while the follower quota is used up (throttle.go).
+				if d := f.m.followerThrottle.wait(); d > 0 {
+					until := now.Add(d)
+					if nextRetry.IsZero() || until.Before(nextRetry) {
+						nextRetry = until
+					}
+				} else {
+					fetch = append(fetch, s)
+				}
 			default:
 				fetch = append(fetch, s)
 			}
@@ -445,6 +455,9 @@ func (f *fetcher) applyPartition(s *fetchState, rp *kmsg.FetchResponseTopicParti
 			f.backOff(s)
 		}
 		return
+	}
+	if s.p.followerThrottled() {
+		f.m.followerThrottle.record(int64(len(rp.RecordBatches)))
 	}
 	if err := s.p.appendFromLeader(s.epoch, rp.RecordBatches, rp.HighWatermark, rp.LogStartOffset); err != nil {
 		if !errors.Is(err, errStaleFetch) {

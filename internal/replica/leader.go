@@ -189,7 +189,11 @@ func (p *Partition) ReadForFollower(replicaID int32, offset, maxBytes int64, las
 			return res, nil
 		}
 	}
-	region, err := p.log.Read(offset, maxBytes, leo, true)
+	throttled := p.leaderThrottled(replicaID)
+	if throttled {
+		maxBytes = 0 // the quota is used up: no records this time (throttle.go)
+	}
+	region, err := p.log.Read(offset, maxBytes, leo, !throttled)
 	if err != nil {
 		res.LogStartOffset = p.log.LogStartOffset()
 		if errors.Is(err, storage.ErrOffsetOutOfRange) {
@@ -198,6 +202,7 @@ func (p *Partition) ReadForFollower(replicaID int32, offset, maxBytes int64, las
 		return res, kerr.KafkaStorageError
 	}
 	res.Region = region
+	p.recordLeaderBytes(replicaID, region.Size)
 	p.updateFollower(replicaID, offset, leo)
 	p.mu.Lock()
 	res.HighWatermark, res.LastStableOffset = p.highWatermark, p.lastStableOffsetLocked()
@@ -291,7 +296,14 @@ func (p *Partition) alterPartition(leaderEpoch, partitionEpoch int32, isr []int3
 			return
 		}
 		if err == nil {
-			if got.LeaderEpoch == p.leaderEpoch && got.Epoch > p.partitionEpoch {
+			if got.LeaderEpoch != p.leaderEpoch || got.Leader != p.nodeID {
+				// The change moved leadership (it completed a reassignment that removed
+				// this broker): the next image brings the new role. pendingISR stays, so
+				// that nothing more is proposed in the meantime.
+				p.mu.Unlock()
+				return
+			}
+			if got.Epoch > p.partitionEpoch {
 				p.isr, p.partitionEpoch = slices.Clone(got.ISR), got.Epoch
 				p.logger.Info("ISR changed", "isr", p.isr, "partition_epoch", p.partitionEpoch)
 			}

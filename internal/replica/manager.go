@@ -139,6 +139,8 @@ type Manager struct {
 	wg       sync.WaitGroup
 	image    atomic.Pointer[metadata.Image]
 	fetchers *fetchers
+	// The replication throttles (throttle.go), shared by every throttled partition.
+	leaderThrottle, followerThrottle *throttle
 }
 
 // NewManager prepares the log directory and reads its recovery checkpoint. Logs are opened by
@@ -179,6 +181,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		logStartOffsets: lso,
 		highWatermarks:  readHighWatermarks(cfg),
 	}
+	m.leaderThrottle, m.followerThrottle = newThrottle(cfg.Now), newThrottle(cfg.Now)
 	m.cleaner = newCleaner(m)
 	m.startReplication()
 	if cfg.RetentionCheckInterval > 0 {
@@ -270,6 +273,7 @@ func (m *Manager) Apply(img *metadata.Image) error {
 			m.deleteLocked(p)
 		}
 	}
+	m.applyThrottlesLocked(img)
 	if m.recoveryPoints != nil {
 		// First image: remove directories of partitions that no longer exist.
 		m.removeStrayLocked(want)

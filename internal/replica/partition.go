@@ -48,6 +48,8 @@ type Partition struct {
 	nodeID int32
 	mgr    *Manager
 	epochs *storage.LeaderEpochCache
+	// throttles says whether the replication throttles apply (throttle.go); atomic.
+	throttles partitionThrottles
 
 	mu sync.Mutex
 	// Fields guarded by mu.

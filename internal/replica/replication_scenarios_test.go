@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/storage"
@@ -169,8 +170,20 @@ func TestLeaderEpochFencing(t *testing.T) {
 
 	follower := c.broker(2)
 	fcl := client(t, follower, -1)
-	if got := fetch(fcl, -1, 5); got != kerr.NotLeaderForPartition.Code {
-		t.Errorf("consumer fetch from a follower: %v, want NOT_LEADER_OR_FOLLOWER", kerr.ErrorForCode(got))
+	// Before v11 a consumer may fetch only from the leader; from v11 (KIP-392) a follower
+	// serves it up to its high watermark.
+	v10 := kversion.Stable()
+	v10.SetMaxKeyVersion(kmsg.Fetch.Int16(), 10)
+	fcl10, err := kgo.NewClient(kgo.SeedBrokers(follower.addr()), kgo.MaxVersions(v10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fcl10.Close()
+	if got := fetch(fcl10, -1, 5); got != kerr.NotLeaderForPartition.Code {
+		t.Errorf("consumer fetch v10 from a follower: %v, want NOT_LEADER_OR_FOLLOWER", kerr.ErrorForCode(got))
+	}
+	if got := fetch(fcl, -1, 5); got != 0 {
+		t.Errorf("consumer fetch v11 from a follower: %v, want served", kerr.ErrorForCode(got))
 	}
 	if sp := produce(t, fcl, time.Second, 1); sp.ErrorCode != kerr.NotLeaderForPartition.Code {
 		t.Errorf("produce to a follower: %v, want NOT_LEADER_OR_FOLLOWER", kerr.ErrorForCode(sp.ErrorCode))

@@ -1,6 +1,6 @@
 // Package topic implements "gregor topic": create, list, describe and delete
-// topics, and alter their config overrides, with kafka-topics' flag names. One
-// file per verb.
+// topics, alter their config overrides, and reassign their partitions, with
+// kafka-topics' and kafka-reassign-partitions' flag names. One file per verb.
 package topic
 
 import (
@@ -34,6 +34,7 @@ The flags follow kafka-topics.sh: --bootstrap-server, --topic, --partitions,
 		newDescribeCommand(&cf),
 		newDeleteCommand(&cf),
 		newAlterConfigCommand(&cf),
+		newReassignCommand(&cf),
 	)
 	return cmd
 }
