@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -77,6 +78,9 @@ The bootstrap servers are printed once every node serves.`,
 				}
 			}()
 			if err != nil {
+				return err
+			}
+			if err := waitUnfenced(ctx, running, nodes); err != nil {
 				return err
 			}
 			var addrs []string
@@ -181,4 +185,38 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// readyTimeout bounds how long the cluster may take to have every broker registered and
+// unfenced.
+const readyTimeout = time.Minute
+
+// waitUnfenced returns once every node's metadata shows all n brokers registered and
+// unfenced, so that the bootstrap servers are printed only when a client would see the whole
+// cluster.
+func waitUnfenced(ctx context.Context, running []*node.Node, n int) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ready := true
+		for _, nd := range running {
+			unfenced := 0
+			for _, b := range nd.Controller().Image().Brokers {
+				if !b.Fenced {
+					unfenced++
+				}
+			}
+			ready = ready && unfenced == n
+		}
+		if ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dev cluster: not every broker was unfenced within %v", readyTimeout)
+		case <-tick.C:
+		}
+	}
 }
