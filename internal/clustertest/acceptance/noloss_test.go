@@ -3,6 +3,7 @@ package acceptance
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,8 +12,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/gregorhq/gregor/internal/clustertest"
 )
 
 // ledger is what a producer sent and what the cluster acknowledged, per partition.
@@ -100,9 +99,20 @@ func (p *producer) stop() {
 func waitProgress(t *testing.T, l *ledger, p int32, n int) {
 	t.Helper()
 	from := l.ackedIn(p)
-	clustertest.WaitFor(t, 30*time.Second, fmt.Sprintf("%d more acks on partition %d", n, p), func() bool {
-		return l.ackedIn(p) >= from+n
-	})
+	deadline := time.Now().Add(30 * time.Second)
+	for l.ackedIn(p) < from+n {
+		if time.Now().After(deadline) {
+			l.mu.Lock()
+			counts := map[int32]int{}
+			for q, vs := range l.acked {
+				counts[q] = len(vs)
+			}
+			errs := l.errs[:min(len(l.errs), 5)]
+			l.mu.Unlock()
+			t.Fatalf("timed out waiting for %d more acks on partition %d: acked per partition %v, failures %v", n, p, counts, errs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // verify reads topic back and checks it against l: every acknowledged record exactly once, at
@@ -161,7 +171,7 @@ func verify(t *testing.T, c *cluster, topic string, partitions int32, l *ledger)
 
 // producerOpts make an idempotent acks=all producer that notices leader changes quickly.
 func producerOpts() []kgo.Opt {
-	return []kgo.Opt{
+	opts := []kgo.Opt{
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.MetadataMinAge(50 * time.Millisecond),
@@ -169,6 +179,10 @@ func producerOpts() []kgo.Opt {
 		kgo.ProducerLinger(2 * time.Millisecond),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }),
 	}
+	if os.Getenv("GREGOR_TEST_KGO_LOG") != "" {
+		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelDebug, nil)))
+	}
+	return opts
 }
 
 func TestNoAcknowledgedRecordLost(t *testing.T) {
