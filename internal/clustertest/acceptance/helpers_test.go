@@ -3,6 +3,7 @@ package acceptance
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -81,7 +82,13 @@ func (c *cluster) restart(id int32) {
 // client is a franz-go client seeded with every process that is up.
 func (c *cluster) client(opts ...kgo.Opt) *kgo.Client {
 	c.t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.addrs()...)}, opts...)...)
+	opts = append([]kgo.Opt{kgo.SeedBrokers(c.addrs()...)}, opts...)
+	if os.Getenv("GREGOR_TEST_KGO_LOG") != "" {
+		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelDebug, func() string {
+			return time.Now().Format("15:04:05.000 ")
+		})))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -203,8 +210,10 @@ func (c *cluster) createTopic(topic string, partitions int32, rf int16, configs 
 	c.waitFullISR(topic, partitions)
 }
 
-// readAll reads topic's partitions from the start up to their current end offsets (read
-// committed: what consumers may see) and returns each partition's records in offset order.
+// readAll reads topic's partitions from the start up to their current end offsets and
+// returns each partition's records in offset order. The topic must hold no transactions: a
+// partition is done when a record at its end offset-1 arrives, which a commit marker never
+// does.
 func (c *cluster) readAll(topic string, partitions int32) map[int32][]*kgo.Record {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -3,7 +3,6 @@ package acceptance
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,14 +66,34 @@ type producer struct {
 	done   chan struct{}
 }
 
-func startProducer(t *testing.T, c *cluster, topic string, partitions int32, opts ...kgo.Opt) *producer {
+// allPartitions is 0..n-1.
+func allPartitions(n int32) []int32 {
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(i)
+	}
+	return out
+}
+
+func startProducer(t *testing.T, c *cluster, topic string, partitions []int32, opts ...kgo.Opt) *producer {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &producer{cl: c.client(append(producerOpts(), opts...)...), l: newLedger(), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		seq := make([]int, partitions)
+		seq := map[int32]int{}
+		// A steady rate, not as fast as the client goes: enough records to cross every
+		// failover, few enough to read back in seconds.
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
 		for i := 0; ctx.Err() == nil; i++ {
-			part := int32(i) % partitions
+			if i%len(partitions) == 0 {
+				select {
+				case <-tick.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+			part := partitions[i%len(partitions)]
 			v := fmt.Sprintf("%d:%d", part, seq[part])
 			seq[part]++
 			p.l.send(v)
@@ -179,9 +198,6 @@ func producerOpts() []kgo.Opt {
 		kgo.ProducerLinger(2 * time.Millisecond),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }),
 	}
-	if os.Getenv("GREGOR_TEST_KGO_LOG") != "" {
-		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelDebug, nil)))
-	}
 	return opts
 }
 
@@ -191,7 +207,7 @@ func TestNoAcknowledgedRecordLost(t *testing.T) {
 	minISR := "2"
 	c.createTopic(topic, partitions, 3, map[string]*string{"min.insync.replicas": &minISR})
 
-	prod := startProducer(t, c, topic, partitions)
+	prod := startProducer(t, c, topic, allPartitions(partitions))
 	l := prod.l
 	for p := range partitions {
 		waitProgress(t, l, p, 20)

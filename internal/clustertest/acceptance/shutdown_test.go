@@ -14,7 +14,7 @@ func TestSigtermMovesLeadershipWithoutErrors(t *testing.T) {
 	c := startCluster(t, 3)
 	minISR := "2"
 	c.createTopic(topic, partitions, 3, map[string]*string{"min.insync.replicas": &minISR})
-	prod := startProducer(t, c, topic, partitions)
+	prod := startProducer(t, c, topic, allPartitions(partitions))
 	for p := range partitions {
 		waitProgress(t, prod.l, p, 20)
 	}
