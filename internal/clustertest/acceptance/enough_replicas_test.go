@@ -81,3 +81,45 @@ func TestNotEnoughReplicasThenRecovers(t *testing.T) {
 		t.Fatalf("read back %q", vals)
 	}
 }
+
+// Two of three nodes down when all three are the controller quorum: there is no quorum to
+// shrink the ISR, so the surviving leader keeps waiting for the other two and acks=all fails
+// with a retriable error (REQUEST_TIMED_OUT, as in Kafka) rather than being acknowledged. Once
+// both are back the quorum and the ISR recover and writes succeed, with nobody doing
+// anything.
+func TestQuorumLossThenRecovers(t *testing.T) {
+	const topic = "ql"
+	c := startCluster(t, 3)
+	minISR := "2"
+	c.createTopic(topic, 1, 3, map[string]*string{"min.insync.replicas": &minISR})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	leader := c.waitPartition(topic, 0, "a leader", func(tp *kmsg.MetadataResponseTopicPartition) bool { return tp.Leader > 0 }).Leader
+	var others []int32
+	for id := int32(1); id <= 3; id++ {
+		if id != leader {
+			others = append(others, id)
+		}
+	}
+	c.kill(others[0])
+	c.kill(others[1])
+	once := c.client(kgo.DefaultProduceTopic(topic), kgo.DisableIdempotentWrite(), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordRetries(0), kgo.ProduceRequestTimeout(time.Second))
+	err := once.ProduceSync(ctx, kgo.StringRecord("unacknowledged")).FirstErr()
+	// The client gives up after its one try; what it got was retriable (kgo fails a record
+	// with a non-retriable error at once, and says so).
+	var ke *kerr.Error
+	if err == nil || !errors.Is(err, kgo.ErrRecordRetries) && !errors.Is(err, kgo.ErrRecordTimeout) && !(errors.As(err, &ke) && ke.Retriable) {
+		t.Fatalf("acks=all with two of three nodes down: %v, want a retriable failure", err)
+	}
+	t.Logf("acks=all with the quorum lost: %v", err)
+
+	c.restart(others[0])
+	c.restart(others[1])
+	retrying := c.client(kgo.DefaultProduceTopic(topic), kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.MetadataMinAge(50*time.Millisecond), kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }))
+	if err := retrying.ProduceSync(ctx, kgo.StringRecord("after")).FirstErr(); err != nil {
+		t.Fatalf("acks=all after the nodes came back: %v", err)
+	}
+	c.waitFullISR(topic, 1)
+}
