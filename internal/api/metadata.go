@@ -157,8 +157,8 @@ func (h *Handlers) autoCreate(ctx context.Context, img *metadata.Image, topics [
 }
 
 // topicMetadata describes a topic's partitions: leader, epoch, replicas, ISR, and as offline
-// the replicas whose broker is fenced or gone. A partition without a leader answers
-// LEADER_NOT_AVAILABLE.
+// the replicas whose broker is fenced or gone. A partition without a leader, or whose leader is
+// fenced or gone, answers LEADER_NOT_AVAILABLE with leader -1.
 func topicMetadata(img *metadata.Image, t *metadata.Topic) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
@@ -177,7 +177,12 @@ func topicMetadata(img *metadata.Image, t *metadata.Topic) kmsg.MetadataResponse
 				mp.OfflineReplicas = append(mp.OfflineReplicas, r)
 			}
 		}
-		if p.Leader < 0 {
+		// A leader that is fenced or gone is not listed among the brokers: as Kafka does, the
+		// partition is then leaderless (a client would not know where to send it otherwise).
+		if b, ok := img.Brokers[p.Leader]; p.Leader >= 0 && (!ok || b.Fenced) {
+			mp.Leader = -1
+		}
+		if mp.Leader < 0 {
 			mp.ErrorCode = kerr.LeaderNotAvailable.Code
 		}
 		mt.Partitions = append(mt.Partitions, mp)

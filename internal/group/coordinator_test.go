@@ -566,3 +566,28 @@ func TestFailedLoadIsRetried(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// The leader of a group of one rejoining a Stable group (as a consumer does after its
+// coordinator moved) completes the rebalance at once: every member has rejoined, so there is
+// nothing to wait the rebalance timeout for. (The clock does not move here: a join that
+// waited for the timer would never finish.)
+func TestSoleLeaderRejoinCompletesAtOnce(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	a := f.wait(f.joinNew("g"))
+	if s := f.sync("g", a.MemberID, a.Generation, map[string][]byte{a.MemberID: []byte("A")}); s.ErrorCode != 0 {
+		t.Fatalf("sync: %+v", s)
+	}
+	f.waitState("g", "Stable")
+	again := f.wait(f.join(joinReq("g", a.MemberID, nil)))
+	if again.ErrorCode != 0 || again.Generation != a.Generation+1 || again.LeaderID != a.MemberID {
+		t.Fatalf("rejoin: %+v", again)
+	}
+	// And again while the group awaits the leader's assignment.
+	f.waitState("g", "CompletingRebalance")
+	req := joinReq("g", a.MemberID, nil)
+	req.Protocols[0].Metadata = []byte{2} // changed subscription: a new rebalance
+	third := f.wait(f.join(req))
+	if third.ErrorCode != 0 || third.Generation != a.Generation+2 {
+		t.Fatalf("rejoin while completing: %+v", third)
+	}
+}

@@ -137,6 +137,7 @@ func (g *Group) joinLocked(req *kmsg.JoinGroupRequest, clientID, clientHost stri
 		update(m)
 		ch := g.awaitJoinLocked(m)
 		g.prepareRebalanceLocked()
+		g.tryCompleteJoinLocked() // all may have rejoined (a group of one): no waiting out the timeout
 		return nil, ch
 	case Stable:
 		if m.id != g.leader && sameProtocols(m, req) {
@@ -147,6 +148,7 @@ func (g *Group) joinLocked(req *kmsg.JoinGroupRequest, clientID, clientHost stri
 		update(m)
 		ch := g.awaitJoinLocked(m)
 		g.prepareRebalanceLocked()
+		g.tryCompleteJoinLocked() // all may have rejoined (a group of one): no waiting out the timeout
 		return nil, ch
 	default: // Empty
 		return fail(kerr.UnknownMemberID.Code, req.MemberID)
@@ -184,10 +186,12 @@ func (g *Group) replaceStaticMemberLocked(req *kmsg.JoinGroupRequest, old *membe
 		}
 		ch := g.awaitJoinLocked(m)
 		g.prepareRebalanceLocked()
+		g.tryCompleteJoinLocked() // all may have rejoined (a group of one): no waiting out the timeout
 		return nil, ch
 	case CompletingRebalance:
 		ch := g.awaitJoinLocked(m)
 		g.prepareRebalanceLocked()
+		g.tryCompleteJoinLocked() // all may have rejoined (a group of one): no waiting out the timeout
 		return nil, ch
 	default: // PreparingRebalance
 		ch := g.awaitJoinLocked(m)

@@ -60,6 +60,7 @@ type Node struct {
 	lag        *lag.Evaluator
 	admin      *admin.Server    // nil when admin.listeners is empty
 	console    *console.Console // nil when admin.listeners is empty
+	markers    *txnMarkers
 	stopWatch  func()
 	watchDone  chan struct{}
 	closeOnce  sync.Once
@@ -201,13 +202,14 @@ func (n *Node) start(ctx context.Context) error {
 		Logger:     n.log.With("component", "shares"),
 	})
 	n.producers = txn.NewProducerIDManager(cfg.NodeID, n.controller.AllocateProducerIds)
+	n.markers = &txnMarkers{nodeID: cfg.NodeID, replicas: n.replicas, controller: n.controller, listener: cfg.InterBrokerListenerName}
 	n.txns = txn.New(txn.Config{
 		NodeID:         cfg.NodeID,
 		Broker:         cfg,
 		Controller:     n.controller,
 		Replicas:       n.replicas,
 		NextProducerID: n.producers.NextID,
-		Markers:        localMarkers{replicas: n.replicas, controller: n.controller},
+		Markers:        n.markers,
 		Logger:         n.log.With("component", "txns"),
 	})
 	n.txns.Apply(n.controller.Image())
@@ -487,6 +489,9 @@ func (n *Node) Close() error {
 		}
 		if n.producers != nil {
 			n.producers.Close() // before the controller: a block may be on its way
+		}
+		if n.markers != nil {
+			n.markers.Close() // after the coordinators that write markers
 		}
 		if n.replicas != nil {
 			errs = append(errs, n.replicas.Close())

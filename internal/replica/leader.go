@@ -233,8 +233,9 @@ func (p *Partition) updateFollower(id int32, offset, leo int64) {
 		p.wakeWaitersLocked()
 	}
 	// Expand: a replica outside the ISR that has the high watermark and all of this epoch's
-	// start (Kafka's isFollowerInSync).
-	if !slices.Contains(p.isr, id) && p.pendingISR == nil {
+	// start (Kafka's isFollowerInSync), and that the image shows registered and unfenced
+	// (Kafka's isReplicaIsrEligible): a fenced broker still fetching would only be refused.
+	if !slices.Contains(p.isr, id) && p.pendingISR == nil && p.mgr.isrEligible(id) {
 		start, ok := p.epochs.StartOffsetOf(p.leaderEpoch)
 		if ok && offset >= start && offset >= p.highWatermark {
 			p.proposeISRLocked(append(slices.Clone(p.isr), id))
@@ -313,10 +314,17 @@ func (p *Partition) alterPartition(leaderEpoch, partitionEpoch int32, isr []int3
 			p.mu.Unlock()
 			return
 		}
+		// A refusal for good drops the pending ISR: the committed one stands. INELIGIBLE_REPLICA
+		// (a broker being added is fenced or in controlled shutdown) is one, as in Kafka: were
+		// it retried, the pending expansion would hold the high watermark (which waits for the
+		// maximal ISR) at that broker's last fetch, and every acks=all write would time out.
 		if errors.Is(err, kerr.FencedLeaderEpoch) || errors.Is(err, kerr.InvalidUpdateVersion) ||
-			errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, kerr.InvalidRequest) {
+			errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, kerr.InvalidRequest) ||
+			errors.Is(err, kerr.IneligibleReplica) || errors.Is(err, kerr.OperationNotAttempted) {
 			p.logger.Info("AlterPartition refused; waiting for metadata", "isr", isr, "err", err)
 			p.pendingISR = nil
+			p.maybeAdvanceHighWatermarkLocked(p.log.LogEndOffset())
+			p.wakeWaitersLocked()
 			p.mu.Unlock()
 			return
 		}
@@ -360,4 +368,16 @@ func (p *Partition) replicatedLocked(offset int64, epoch int32) (done bool, err 
 		return true, kerr.NotEnoughReplicasAfterAppend
 	}
 	return true, nil
+}
+
+// isrEligible reports whether broker id may join an ISR as the newest applied image has it:
+// registered and unfenced (a broker in controlled shutdown is fenced once it has handed its
+// leaderships over).
+func (m *Manager) isrEligible(id int32) bool {
+	img := m.image.Load()
+	if img == nil {
+		return true
+	}
+	b, ok := img.Brokers[id]
+	return ok && !b.Fenced
 }

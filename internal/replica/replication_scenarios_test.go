@@ -81,6 +81,34 @@ func TestReplicationISRAndHighWatermark(t *testing.T) {
 	}
 }
 
+// An expansion the controller refuses with INELIGIBLE_REPLICA (the follower is in controlled
+// shutdown) is dropped: the pending ISR must not keep the high watermark waiting for that
+// follower once it stops fetching, or every acks=all write would time out.
+func TestIneligibleReplicaDropsThePendingExpansion(t *testing.T) {
+	part := rf3(1, 1)
+	part.Replicas, part.ISR = []int32{1, 2}, []int32{1}
+	c := newCluster(t, time.Minute, nil, part, 1)
+	c.mu.Lock()
+	c.ineligible = map[int32]bool{2: true}
+	c.mu.Unlock()
+	all := client(t, c.broker(1), -1)
+	produceOK(t, all, 3)
+	c.start(2, storage.NewMemFS())
+	c.publish(func(*metadata.Partition) {})
+	waitFor(t, "the refused expansion", func() bool {
+		for _, call := range c.alterCalls() {
+			if slices.Equal(call.isr, []int32{1, 2}) {
+				return true
+			}
+		}
+		return false
+	})
+	c.stop(2)
+	if sp := produce(t, all, 5*time.Second, 1); sp.ErrorCode != 0 {
+		t.Fatalf("acks=all after a refused expansion: %v (ISR %v, calls %+v)", kerr.ErrorForCode(sp.ErrorCode), c.isr(), c.alterCalls())
+	}
+}
+
 // acks=all needs min.insync.replicas in the ISR before the append; acks=1 does not.
 func TestNotEnoughReplicas(t *testing.T) {
 	part := rf3(1, 1)

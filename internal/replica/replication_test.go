@@ -67,6 +67,9 @@ type testCluster struct {
 	part    metadata.Partition
 	brokers map[int32]*testBroker
 	calls   []alterCall
+	// ineligible brokers make an ISR that adds them INELIGIBLE_REPLICA (fenced or in
+	// controlled shutdown, as the controller sees them).
+	ineligible map[int32]bool
 }
 
 // newCluster starts brokers ids, with partition t-0 placed as part.
@@ -212,6 +215,12 @@ func (c *testCluster) alterPartition(ctx context.Context, tpc string, partition 
 	if partitionEpoch != c.part.Epoch {
 		c.mu.Unlock()
 		return metadata.Partition{}, kerr.InvalidUpdateVersion
+	}
+	for _, id := range isr {
+		if c.ineligible[id] && !slices.Contains(c.part.ISR, id) {
+			c.mu.Unlock()
+			return metadata.Partition{}, kerr.IneligibleReplica
+		}
 	}
 	c.mu.Unlock()
 	var got metadata.Partition
