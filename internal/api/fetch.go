@@ -166,6 +166,15 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 	if maxBytes <= 0 || maxBytes > maxFetchBytes {
 		maxBytes = maxFetchBytes
 	}
+	if !isReplica {
+		// As Kafka, a consumer never gets more than its byte quota lets through in one
+		// quota window, so one fetch cannot throttle it for long (the first batch still
+		// comes whole, however large).
+		principal, _ := requester(ctx, r)
+		if limit, ok := h.Quotas.MaxBytesInWindow(quotaFetch, principal, clientID(r)); ok {
+			maxBytes = max(min(maxBytes, limit), 1)
+		}
+	}
 	var waiter *replica.Waiter
 	var timer *time.Timer
 	defer func() {

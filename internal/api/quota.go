@@ -88,6 +88,20 @@ func (q *Quotas) Record(kind, principal, clientID string, bytes int64) time.Dura
 	return q.record(quotaKey{kind, user, clientID}, limit, float64(bytes), q.Samples, true)
 }
 
+// MaxBytesInWindow is the most bytes of kind a client can be sent at once without certainly
+// being throttled: its quota over quota.window.num-1 sample windows (Kafka's
+// getMaxValueInQuotaWindow); false when it has no quota.
+func (q *Quotas) MaxBytesInWindow(kind, principal, clientID string) (int64, bool) {
+	if q == nil {
+		return 0, false
+	}
+	limit, ok := q.Image().QuotaFor(strings.TrimPrefix(principal, "User:"), clientID, kind)
+	if !ok || limit <= 0 {
+		return 0, false
+	}
+	return int64(limit * float64(max(q.Samples-1, 1)) * q.SampleWindow.Seconds()), true
+}
+
 // Unrecord takes back bytes Record counted, for a response that will not carry them (a
 // throttled Fetch is answered empty; Kafka's unrecordQuotaSensor).
 func (q *Quotas) Unrecord(kind, principal, clientID string, bytes int64) {
