@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -29,6 +30,11 @@ var requestQuotaExempt = map[int16]bool{
 func (h *Handlers) requestQuota(ctx context.Context, r *wire.Request, reply *wire.Reply) {
 	if requestQuotaExempt[r.Header.APIKey] || (reply.Msg == nil && reply.Chunks == nil) {
 		// No response (a Produce with acks=0): Kafka does not enforce the request quota.
+		return
+	}
+	if s := auth.SessionFrom(ctx); s != nil && !s.Authenticated() {
+		// Before SASL authentication (ApiVersions): Kafka's authenticator answers these,
+		// outside the request handlers and their quota.
 		return
 	}
 	throttle := h.chargeRequestTime(ctx, r)
