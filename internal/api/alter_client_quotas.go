@@ -91,6 +91,14 @@ func quotaEntity(comps []kmsg.AlterClientQuotasRequestEntryEntity) (metadata.Quo
 			} else {
 				e.ClientID = *c.Name
 			}
+		case "ip":
+			if c.Name == nil {
+				e.IPDefault = true
+			} else if *c.Name == "" {
+				return e, false
+			} else {
+				e.IP = *c.Name
+			}
 		default:
 			return e, false
 		}

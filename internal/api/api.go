@@ -74,6 +74,9 @@ func (h *Handlers) Register(reg *wire.Registry) {
 		h.Logger = slog.Default()
 	}
 	h.registry = reg
+	if h.Quotas != nil {
+		reg.SetReplyHook(h.requestQuota)
+	}
 	h.registerApiVersions(reg)
 	h.registerMetadata(reg)
 	h.registerProduce(reg)

@@ -69,3 +69,54 @@ func clientID(r *wire.Request) string {
 	}
 	return *r.Header.ClientID
 }
+
+// authorizedOperationsOmitted is the authorized-operations value of a response to a request
+// that did not ask for them (Kafka's Integer.MIN_VALUE, the schemas' default).
+const authorizedOperationsOmitted = -2147483648
+
+// supportedOperations are the ACL operations that mean something on each resource type
+// (Kafka's AclEntry.supportedOperations): an authorized-operations bit field is built from
+// these alone, so ALL never appears in it.
+var supportedOperations = map[int8][]int8{
+	metadata.ACLResourceTopic: {auth.OpRead, auth.OpWrite, auth.OpCreate, auth.OpDescribe, auth.OpDelete,
+		auth.OpAlter, auth.OpDescribeConfigs, auth.OpAlterConfigs},
+	metadata.ACLResourceGroup: {auth.OpRead, auth.OpDescribe, auth.OpDelete},
+	metadata.ACLResourceCluster: {auth.OpCreate, auth.OpClusterAction, auth.OpDescribeConfigs,
+		auth.OpAlterConfigs, auth.OpIdempotentWrite, auth.OpAlter, auth.OpDescribe},
+	metadata.ACLResourceTransactionalID: {auth.OpDescribe, auth.OpWrite},
+}
+
+// authorizedOperations is the bit field (bit n set for operation code n) of the operations the
+// sender of r may do on the resource resType/name, as KIP-430 reports them in Metadata,
+// DescribeCluster and the group descriptions: with no authorizer, every supported operation.
+func (h *Handlers) authorizedOperations(ctx context.Context, r *wire.Request, resType int8, name string) int32 {
+	var bits int32
+	for _, op := range supportedOperations[resType] {
+		if h.allowed(ctx, r, op, resType, name) {
+			bits |= 1 << op
+		}
+	}
+	return bits
+}
+
+// clusterAuthorizedOperations is the cluster's authorized-operations field, as Kafka fills it:
+// the omitted sentinel unless asked for, and 0 (not the operations) for a client that may not
+// DESCRIBE the cluster.
+func (h *Handlers) clusterAuthorizedOperations(ctx context.Context, r *wire.Request, asked bool) int32 {
+	switch {
+	case !asked:
+		return authorizedOperationsOmitted
+	case !h.allowedCluster(ctx, r, auth.OpDescribe):
+		return 0
+	}
+	return h.authorizedOperations(ctx, r, metadata.ACLResourceCluster, auth.ClusterResourceName)
+}
+
+// groupAuthorizedOperations is a described group's authorized-operations field: the group's
+// operations when asked for and the group was described without error, else the sentinel.
+func (h *Handlers) groupAuthorizedOperations(ctx context.Context, r *wire.Request, asked bool, code int16, group string) int32 {
+	if !asked || code != 0 {
+		return authorizedOperationsOmitted
+	}
+	return h.authorizedOperations(ctx, r, metadata.ACLResourceGroup, group)
+}

@@ -19,14 +19,6 @@ import (
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
-// groupAuthorizedOperations is what a group allows when there is no authorizer: READ (3),
-// DELETE (6) and DESCRIBE (8), as a bit field of ACL operation codes.
-const groupAuthorizedOperations = 1<<3 | 1<<6 | 1<<8
-
-// authorizedOperationsOmitted is the authorized-operations value of a response to a request
-// that did not ask for them (Kafka's Integer.MIN_VALUE).
-const authorizedOperationsOmitted = -2147483648
-
 func (h *Handlers) registerConsumerGroupDescribe(reg *wire.Registry) {
 	reg.Register(wire.API{Key: kmsg.ConsumerGroupDescribe, MinVersion: 0, MaxVersion: 1, Handle: h.consumerGroupDescribe})
 }
@@ -46,10 +38,7 @@ func (h *Handlers) consumerGroupDescribe(ctx context.Context, r *wire.Request) (
 		default:
 			g = h.Groups.ConsumerGroupDescribe(id)
 		}
-		g.AuthorizedOperations = authorizedOperationsOmitted
-		if req.IncludeAuthorizedOperations && g.ErrorCode == 0 {
-			g.AuthorizedOperations = groupAuthorizedOperations
-		}
+		g.AuthorizedOperations = h.groupAuthorizedOperations(ctx, r, req.IncludeAuthorizedOperations, g.ErrorCode, id)
 		resp.Groups = append(resp.Groups, g)
 	}
 	return wire.Reply{Msg: resp}, nil

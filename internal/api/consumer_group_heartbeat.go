@@ -53,6 +53,6 @@ func (h *Handlers) consumerGroupHeartbeat(ctx context.Context, r *wire.Request) 
 		clientID = *r.Header.ClientID
 	}
 	resp := h.Groups.ConsumerGroupHeartbeat(req, clientID, clientHost(r))
-	resp.ThrottleMillis = 0 // no quotas
+	resp.ThrottleMillis = 0 // the request quota (request_quota.go) sets it after the handler
 	return wire.Reply{Msg: resp}, nil
 }

@@ -33,7 +33,7 @@ func (h *Handlers) describeClientQuotas(ctx context.Context, r *wire.Request) (w
 	}
 	named := map[string]bool{}
 	for _, c := range req.Components {
-		if (c.EntityType != "user" && c.EntityType != "client-id") || named[c.EntityType] || (c.MatchType == 0 && c.Match == nil) || c.MatchType > 2 {
+		if (c.EntityType != "user" && c.EntityType != "client-id" && c.EntityType != "ip") || named[c.EntityType] || (c.MatchType == 0 && c.Match == nil) || c.MatchType > 2 {
 			resp.ErrorCode = kerr.InvalidRequest.Code
 			resp.ErrorMessage = strPtr("Invalid quota filter component")
 			return wire.Reply{Msg: resp}, nil
@@ -52,6 +52,9 @@ func (h *Handlers) describeClientQuotas(ctx context.Context, r *wire.Request) (w
 		}
 		if e.HasClient() {
 			entry.Entity = append(entry.Entity, entityComponent("client-id", e.ClientID, e.ClientDefault))
+		}
+		if e.HasIP() {
+			entry.Entity = append(entry.Entity, entityComponent("ip", e.IP, e.IPDefault))
 		}
 		for _, k := range slices.Sorted(maps.Keys(q[e])) {
 			v := kmsg.NewDescribeClientQuotasResponseEntryValue()
@@ -75,8 +78,11 @@ func entityComponent(typ, name string, def bool) kmsg.DescribeClientQuotasRespon
 func quotaFilterMatches(req *kmsg.DescribeClientQuotasRequest, e metadata.QuotaEntity) bool {
 	for _, c := range req.Components {
 		has, name, def := e.HasUser(), e.User, e.UserDefault
-		if c.EntityType == "client-id" {
+		switch c.EntityType {
+		case "client-id":
 			has, name, def = e.HasClient(), e.ClientID, e.ClientDefault
+		case "ip":
+			has, name, def = e.HasIP(), e.IP, e.IPDefault
 		}
 		switch c.MatchType {
 		case 0:
@@ -98,7 +104,7 @@ func quotaFilterMatches(req *kmsg.DescribeClientQuotasRequest, e metadata.QuotaE
 		for _, c := range req.Components {
 			named[c.EntityType] = true
 		}
-		if (e.HasUser() && !named["user"]) || (e.HasClient() && !named["client-id"]) {
+		if (e.HasUser() && !named["user"]) || (e.HasClient() && !named["client-id"]) || (e.HasIP() && !named["ip"]) {
 			return false
 		}
 	}

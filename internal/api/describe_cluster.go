@@ -29,6 +29,7 @@ func (h *Handlers) describeCluster(ctx context.Context, r *wire.Request) (wire.R
 	}
 	img := h.Controller.Image()
 	resp.ClusterID = img.ClusterID
+	resp.ClusterAuthorizedOperations = h.clusterAuthorizedOperations(ctx, r, req.IncludeClusterAuthorizedOperations)
 	resp.ControllerID = h.controllerID(img)
 	for _, b := range h.brokers(ctx, img) {
 		rb := kmsg.NewDescribeClusterResponseBroker()

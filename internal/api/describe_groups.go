@@ -40,6 +40,7 @@ func (h *Handlers) describeGroups(ctx context.Context, r *wire.Request) (wire.Re
 		default:
 			g = h.Groups.DescribeGroup(id)
 		}
+		g.AuthorizedOperations = h.groupAuthorizedOperations(ctx, r, req.Version >= 3 && req.IncludeAuthorizedOperations, g.ErrorCode, id)
 		resp.Groups = append(resp.Groups, g)
 	}
 	return wire.Reply{Msg: resp}, nil

@@ -212,6 +212,15 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 	if maxBytes <= 0 || maxBytes > maxFetchBytes {
 		maxBytes = maxFetchBytes
 	}
+	if !isReplica {
+		// As Kafka, a consumer never gets more than its byte quota lets through in one
+		// quota window, so one fetch cannot throttle it for long (the first batch still
+		// comes whole, however large).
+		principal, _ := requester(ctx, r)
+		if limit, ok := h.Quotas.MaxBytesInWindow(quotaFetch, principal, clientID(r)); ok {
+			maxBytes = max(min(maxBytes, limit), 1)
+		}
+	}
 	var waiter *replica.Waiter
 	var timer *time.Timer
 	defer func() {
@@ -239,12 +248,14 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 			continue
 		}
 		timedOut := false
+		waitStart := time.Now()
 		select {
 		case <-waiter.C():
 		case <-timer.C:
 			timedOut = true
 		case <-ctx.Done():
 		}
+		wire.Waited(ctx, waitStart) // the long poll is not handler time (request quota)
 		if timedOut {
 			readFetch(parts, maxBytes, readCommitted)
 			break
@@ -252,22 +263,38 @@ func (h *Handlers) fetch(ctx context.Context, r *wire.Request) (wire.Reply, erro
 	}
 	var total int64
 	for i := range regions {
-		var n int64
 		for _, r := range regions[i] {
-			n += r.Size
-		}
-		total += n
-		if h.Metrics != nil && n > 0 {
-			h.Metrics.BytesOut(names[i], n)
+			total += r.Size
 		}
 	}
-	// The bytes sent count against the consumer_byte_rate quota (quota.go); the response
-	// carries the throttle time and the connection is muted for it.
+	// The bytes count against the consumer_byte_rate quota and the handler time against
+	// request_percentage (quota.go). Over either, Kafka (KIP-219) answers at once with
+	// throttle_time_ms and no partitions at all (FetchContext.getThrottledResponse), takes
+	// the bytes back from the byte rate, and mutes the connection for the throttle time.
 	var throttle time.Duration
-	if !isReplica {
+	if isReplica {
+		exemptFromRequestQuota(ctx)
+	} else {
 		principal, _ := requester(ctx, r)
-		throttle = h.Quotas.Record(quotaFetch, principal, clientID(r), total)
-		resp.ThrottleMillis = int32(throttle / time.Millisecond)
+		requestThrottle := h.chargeRequestTime(ctx, r)
+		throttle = max(h.Quotas.Record(quotaFetch, principal, clientID(r), total), requestThrottle)
+		if throttle > 0 {
+			h.Quotas.Unrecord(quotaFetch, principal, clientID(r), total)
+			resp.ThrottleMillis = int32(throttle / time.Millisecond)
+			resp.Topics = nil
+			return wire.Reply{Chunks: encodeFetch(resp, nil), Throttle: throttle}, nil
+		}
+	}
+	if h.Metrics != nil {
+		for i := range regions {
+			var n int64
+			for _, r := range regions[i] {
+				n += r.Size
+			}
+			if n > 0 {
+				h.Metrics.BytesOut(names[i], n)
+			}
+		}
 	}
 	return wire.Reply{Chunks: encodeFetch(resp, regions), Throttle: throttle}, nil
 }

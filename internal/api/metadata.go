@@ -9,7 +9,7 @@ package api
 //	v4: allow_auto_topic_creation (before v4 the broker setting alone decides)
 //	v5: offline replicas
 //	v7: leader epoch
-//	v8: authorized operations (cluster ones dropped again in v11)
+//	v8: authorized operations, when asked for (cluster ones dropped again in v11)
 //	v9: flexible
 //	v10: topic ids
 //	v11: no cluster authorized operations
@@ -86,6 +86,7 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 				resp.Topics = append(resp.Topics, topicMetadata(img, img.Topics[name]))
 			}
 		}
+		h.metadataAuthorizedOperations(ctx, r, req, img, resp)
 		return wire.Reply{Msg: resp}, nil
 	}
 	for _, rt := range req.Topics {
@@ -118,7 +119,38 @@ func (h *Handlers) metadata(ctx context.Context, r *wire.Request) (wire.Reply, e
 		}
 		resp.Topics = append(resp.Topics, topicMetadata(img, t))
 	}
+	h.metadataAuthorizedOperations(ctx, r, req, img, resp)
 	return wire.Reply{Msg: resp}, nil
+}
+
+// metadataAuthorizedOperations fills in the authorized operations (KIP-430) as Kafka does:
+// from v8, the cluster's when asked for (v8-v10 only) and, when asked for, every answered
+// topic's, denied ones included; otherwise the fields keep the omitted sentinel.
+func (h *Handlers) metadataAuthorizedOperations(ctx context.Context, r *wire.Request, req *kmsg.MetadataRequest, img *metadata.Image, resp *kmsg.MetadataResponse) {
+	resp.AuthorizedOperations = authorizedOperationsOmitted
+	for i := range resp.Topics {
+		resp.Topics[i].AuthorizedOperations = authorizedOperationsOmitted
+	}
+	if req.Version < 8 {
+		return
+	}
+	resp.AuthorizedOperations = h.clusterAuthorizedOperations(ctx, r, req.Version <= 10 && req.IncludeClusterAuthorizedOperations)
+	if !req.IncludeTopicAuthorizedOperations {
+		return
+	}
+	for i := range resp.Topics {
+		mt := &resp.Topics[i]
+		name := ""
+		switch {
+		case mt.Topic != nil:
+			name = *mt.Topic
+		case img.TopicsByID[metadata.UUID(mt.TopicID)] != nil:
+			name = img.TopicsByID[metadata.UUID(mt.TopicID)].Name
+		default:
+			continue
+		}
+		mt.AuthorizedOperations = h.authorizedOperations(ctx, r, metadata.ACLResourceTopic, name)
+	}
 }
 
 // autoCreate creates the named topics that do not exist yet, with the broker defaults, and

@@ -129,7 +129,9 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 		return wire.Reply{Throttle: throttle}, nil
 	}
 	if len(pending) > 0 {
+		waitStart := time.Now()
 		replica.WaitReplicated(ctx, pending, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond)
+		wire.Waited(ctx, waitStart) // waiting for the ISR is not handler time (request quota)
 		for i, w := range pending {
 			if w.Err == nil {
 				continue

@@ -1,6 +1,9 @@
 package api
 
-// Client quotas on produce and fetch bytes, enforced Kafka's way (ClientQuotaManager):
+// Client quotas, enforced Kafka's way (ClientQuotaManager, ClientRequestQuotaManager,
+// ConnectionQuotas): producer_byte_rate and consumer_byte_rate on the bytes of Produce and
+// Fetch, request_percentage on the time handlers spend on a client's requests, and
+// connection_creation_rate on the new connections from one IP address.
 //
 //   - each (user, client id) has a rate per quota type, measured over quota.window.num
 //     samples of quota.window.size.seconds each (Kafka's Rate over a SampledStat: the sum of
@@ -11,6 +14,18 @@ package api
 //     (quota.window.num × quota.window.size.seconds);
 //   - the response carries it in throttle_time_ms and the connection is muted that long
 //     (wire.Reply.Throttle, KIP-219).
+//
+// request_percentage is a share of one request handler's time, in percent (200 = two
+// handlers' worth), per window: each request records its handler time as
+// nanoseconds × 100 / 1e9 (so the rate is directly a percentage), waits excluded
+// (wire.RequestTime: long polls, replication, rebalances are not handler work, as Kafka's
+// purgatory is not). Its throttle is capped at one sample window, as Kafka's. Every response
+// but those of the APIs Kafka exempts carries the larger of its byte and request throttles
+// (requestQuota, request_quota.go).
+//
+// connection_creation_rate is per IP (metadata.Image.IPQuota): a connection over the rate is
+// not counted, and the server closes it after the throttle time, capped at one sample window
+// (RecordConnection, ConnectionQuotas.recordIpConnectionMaybeThrottle).
 //
 // The quota that applies is the most specific one in the metadata (metadata.Image.QuotaFor).
 
@@ -26,6 +41,7 @@ import (
 const (
 	quotaProduce = "producer_byte_rate"
 	quotaFetch   = "consumer_byte_rate"
+	quotaRequest = "request_percentage"
 )
 
 // Quotas measures client byte rates and computes throttle times.
@@ -69,6 +85,74 @@ func (q *Quotas) Record(kind, principal, clientID string, bytes int64) time.Dura
 	if !ok || limit <= 0 {
 		return 0
 	}
+	return q.record(quotaKey{kind, user, clientID}, limit, float64(bytes), q.Samples, true)
+}
+
+// MaxBytesInWindow is the most bytes of kind a client can be sent at once without certainly
+// being throttled: its quota over quota.window.num-1 sample windows (Kafka's
+// getMaxValueInQuotaWindow); false when it has no quota.
+func (q *Quotas) MaxBytesInWindow(kind, principal, clientID string) (int64, bool) {
+	if q == nil {
+		return 0, false
+	}
+	limit, ok := q.Image().QuotaFor(strings.TrimPrefix(principal, "User:"), clientID, kind)
+	if !ok || limit <= 0 {
+		return 0, false
+	}
+	return int64(limit * float64(max(q.Samples-1, 1)) * q.SampleWindow.Seconds()), true
+}
+
+// Unrecord takes back bytes Record counted, for a response that will not carry them (a
+// throttled Fetch is answered empty; Kafka's unrecordQuotaSensor).
+func (q *Quotas) Unrecord(kind, principal, clientID string, bytes int64) {
+	if q == nil || bytes <= 0 {
+		return
+	}
+	user := strings.TrimPrefix(principal, "User:")
+	if limit, ok := q.Image().QuotaFor(user, clientID, kind); ok && limit > 0 {
+		q.record(quotaKey{kind, user, clientID}, limit, -float64(bytes), q.Samples, false)
+	}
+}
+
+// RecordRequestTime adds d of request handler time of user with clientID to its
+// request_percentage rate and returns the throttle time, at most one sample window.
+func (q *Quotas) RecordRequestTime(principal, clientID string, d time.Duration) time.Duration {
+	if q == nil || d <= 0 {
+		return 0
+	}
+	user := strings.TrimPrefix(principal, "User:")
+	limit, ok := q.Image().QuotaFor(user, clientID, quotaRequest)
+	if !ok || limit <= 0 {
+		return 0
+	}
+	percent := float64(d.Nanoseconds()) * 100 / float64(time.Second)
+	return q.record(quotaKey{quotaRequest, user, clientID}, limit, percent, 1, true)
+}
+
+// RecordConnection counts a new connection from ip against its connection_creation_rate and
+// returns 0 when it may be served; otherwise the connection is not counted and the return is
+// how long to hold it before closing it (at most one sample window). It implements
+// server.ConnectionRate.
+func (q *Quotas) RecordConnection(ip string) time.Duration {
+	if q == nil {
+		return 0
+	}
+	limit, ok := q.Image().IPQuota(ip, metadata.QuotaConnectionCreationRate)
+	if !ok || limit <= 0 {
+		return 0
+	}
+	k := quotaKey{kind: metadata.QuotaConnectionCreationRate, clientID: ip}
+	throttle := q.record(k, limit, 1, 1, true)
+	if throttle > 0 {
+		q.record(k, limit, -1, 1, false)
+	}
+	return throttle
+}
+
+// record adds v to the rate of k and, when check is set, returns the throttle time if the rate
+// is then above limit: (rate - limit) / limit × the time measured over, capped at capSamples
+// sample windows.
+func (q *Quotas) record(k quotaKey, limit, v float64, capSamples int, check bool) time.Duration {
 	now := time.Now()
 	if q.Now != nil {
 		now = q.Now()
@@ -78,19 +162,21 @@ func (q *Quotas) Record(kind, principal, clientID string, bytes int64) time.Dura
 	if q.rates == nil {
 		q.rates = map[quotaKey]*sampledRate{}
 	}
-	k := quotaKey{kind, user, clientID}
 	r := q.rates[k]
 	if r == nil {
 		r = &sampledRate{samples: make([]rateSample, max(q.Samples, 1))}
 		q.rates[k] = r
 	}
-	r.recordLocked(now, float64(bytes), q.SampleWindow)
+	r.recordLocked(now, v, q.SampleWindow)
+	if !check {
+		return 0
+	}
 	rate, window := r.measureLocked(now, q.SampleWindow)
 	if rate <= limit {
 		return 0
 	}
 	throttle := time.Duration((rate - limit) / limit * float64(window))
-	return min(throttle, time.Duration(len(r.samples))*q.SampleWindow)
+	return min(throttle, time.Duration(max(capSamples, 1))*q.SampleWindow)
 }
 
 // recordLocked adds v to the current sample, starting a new one when the current is a window

@@ -48,3 +48,85 @@ func TestQuotaThrottle(t *testing.T) {
 		t.Fatalf("throttled %v after the window passed", d)
 	}
 }
+
+// quotaImageWith is an image holding one quota.
+func quotaImageWith(t *testing.T, e metadata.QuotaEntity, key string, v float64) *metadata.Image {
+	t.Helper()
+	img, err := metadata.Empty().Apply([]metadata.Record{metadata.ClientQuotaRecord{Entity: e, Key: key, Value: v}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// TestRequestTimeQuota: handler time is recorded as a percentage of one handler (1 s of work
+// in a second is 100%), and the throttle is capped at one sample window, as Kafka's
+// ClientRequestQuotaManager.
+func TestRequestTimeQuota(t *testing.T) {
+	img := quotaImageWith(t, metadata.QuotaEntity{User: "alice"}, quotaRequest, 50)
+	now := time.Unix(1000, 0)
+	q := &Quotas{Image: func() *metadata.Image { return img }, Samples: 2, SampleWindow: time.Second, Now: func() time.Time { return now }}
+
+	if d := q.RecordRequestTime("User:bob", "", time.Second); d != 0 {
+		t.Fatalf("a user without a quota throttled %v", d)
+	}
+	// 400 ms of handler time over the 1 s minimum measure: 40% of a handler, under 50%.
+	if d := q.RecordRequestTime("User:alice", "app", 400*time.Millisecond); d != 0 {
+		t.Fatalf("40%% throttled %v", d)
+	}
+	// 200 ms more: 60%, 20% over a 50% quota: a fifth of the 1 s measured.
+	if d := q.RecordRequestTime("User:alice", "app", 200*time.Millisecond); d != 200*time.Millisecond {
+		t.Fatalf("60%% of a 50%% quota: throttle %v, want 200ms", d)
+	}
+	// Far over: capped at one sample window, not the whole quota window.
+	if d := q.RecordRequestTime("User:alice", "app", 10*time.Second); d != time.Second {
+		t.Fatalf("throttle %v, want the 1s cap", d)
+	}
+}
+
+// TestConnectionRateQuota: connections from an IP over its connection_creation_rate are
+// refused with a throttle time and not counted, so the next one after the rate has dropped
+// is admitted; the default IP quota covers addresses without their own.
+func TestConnectionRateQuota(t *testing.T) {
+	img := quotaImageWith(t, metadata.QuotaEntity{IP: "10.0.0.1"}, metadata.QuotaConnectionCreationRate, 2)
+	now := time.Unix(1000, 0)
+	q := &Quotas{Image: func() *metadata.Image { return img }, Samples: 2, SampleWindow: time.Second, Now: func() time.Time { return now }}
+
+	for i := range 2 {
+		if d := q.RecordConnection("10.0.0.1"); d != 0 {
+			t.Fatalf("connection %d within the rate throttled %v", i, d)
+		}
+	}
+	// A third in the same second: 3/s over 2/s, half the 1 s measured.
+	if d := q.RecordConnection("10.0.0.1"); d != 500*time.Millisecond {
+		t.Fatalf("third connection: throttle %v, want 500ms", d)
+	}
+	if d := q.RecordConnection("10.0.0.2"); d != 0 {
+		t.Fatalf("another address throttled %v", d)
+	}
+	// The refused one was not counted: 1.5 s later (a new sample, the first still in the
+	// window) 3 connections over 1.5 s is 2/s, at the quota (counted, it would be 4 over it).
+	now = now.Add(1500 * time.Millisecond)
+	if d := q.RecordConnection("10.0.0.1"); d != 0 {
+		t.Fatalf("connection after the refused one throttled %v", d)
+	}
+
+	img = quotaImageWith(t, metadata.QuotaEntity{IPDefault: true}, metadata.QuotaConnectionCreationRate, 1)
+	q = &Quotas{Image: func() *metadata.Image { return img }, Samples: 2, SampleWindow: time.Second, Now: func() time.Time { return now }}
+	q.RecordConnection("10.0.0.3")
+	if d := q.RecordConnection("10.0.0.3"); d <= 0 {
+		t.Fatal("the default IP quota did not apply")
+	}
+}
+
+// TestMaxBytesInWindow: a consumer is sent at most its quota over quota.window.num-1 windows.
+func TestMaxBytesInWindow(t *testing.T) {
+	img := quotaImageWith(t, metadata.QuotaEntity{ClientID: "c"}, quotaFetch, 1000)
+	q := &Quotas{Image: func() *metadata.Image { return img }, Samples: 11, SampleWindow: time.Second}
+	if n, ok := q.MaxBytesInWindow(quotaFetch, "User:ANONYMOUS", "c"); !ok || n != 10000 {
+		t.Fatalf("max bytes %d %v, want 10000", n, ok)
+	}
+	if _, ok := q.MaxBytesInWindow(quotaFetch, "User:ANONYMOUS", "other"); ok {
+		t.Fatal("a client without a quota has a byte cap")
+	}
+}

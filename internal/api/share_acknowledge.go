@@ -25,13 +25,35 @@ func (h *Handlers) registerShareAcknowledge(reg *wire.Registry) {
 
 func (h *Handlers) shareAcknowledge(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.ShareAcknowledgeRequest)
-	// Authorization: READ on the share group (topic ACLs are not checked yet).
+	// Authorization, as Kafka: READ on the share group, or the whole request fails; then
+	// READ on each topic, a denied topic's partitions answered TOPIC_AUTHORIZATION_FAILED
+	// and their acknowledgements not applied.
 	if req.GroupID != nil && !h.allowedGroup(ctx, r, auth.OpRead, *req.GroupID) {
 		resp := kmsg.NewPtrShareAcknowledgeResponse()
 		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
 		return wire.Reply{Msg: resp}, nil
 	}
-	resp := h.Shares.ShareAcknowledge(req)
-	resp.ThrottleMillis = 0 // no quotas
+	var denied []kmsg.ShareAcknowledgeResponseTopic
+	allowed := req.Topics[:0:0]
+	for _, rt := range req.Topics {
+		if h.shareTopicAllowed(ctx, r, rt.TopicID) {
+			allowed = append(allowed, rt)
+			continue
+		}
+		dt := kmsg.NewShareAcknowledgeResponseTopic()
+		dt.TopicID = rt.TopicID
+		for _, rp := range rt.Partitions {
+			dp := kmsg.NewShareAcknowledgeResponseTopicPartition()
+			dp.Partition, dp.ErrorCode = rp.Partition, kerr.TopicAuthorizationFailed.Code
+			dt.Partitions = append(dt.Partitions, dp)
+		}
+		denied = append(denied, dt)
+	}
+	ackReq := *req
+	ackReq.Topics = allowed
+	resp := h.Shares.ShareAcknowledge(&ackReq)
+	if resp.ErrorCode == 0 {
+		resp.Topics = append(resp.Topics, denied...)
+	}
 	return wire.Reply{Msg: resp}, nil
 }

@@ -38,10 +38,7 @@ func (h *Handlers) shareGroupDescribe(ctx context.Context, r *wire.Request) (wir
 		default:
 			g = h.Groups.ShareGroupDescribe(id)
 		}
-		g.AuthorizedOperations = authorizedOperationsOmitted
-		if req.IncludeAuthorizedOperations && g.ErrorCode == 0 {
-			g.AuthorizedOperations = groupAuthorizedOperations
-		}
+		g.AuthorizedOperations = h.groupAuthorizedOperations(ctx, r, req.IncludeAuthorizedOperations, g.ErrorCode, id)
 		resp.Groups = append(resp.Groups, g)
 	}
 	return wire.Reply{Msg: resp}, nil

@@ -40,6 +40,6 @@ func (h *Handlers) shareGroupHeartbeat(ctx context.Context, r *wire.Request) (wi
 		clientID = *r.Header.ClientID
 	}
 	resp := h.Groups.ShareGroupHeartbeat(req, clientID, clientHost(r))
-	resp.ThrottleMillis = 0 // no quotas
+	resp.ThrottleMillis = 0 // the request quota (request_quota.go) sets it after the handler
 	return wire.Reply{Msg: resp}, nil
 }

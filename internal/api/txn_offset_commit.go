@@ -40,50 +40,59 @@ func (h *Handlers) registerTxnOffsetCommit(reg *wire.Registry) {
 func (h *Handlers) txnOffsetCommit(ctx context.Context, r *wire.Request) (wire.Reply, error) {
 	req := r.Body.(*kmsg.TxnOffsetCommitRequest)
 	if h.Groups == nil {
-		resp := kmsg.NewPtrTxnOffsetCommitResponse()
-		for _, rt := range req.Topics {
-			st := kmsg.NewTxnOffsetCommitResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.CoordinatorNotAvailable.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return wire.Reply{Msg: resp}, nil
+		return wire.Reply{Msg: txnOffsetCommitFailed(req.Topics, kerr.CoordinatorNotAvailable.Code)}, nil
 	}
-	code := h.verifyTxnOffsetCommit(req)
-	// Authorization, as Kafka: WRITE on the transactional id, READ on the group and on
-	// each topic.
+	// Authorization, as Kafka: WRITE on the transactional id and READ on the group, or the
+	// whole request fails; then READ on each topic, a denied topic failing only its own
+	// partitions with TOPIC_AUTHORIZATION_FAILED while the others are committed.
+	code := int16(0)
 	switch {
 	case !h.allowed(ctx, r, auth.OpWrite, metadata.ACLResourceTransactionalID, req.TransactionalID):
 		code = kerr.TransactionalIDAuthorizationFailed.Code
 	case !h.allowedGroup(ctx, r, auth.OpRead, req.Group):
 		code = kerr.GroupAuthorizationFailed.Code
 	}
-	if code == 0 {
-		for _, rt := range req.Topics {
-			if !h.allowedTopic(ctx, r, auth.OpRead, rt.Topic) {
-				code = kerr.TopicAuthorizationFailed.Code
-			}
-		}
-	}
 	if code != 0 {
-		resp := kmsg.NewPtrTxnOffsetCommitResponse()
-		for _, rt := range req.Topics {
-			st := kmsg.NewTxnOffsetCommitResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return wire.Reply{Msg: resp}, nil
+		return wire.Reply{Msg: txnOffsetCommitFailed(req.Topics, code)}, nil
 	}
-	return wire.Reply{Msg: h.Groups.TxnOffsetCommit(ctx, req)}, nil
+	var allowedTopics, deniedTopics []kmsg.TxnOffsetCommitRequestTopic
+	for _, rt := range req.Topics {
+		if h.allowedTopic(ctx, r, auth.OpRead, rt.Topic) {
+			allowedTopics = append(allowedTopics, rt)
+		} else {
+			deniedTopics = append(deniedTopics, rt)
+		}
+	}
+	denied := txnOffsetCommitFailed(deniedTopics, kerr.TopicAuthorizationFailed.Code)
+	if len(allowedTopics) == 0 {
+		return wire.Reply{Msg: denied}, nil
+	}
+	commit := *req
+	commit.Topics = allowedTopics
+	var resp *kmsg.TxnOffsetCommitResponse
+	if code := h.verifyTxnOffsetCommit(&commit); code != 0 {
+		resp = txnOffsetCommitFailed(allowedTopics, code)
+	} else {
+		resp = h.Groups.TxnOffsetCommit(ctx, &commit)
+	}
+	resp.Topics = append(resp.Topics, denied.Topics...)
+	return wire.Reply{Msg: resp}, nil
+}
+
+// txnOffsetCommitFailed is the response failing every partition of topics with code.
+func txnOffsetCommitFailed(topics []kmsg.TxnOffsetCommitRequestTopic, code int16) *kmsg.TxnOffsetCommitResponse {
+	resp := kmsg.NewPtrTxnOffsetCommitResponse()
+	for _, rt := range topics {
+		st := kmsg.NewTxnOffsetCommitResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+			sp.Partition, sp.ErrorCode = rp.Partition, code
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
 }
 
 // verifyTxnOffsetCommit checks with the transaction coordinator that the group's

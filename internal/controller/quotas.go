@@ -3,6 +3,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"math"
+	"net"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -28,14 +30,27 @@ type QuotaAlteration struct {
 func (c *Controller) AlterClientQuotas(ctx context.Context, alts []QuotaAlteration, validateOnly bool) []error {
 	errs := make([]error, len(alts))
 	for i, a := range alts {
-		if !a.Entity.HasUser() && !a.Entity.HasClient() {
+		e := a.Entity
+		switch {
+		case !e.HasUser() && !e.HasClient() && !e.HasIP():
 			errs[i] = fail(kerr.InvalidRequest, "Invalid empty client quota entity")
+			continue
+		case e.HasIP() && (e.HasUser() || e.HasClient()):
+			errs[i] = fail(kerr.InvalidRequest, "Invalid quota entity combination, IP entity should not be combined with User or ClientId")
+			continue
+		case e.IP != "" && net.ParseIP(e.IP) == nil:
+			errs[i] = fail(kerr.InvalidRequest, fmt.Sprintf("%s is not a valid IP or resolvable host.", e.IP))
 			continue
 		}
 		for _, op := range a.Ops {
+			// IP entities take connection_creation_rate alone, a whole number; users and
+			// client ids take the others (Kafka's QuotaConfigs.ipConfigs/userClientConfigs).
+			ipKey := op.Key == metadata.QuotaConnectionCreationRate
 			switch {
-			case !metadata.ClientQuotaKeys[op.Key]:
+			case !metadata.ClientQuotaKeys[op.Key] || ipKey != e.HasIP():
 				errs[i] = fail(kerr.InvalidRequest, fmt.Sprintf("Invalid configuration key %s", op.Key))
+			case ipKey && !op.Remove && op.Value != math.Trunc(op.Value):
+				errs[i] = fail(kerr.InvalidRequest, fmt.Sprintf("Illegal value for %s: %v (an integer)", op.Key, op.Value))
 			case !op.Remove && op.Value <= 0:
 				errs[i] = fail(kerr.InvalidRequest, fmt.Sprintf("Illegal value for %s: %v", op.Key, op.Value))
 			}

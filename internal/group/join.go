@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/wire"
 )
 
 // JoinGroup serves a classic JoinGroup: it adds or updates the member and answers once the
@@ -38,6 +40,8 @@ func (c *Coordinator) JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest,
 	if resp != nil {
 		return resp
 	}
+	// The wait for the rebalance is not handler time (the request-time quota).
+	defer wire.Waited(ctx, time.Now())
 	select {
 	case resp := <-wait:
 		return resp

@@ -2,9 +2,12 @@ package group
 
 import (
 	"context"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/wire"
 )
 
 // SyncGroup serves a classic SyncGroup: the leader hands in the assignment, which is stored and
@@ -29,6 +32,8 @@ func (c *Coordinator) SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest)
 	l := g.s.log
 	g.mu.Unlock()
 	if resp == nil {
+		// The wait for the leader's assignment is not handler time (the request-time quota).
+		defer wire.Waited(ctx, time.Now())
 		select {
 		case resp = <-wait:
 		case <-ctx.Done():

@@ -9,14 +9,20 @@ import (
 )
 
 // QuotaEntity names what a client quota applies to, as Kafka's ClientQuotaEntity: a user, a
-// client id, or both; each either named or the default ("<default>" in Kafka's tools).
-// An empty, non-default part is absent.
+// client id, or both; or, alone, a client IP address (connection_creation_rate). Each part is
+// either named or the default ("<default>" in Kafka's tools); an empty, non-default part is
+// absent.
 type QuotaEntity struct {
 	User          string `json:"user,omitempty"`
 	UserDefault   bool   `json:"userDefault,omitempty"`
 	ClientID      string `json:"clientId,omitempty"`
 	ClientDefault bool   `json:"clientDefault,omitempty"`
+	IP            string `json:"ip,omitempty"`
+	IPDefault     bool   `json:"ipDefault,omitempty"`
 }
+
+// HasIP reports whether the entity names an IP address (or the default IP).
+func (e QuotaEntity) HasIP() bool { return e.IP != "" || e.IPDefault }
 
 // HasUser reports whether the entity names a user (or the default user).
 func (e QuotaEntity) HasUser() bool { return e.User != "" || e.UserDefault }
@@ -33,6 +39,9 @@ func (e QuotaEntity) String() string {
 	if e.HasClient() {
 		parts = append(parts, "client-id="+orDefault(e.ClientID, e.ClientDefault))
 	}
+	if e.HasIP() {
+		parts = append(parts, "ip="+orDefault(e.IP, e.IPDefault))
+	}
 	return strings.Join(parts, ",")
 }
 
@@ -43,8 +52,14 @@ func orDefault(name string, def bool) string {
 	return name
 }
 
-// ClientQuotaKeys are the quota keys Gregor stores (Kafka's QuotaConfigs for users and
-// clients).
+// QuotaConnectionCreationRate is the one quota of an IP entity (Kafka's IP connection rate
+// quota, KIP-612): new connections a second from one address.
+const QuotaConnectionCreationRate = "connection_creation_rate"
+
+// ClientQuotaKeys are the quota keys Gregor stores (Kafka's QuotaConfigs): all but
+// connection_creation_rate are for users and client ids, connection_creation_rate is for IP
+// entities (the controller refuses other pairings; replay accepts any, as older logs may hold
+// them).
 var ClientQuotaKeys = map[string]bool{
 	"producer_byte_rate":       true,
 	"consumer_byte_rate":       true,
@@ -68,9 +83,11 @@ func (ClientQuotaRecord) Type() RecordType { return RecordClientQuota }
 func (r ClientQuotaRecord) applyTo(b *builder) error {
 	e := r.Entity
 	switch {
-	case !e.HasUser() && !e.HasClient():
-		return errors.New("quota entity names neither a user nor a client id")
-	case e.UserDefault && e.User != "", e.ClientDefault && e.ClientID != "":
+	case !e.HasUser() && !e.HasClient() && !e.HasIP():
+		return errors.New("quota entity names neither a user, a client id nor an IP")
+	case e.HasIP() && (e.HasUser() || e.HasClient()):
+		return errors.New("quota entity names an IP with a user or client id")
+	case e.UserDefault && e.User != "", e.ClientDefault && e.ClientID != "", e.IPDefault && e.IP != "":
 		return errors.New("quota entity is both named and default")
 	case !ClientQuotaKeys[r.Key]:
 		return fmt.Errorf("unknown quota key %q", r.Key)
@@ -129,6 +146,19 @@ func (img *Image) QuotaFor(user, clientID, key string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// IPQuota returns the quota key applying to connections from ip: the address's own, else the
+// default IP's (Kafka's ConnectionQuotas.connectionRateForIp).
+func (img *Image) IPQuota(ip, key string) (float64, bool) {
+	if len(img.ClientQuotas) == 0 {
+		return 0, false
+	}
+	if v, ok := img.ClientQuotas[QuotaEntity{IP: ip}][key]; ok {
+		return v, true
+	}
+	v, ok := img.ClientQuotas[QuotaEntity{IPDefault: true}][key]
+	return v, ok
 }
 
 func appendQuotaRecords(recs []Record, q map[QuotaEntity]map[string]float64) []Record {

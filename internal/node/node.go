@@ -215,6 +215,13 @@ func (n *Node) start(ctx context.Context) error {
 	n.txns.Apply(n.controller.Image())
 	n.watchMetadata()
 
+	quotas := &api.Quotas{
+		Image:        n.controller.Image,
+		Samples:      int(cfg.QuotaWindowNum),
+		SampleWindow: time.Duration(cfg.QuotaWindowSizeSeconds) * time.Second,
+	}
+	// New connections are charged to their IP's connection_creation_rate; set before Serve.
+	n.limits.Rate = quotas
 	(&api.Handlers{
 		NodeID:      cfg.NodeID,
 		Config:      cfg,
@@ -229,11 +236,7 @@ func (n *Node) start(ctx context.Context) error {
 		Logger:      n.log,
 		Metrics:     n.metrics,
 		Authorizer:  auth.AuthorizerFromProps(cfg.Raw, n.acls),
-		Quotas: &api.Quotas{
-			Image:        n.controller.Image,
-			Samples:      int(cfg.QuotaWindowNum),
-			SampleWindow: time.Duration(cfg.QuotaWindowSizeSeconds) * time.Second,
-		},
+		Quotas:      quotas,
 	}).Register(reg)
 	if err := n.startAdmin(); err != nil {
 		return fmt.Errorf("node: admin listener: %w", err)

@@ -65,3 +65,101 @@ func isReset(err error) bool {
 	var oe *net.OpError
 	return errors.As(err, &oe) && !oe.Timeout()
 }
+
+// badFrame is a frame header claiming more than any MaxRequestSize: a served connection that
+// reads it is closed at once.
+var badFrame = []byte{0x7f, 0xff, 0xff, 0xff}
+
+// readsEOF reports whether the server closes c within d, as opposed to keeping it open.
+func readsEOF(c net.Conn, d time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(d))
+	_, err := c.Read(make([]byte, 1))
+	return errors.Is(err, io.EOF) || isReset(err)
+}
+
+// TestMaxConnectionsWaitsForASlot: at max.connections a new connection is neither served nor
+// closed, as Kafka's acceptor waits for a slot; it is served once a connection closes.
+func TestMaxConnectionsWaitsForASlot(t *testing.T) {
+	srv, err := Listen(Config{Addr: "127.0.0.1:0", Registry: wire.NewRegistry(), MaxRequestSize: 1 << 20,
+		Limits: &ConnLimits{Max: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Serve()
+	defer srv.Close()
+
+	first, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if _, err := second.Write(badFrame); err != nil {
+		t.Fatal(err)
+	}
+	// Not served (it would read the bad frame and close) and not refused (closed): waiting.
+	if readsEOF(second, 300*time.Millisecond) {
+		t.Fatal("the connection over max.connections was closed instead of waiting")
+	}
+	first.Close()
+	if !readsEOF(second, 10*time.Second) {
+		t.Fatal("the waiting connection was not served after a slot freed")
+	}
+}
+
+// fixedRate throttles every connection after the first by delay.
+type fixedRate struct {
+	delay time.Duration
+	n     int
+}
+
+func (r *fixedRate) RecordConnection(string) time.Duration {
+	if r.n++; r.n == 1 {
+		return 0
+	}
+	return r.delay
+}
+
+// TestConnectionRateClosesAfterTheThrottle: a connection over its IP's connection rate is not
+// served and is closed once its throttle time has passed (Kafka's DelayedCloseSocket), and is
+// not counted against max.connections.per.ip.
+func TestConnectionRateClosesAfterTheThrottle(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	limits := &ConnLimits{PerIP: 1, Rate: &fixedRate{delay: delay}}
+	srv, err := Listen(Config{Addr: "127.0.0.1:0", Registry: wire.NewRegistry(), MaxRequestSize: 1 << 20, Limits: limits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Serve()
+	defer srv.Close()
+
+	first, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	start := time.Now()
+	second, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if _, err := second.Write(badFrame); err != nil {
+		t.Fatal(err)
+	}
+	if !readsEOF(second, 10*time.Second) {
+		t.Fatal("the throttled connection was not closed")
+	}
+	if waited := time.Since(start); waited < delay {
+		t.Fatalf("the throttled connection was closed after %v, before its %v throttle (served or refused at once)", waited, delay)
+	}
+	limits.mu.Lock()
+	total := limits.total
+	limits.mu.Unlock()
+	if total != 1 {
+		t.Fatalf("%d connections counted, want 1 (the throttled one is not)", total)
+	}
+}

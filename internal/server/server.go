@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
@@ -42,8 +43,8 @@ type Config struct {
 	MaxRequestSize int32
 	// Registry holds the APIs served.
 	Registry *wire.Registry
-	// Limits bounds the connections (max.connections, max.connections.per.ip); it may be
-	// shared by several servers. nil is unbounded.
+	// Limits bounds the connections (max.connections, max.connections.per.ip,
+	// connection_creation_rate); it may be shared by several servers. nil is unbounded.
 	Limits *ConnLimits
 	Logger *slog.Logger
 }
@@ -134,9 +135,25 @@ func (s *Server) goroutine(fn func()) {
 }
 
 func (s *Server) startConn(nc net.Conn) {
-	if !s.cfg.Limits.acquire(nc.RemoteAddr()) {
-		s.log.Info("closing connection: too many connections", "remote", nc.RemoteAddr().String())
-		nc.Close()
+	// At max.connections this waits, and the accept loop with it, until a connection closes.
+	adm := s.cfg.Limits.acquire(s.ctx, nc.RemoteAddr())
+	if !adm.ok {
+		if adm.closeAfter <= 0 {
+			s.log.Info("closing connection: too many connections", "remote", nc.RemoteAddr().String())
+			nc.Close()
+			return
+		}
+		// Over the IP's connection rate: held unserved, then closed.
+		s.log.Debug("delaying the close of a throttled connection", "remote", nc.RemoteAddr().String(), "delay", adm.closeAfter)
+		s.goroutine(func() {
+			t := time.NewTimer(adm.closeAfter)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-s.ctx.Done():
+			}
+			nc.Close()
+		})
 		return
 	}
 	if s.cfg.TLS != nil {

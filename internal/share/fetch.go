@@ -10,6 +10,7 @@ import (
 
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/replica"
+	"github.com/gregorhq/gregor/internal/wire"
 )
 
 // Share session epochs with a meaning of their own (KIP-932).
@@ -230,17 +231,22 @@ func (m *Manager) fetchInto(ctx context.Context, req *kmsg.ShareFetchRequest, gr
 			return
 		}
 		w := replica.NewWaiter(hosted)
+		waitStart := time.Now()
 		select {
 		case <-w.C():
 		case <-avail:
 		case <-deadline.C:
 			w.Close()
+			wire.Waited(ctx, waitStart)
 			return
 		case <-ctx.Done():
 			w.Close()
+			wire.Waited(ctx, waitStart)
 			return
 		}
 		w.Close()
+		// The long poll is not handler time (the request-time quota).
+		wire.Waited(ctx, waitStart)
 	}
 }
 

@@ -73,11 +73,20 @@ type RequestObserver interface {
 	ObserveRequest(key int16, d time.Duration)
 }
 
+// ReplyHook sees every successful handler's reply before it is sent, and may change it: the
+// request-time quota sets the throttle of every response this way.
+type ReplyHook func(ctx context.Context, req *Request, reply *Reply)
+
 // Registry maps API keys to their handlers. It is filled at startup and read-only after.
 type Registry struct {
 	apis     map[int16]API
 	observer RequestObserver
+	hook     ReplyHook
 }
+
+// SetReplyHook makes fn see every reply a handler returns without error. Call it at startup,
+// before serving.
+func (r *Registry) SetReplyHook(fn ReplyHook) { r.hook = fn }
 
 // SetObserver makes o see every request Dispatch hands to a handler. Call it at startup,
 // before serving.
@@ -140,11 +149,13 @@ func (r *Registry) Dispatch(ctx context.Context, h Header, body []byte, remote n
 	if err := req.ReadFrom(body); err != nil {
 		return Reply{}, fmt.Errorf("%w: %v v%d body: %v", ErrMalformed, api.Key, h.APIVersion, err)
 	}
-	var start time.Time
-	if r.observer != nil {
-		start = time.Now()
+	start := time.Now()
+	ctx, _ = WithRequestTime(ctx, start)
+	wreq := &Request{Header: h, Body: req, Remote: remote}
+	reply, err := api.Handle(ctx, wreq)
+	if err == nil && r.hook != nil {
+		r.hook(ctx, wreq, &reply)
 	}
-	reply, err := api.Handle(ctx, &Request{Header: h, Body: req, Remote: remote})
 	if r.observer != nil {
 		r.observer.ObserveRequest(h.APIKey, time.Since(start))
 	}
