@@ -169,3 +169,26 @@ func (c *Coordinator) ShareMember(groupID, memberID string, topicID [16]byte, pa
 	member, assigned = g.share.IsMember(memberID, sharegroup.TopicPartition{Topic: topicID, Partition: partition})
 	return member, assigned, nil
 }
+
+// ShareGroupOffsetsCheck checks that groupID is a share group whose offsets may be read
+// (empty false) or changed (empty true: AlterShareGroupOffsets and DeleteShareGroupOffsets
+// need a group without members, as Kafka's do): GROUP_ID_NOT_FOUND for a group that does
+// not exist or is of another type, NON_EMPTY_GROUP for one with members, or the
+// coordinator's own error (NOT_COORDINATOR, ...).
+func (c *Coordinator) ShareGroupOffsetsCheck(groupID string, empty bool) error {
+	g, err := c.group(groupID, false)
+	if err != nil {
+		return err
+	}
+	if g == nil {
+		return kerr.GroupIDNotFound
+	}
+	defer g.mu.Unlock()
+	if g.share == nil || g.state == Dead {
+		return kerr.GroupIDNotFound
+	}
+	if empty && !g.share.Empty() {
+		return kerr.NonEmptyGroup
+	}
+	return nil
+}

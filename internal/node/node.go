@@ -198,7 +198,10 @@ func (n *Node) start(ctx context.Context) error {
 		Controller: n.controller,
 		Replicas:   n.replicas,
 		Members:    n.groups,
-		Logger:     n.log.With("component", "shares"),
+		// A share group's lag is its start offset's, evaluated as a consumer group's
+		// committed offset is.
+		OnStartOffset: n.lag.Observe,
+		Logger:        n.log.With("component", "shares"),
 	})
 	n.producers = txn.NewProducerIDManager(cfg.NodeID, n.controller.AllocateProducerIds)
 	n.txns = txn.New(txn.Config{
