@@ -42,7 +42,7 @@ type resetOptions struct {
 	// share is set by plan for a share group: its start offsets are altered
 	// (AlterShareGroupOffsets) rather than offsets committed.
 	share bool
-	spec      resetSpec
+	spec  resetSpec
 }
 
 func newResetOffsetsCommand(cf *clientflags.Flags) *cobra.Command {
