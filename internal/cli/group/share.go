@@ -92,3 +92,9 @@ func completeShareOffsets(ctx context.Context, adm *kadm.Client, lags kadm.Descr
 		lags[name] = l
 	}
 }
+
+// isShareGroup reports whether group is a share group (ShareGroupDescribe knows it).
+func isShareGroup(ctx context.Context, adm *kadm.Client, group string) bool {
+	d, err := adm.DescribeShareGroups(ctx, group)
+	return err == nil && d[group].Err == nil && d[group].GroupID == group
+}
