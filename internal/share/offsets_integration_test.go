@@ -256,3 +256,67 @@ func TestShareGroupLag(t *testing.T) {
 		t.Fatalf("console group page: %+v", page)
 	}
 }
+
+// A share group survives a restart: it is listed and described, empty, at an epoch no
+// smaller than before, with its start offsets; a member joining again moves the epoch
+// forward.
+func TestShareGroupAfterRestart(t *testing.T) {
+	n := shareNode(t)
+	createTopic(t, n.Addr(), "kept", 1)
+	produce(t, client(t, n.Addr()), "kept", 0, 4)
+	c1 := shareConsumer(t, n.Addr(), "stay", "kept")
+	consumeAll(t, c1, 4)
+	adm := kadm.NewClient(client(t, n.Addr()))
+	waitStartOffset(t, adm, "stay", "kept", 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := adm.DescribeShareGroups(ctx, "stay")
+	if err != nil || d["stay"].Err != nil {
+		t.Fatalf("describe: %v %+v", err, d)
+	}
+	before := d["stay"].GroupEpoch
+	c1.Close()
+	waitEmpty(t, adm, "stay")
+
+	n.Restart()
+	adm = kadm.NewClient(client(t, n.Addr()))
+	var listed kadm.ListedGroups
+	waitFor(t, "the share group listed after the restart", 20*time.Second, func() bool {
+		listed, err = adm.ListGroupsByType(ctx, []string{"share"})
+		_, ok := listed["stay"]
+		return err == nil && ok
+	})
+	d, err = adm.DescribeShareGroups(ctx, "stay")
+	if err != nil || d["stay"].Err != nil || d["stay"].GroupState != "Empty" || d["stay"].GroupEpoch < before {
+		t.Fatalf("after restart: %v %+v, epoch before %d", err, d["stay"], before)
+	}
+	restored := d["stay"].GroupEpoch
+	if o, ok := shareOffset(t, adm, "stay", "kept", 0); !ok || o.StartOffset != 4 {
+		t.Fatalf("start offset after restart: %+v %v", o, ok)
+	}
+	c2 := shareConsumer(t, n.Addr(), "stay", "kept")
+	produce(t, client(t, n.Addr()), "kept", 4, 1)
+	if got := consumeAll(t, c2, 1); got[0] != 4 {
+		t.Fatalf("after restart, received %v", got)
+	}
+	d, err = adm.DescribeShareGroups(ctx, "stay")
+	if err != nil || d["stay"].GroupEpoch <= restored {
+		t.Fatalf("epoch after a join: %v %+v, restored %d", err, d["stay"], restored)
+	}
+
+	// A deleted share group stays deleted after a restart.
+	c2.Close()
+	waitEmpty(t, adm, "stay")
+	if r, err := adm.DeleteGroup(ctx, "stay"); err != nil || r.Err != nil {
+		t.Fatalf("delete group: %v %v", err, r.Err)
+	}
+	n.Restart()
+	adm = kadm.NewClient(client(t, n.Addr()))
+	waitFor(t, "groups listed after the second restart", 20*time.Second, func() bool {
+		listed, err = adm.ListGroups(ctx)
+		return err == nil
+	})
+	if _, ok := listed["stay"]; ok {
+		t.Fatalf("deleted share group listed after a restart: %+v", listed)
+	}
+}
