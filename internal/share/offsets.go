@@ -148,6 +148,22 @@ func (m *Manager) AlterOffset(group string, id [16]byte, partition int32, offset
 // share-partition starts afresh where group.share.auto.offset.reset says. The group must
 // be empty (the caller checks).
 func (m *Manager) DeleteOffsets(group string, id [16]byte) error {
+	return m.deleteMatching(func(k partKey) bool { return k.group == group && k.topicID == id })
+}
+
+// DeleteGroup removes the state of every share-partition of group, as DeleteOffsets does
+// for one topic: the group was deleted (Kafka's DeleteShareGroupState). A group that never
+// had share state costs nothing: without __share_group_state there is nothing to delete,
+// and the topic is not created for it.
+func (m *Manager) DeleteGroup(group string) error {
+	if m.cfg.Controller.Image().Topics[StateTopic] == nil {
+		return nil
+	}
+	return m.deleteMatching(func(k partKey) bool { return k.group == group })
+}
+
+// deleteMatching removes the share-partitions whose keys match, in memory and on the log.
+func (m *Manager) deleteMatching(match func(partKey) bool) error {
 	m.storeMu.Lock()
 	defer m.storeMu.Unlock()
 	if err := m.loadLocked(); err != nil {
@@ -155,7 +171,7 @@ func (m *Manager) DeleteOffsets(group string, id [16]byte) error {
 	}
 	var keys []partKey
 	for k := range m.stored {
-		if k.group == group && k.topicID == id {
+		if match(k) {
 			keys = append(keys, k)
 			delete(m.stored, k)
 		}
@@ -163,7 +179,7 @@ func (m *Manager) DeleteOffsets(group string, id [16]byte) error {
 	var removed []*entry
 	m.mu.Lock()
 	for k, e := range m.entries {
-		if k.group == group && k.topicID == id {
+		if match(k) {
 			keys = append(keys, k)
 			removed = append(removed, e)
 			delete(m.entries, k)

@@ -319,4 +319,10 @@ func TestShareGroupAfterRestart(t *testing.T) {
 	if _, ok := listed["stay"]; ok {
 		t.Fatalf("deleted share group listed after a restart: %+v", listed)
 	}
+	// Its share-partition state went with it: a new group of that name starts afresh, at
+	// the log start (group.share.auto.offset.reset=earliest).
+	c3 := shareConsumer(t, n.Addr(), "stay", "kept")
+	if got := consumeAll(t, c3, 5); len(got) != 5 {
+		t.Fatalf("after the group's deletion, received %v", got)
+	}
 }
