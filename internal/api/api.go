@@ -114,6 +114,11 @@ func (h *Handlers) Register(reg *wire.Registry) {
 	if h.Shares != nil {
 		h.registerShareFetch(reg)
 		h.registerShareAcknowledge(reg)
+		if h.Groups != nil {
+			h.registerDescribeShareGroupOffsets(reg)
+			h.registerAlterShareGroupOffsets(reg)
+			h.registerDeleteShareGroupOffsets(reg)
+		}
 	}
 	h.registerInitProducerID(reg)
 	h.registerWriteTxnMarkers(reg)

@@ -390,7 +390,7 @@ func (c *Console) group(w http.ResponseWriter, r *http.Request) {
 
 // members describes a group's members: a classic group's assignment is decoded from the
 // consumer protocol's bytes (other protocols show none); a consumer group's (KIP-848) names
-// topics by id.
+// topics by id; a share group's (KIP-932) members may share partitions.
 func (c *Console) members(name, typ string) ([]Member, string) {
 	out := []Member{}
 	if typ == "consumer" {
@@ -411,6 +411,17 @@ func (c *Console) members(name, typ string) ([]Member, string) {
 			out = append(out, mm)
 		}
 		return out, "consumer"
+	}
+	if typ == "share" {
+		d := c.cfg.Groups.ShareGroupDescribe(name)
+		for _, m := range d.Members {
+			mm := Member{MemberID: m.MemberID, ClientID: m.ClientID, ClientHost: m.ClientHost, Assignment: []Assigned{}}
+			for _, tp := range m.Assignment.TopicPartitions {
+				mm.Assignment = append(mm.Assignment, Assigned{Topic: tp.Topic, Partitions: slices.Sorted(slices.Values(tp.Partitions))})
+			}
+			out = append(out, mm)
+		}
+		return out, d.Assignor
 	}
 	d := c.cfg.Groups.DescribeGroup(name)
 	for _, m := range d.Members {

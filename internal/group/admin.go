@@ -172,6 +172,9 @@ func (g *Group) deleteLocked() (int16, int64) {
 		}
 	}
 	recs = append(recs, groupMetadataRecord(g.id, nil))
+	if g.share != nil {
+		recs = append(recs, shareGroupMetadataRecord(g.id, -1))
+	}
 	next, err := g.s.log.Append(recs)
 	if err != nil {
 		return kerr.CoordinatorNotAvailable.Code, 0

@@ -21,7 +21,9 @@
 //
 //	key version 0, 1   OffsetCommitKey    group, topic, partition   (Gregor writes version 1)
 //	key version 2      GroupMetadataKey   group                     (Gregor writes version 2)
-//	key version >= 3   KIP-848 and share-group records; skipped on replay: a consumer group's
+//	key version 11     ShareGroupMetadataKey  group: a share group's existence and epoch
+//	                   (written by Gregor, see share.go; kmsg has no type for it)
+//	other versions >= 3  KIP-848 and other share-group records; skipped on replay: a group's
 //	                   membership is kept in memory only, and its members rejoin after a
 //	                   coordinator restart or move (its offsets are ordinary OffsetCommit records)
 //
@@ -31,6 +33,7 @@
 //	GroupMetadataValue  version 3: protocol type, generation, protocol, leader, state
 //	                    timestamp, members (ids, instance id, client, timeouts, subscription
 //	                    metadata, assignment)
+//	ShareGroupMetadataValue  version 0 (flexible): epoch, metadata hash (written 0)
 //	null value          a tombstone: the offset, or the whole group, is deleted
 //
 //	transactional batch  the OffsetCommit records of a TxnOffsetCommit, written as one batch

@@ -79,6 +79,9 @@ type Group struct {
 	// consumer group, it leaves the classic fields empty, and its session timer uses
 	// consumerTimerStop and consumerTimerSeq.
 	share *sharegroup.Group
+	// shareStoredEpoch is the share group epoch last written to the log (a
+	// ShareGroupMetadata record), 0 before the first.
+	shareStoredEpoch int32
 }
 
 // member is one classic group member.
@@ -191,6 +194,10 @@ func (m *member) metadataFor(p *string) []byte {
 // applyRecord replays one record, at recordOffset, into the shard's groups (loading).
 // producerID is that of a transactional batch's producer, -1 for other records.
 func (c *Coordinator) applyRecord(s *shard, groups map[string]*Group, d decodedRecord, recordOffset, producerID int64) {
+	if d.shareGroup != nil {
+		c.applyShareGroupRecord(s, groups, *d.shareGroup, d.shareEpoch)
+		return
+	}
 	var id string
 	if d.offsetKey != nil {
 		id = d.offsetKey.Group

@@ -9,6 +9,7 @@ import (
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/group/consumergroup"
 	"github.com/gregorhq/gregor/internal/group/sharegroup"
+	"github.com/gregorhq/gregor/internal/records"
 )
 
 // KIP-932 share groups live in the same per-shard map as classic and consumer groups (one
@@ -17,6 +18,14 @@ import (
 // a ShareGroupHeartbeat join and never changes type; a ConsumerGroupHeartbeat for it is
 // GROUP_ID_NOT_FOUND and a JoinGroup INCONSISTENT_GROUP_PROTOCOL, as Kafka answers. A
 // ShareGroupHeartbeat for a group of another type is GROUP_ID_NOT_FOUND.
+//
+// A share group's existence and epoch are durable: every change of epoch writes a
+// ShareGroupMetadata record (key version 11, see records.go), and DeleteGroups its
+// tombstone. Replay brings the group back empty at its last epoch, so that it is listed and
+// described after a restart or a coordinator move, and its epoch never goes backwards; its
+// members (not written, as Kafka's ShareGroupMemberMetadata records would be) rejoin. The
+// write is not waited for: a heartbeat answers at once, and an epoch lost in a crash before
+// the high watermark passed it is one a member saw but a restarted coordinator does not.
 
 // shareConfig builds the share groups' settings from the broker's group.share.* configs.
 func shareConfig(b config.Broker) sharegroup.Config {
@@ -57,6 +66,7 @@ func (c *Coordinator) ShareGroupHeartbeat(req *kmsg.ShareGroupHeartbeatRequest, 
 		return fail(err)
 	}
 	resp := g.share.Heartbeat(c.clock.Now(), req, clientID, clientHost)
+	g.storeShareEpochLocked()
 	g.armShareTimerLocked()
 	g.mu.Unlock()
 	if req.MemberEpoch == -1 && resp.ErrorCode == 0 {
@@ -120,6 +130,7 @@ func (g *Group) armShareTimerLocked() {
 		}
 		g.consumerTimerStop = nil
 		removed := sg.Expire(g.c.clock.Now())
+		g.storeShareEpochLocked()
 		g.armShareTimerLocked()
 		g.mu.Unlock()
 		if len(removed) > 0 {
@@ -168,4 +179,66 @@ func (c *Coordinator) ShareMember(groupID, memberID string, topicID [16]byte, pa
 	}
 	member, assigned = g.share.IsMember(memberID, sharegroup.TopicPartition{Topic: topicID, Partition: partition})
 	return member, assigned, nil
+}
+
+// ShareGroupOffsetsCheck checks that groupID is a share group whose offsets may be read
+// (empty false) or changed (empty true: AlterShareGroupOffsets and DeleteShareGroupOffsets
+// need a group without members, as Kafka's do): GROUP_ID_NOT_FOUND for a group that does
+// not exist or is of another type, NON_EMPTY_GROUP for one with members, or the
+// coordinator's own error (NOT_COORDINATOR, ...).
+func (c *Coordinator) ShareGroupOffsetsCheck(groupID string, empty bool) error {
+	g, err := c.group(groupID, false)
+	if err != nil {
+		return err
+	}
+	if g == nil {
+		return kerr.GroupIDNotFound
+	}
+	defer g.mu.Unlock()
+	if g.share == nil || g.state == Dead {
+		return kerr.GroupIDNotFound
+	}
+	if empty && !g.share.Empty() {
+		return kerr.NonEmptyGroup
+	}
+	return nil
+}
+
+// storeShareEpochLocked writes the share group's epoch when it moved since the last write.
+// A failed write is logged and tried again at the next change.
+func (g *Group) storeShareEpochLocked() {
+	e := g.share.Epoch()
+	if e == g.shareStoredEpoch || g.s.log == nil {
+		return
+	}
+	if _, err := g.s.log.Append([]records.Record{shareGroupMetadataRecord(g.id, e)}); err != nil {
+		g.c.log.Warn("writing share group metadata failed", "group", g.id, "err", err)
+		return
+	}
+	g.shareStoredEpoch = e
+}
+
+// applyShareGroupRecord applies a replayed ShareGroupMetadata record: the share group exists,
+// without members, at epoch; or, for a tombstone (epoch < 0), no longer exists.
+func (c *Coordinator) applyShareGroupRecord(s *shard, groups map[string]*Group, id string, epoch int32) {
+	g := groups[id]
+	if epoch < 0 {
+		if g != nil && g.share != nil {
+			g.share, g.shareStoredEpoch = nil, 0
+			if len(g.offsets) == 0 && len(g.pendingTxn) == 0 && g.protocolType == "" {
+				delete(groups, id)
+			}
+		}
+		return
+	}
+	if g == nil {
+		g = c.newGroup(s, id)
+		groups[id] = g
+	}
+	if g.share == nil {
+		g.share = sharegroup.New(id, c.shareCfg)
+		g.share.SetTopics(shareTopics(c.currentTopics()))
+	}
+	g.share.RestoreEpoch(epoch)
+	g.shareStoredEpoch = g.share.Epoch()
 }

@@ -176,7 +176,15 @@ func (n *Node) start(ctx context.Context) error {
 		Replicas:       n.replicas,
 		Logger:         n.log.With("component", "groups"),
 		OnOffsetCommit: n.lag.Observe,
-		OnGroupDeleted: n.lag.Forget,
+		OnGroupDeleted: func(group string) {
+			n.lag.Forget(group)
+			// A deleted share group's share-partition state goes with it, as in Kafka.
+			if n.shares != nil {
+				if err := n.shares.DeleteGroup(group); err != nil {
+					n.log.Warn("deleting share group state failed", "group", group, "err", err)
+				}
+			}
+		},
 		OnShareMemberRemoved: func(group, member string) {
 			// n.shares is set below, before the node serves: members exist only after.
 			if n.shares != nil {
@@ -199,7 +207,10 @@ func (n *Node) start(ctx context.Context) error {
 		Controller: n.controller,
 		Replicas:   n.replicas,
 		Members:    n.groups,
-		Logger:     n.log.With("component", "shares"),
+		// A share group's lag is its start offset's, evaluated as a consumer group's
+		// committed offset is.
+		OnStartOffset: n.lag.Observe,
+		Logger:        n.log.With("component", "shares"),
 	})
 	n.producers = txn.NewProducerIDManager(cfg.NodeID, n.controller.AllocateProducerIds)
 	n.markers = &txnMarkers{nodeID: cfg.NodeID, replicas: n.replicas, controller: n.controller, listener: cfg.InterBrokerListenerName}

@@ -59,13 +59,29 @@
 // ShareUpdate records written by earlier versions are still merged on replay; the first
 // snapshot written after them replaces what they said.
 //
+// # Offsets, lag and deletion
+//
+// The group coordinator's share-group offset APIs (api/describe_share_group_offsets.go,
+// alter_..., delete_...) ask the Manager (offsets.go): GroupOffsets gives each
+// share-partition's start offset and its lag (SharePartition.Lag: the records below the
+// high watermark not yet acknowledged or archived, KIP-1226's definition); AlterOffset
+// replaces a share-partition's state by an empty window at the new offset; DeleteOffsets
+// and DeleteGroup drop the state and write its tombstone. Config.OnStartOffset is told of
+// every start offset when a share-partition is first used and whenever it moves: the node
+// feeds it to the lag evaluator as a consumer group's commit, so a share group's lag there
+// (and in /metrics, the Burrow API and the console) is the high watermark minus the start
+// offset.
+//
 // # Not done
 //
 // Acquisitions alone are not written (a delivery count bumped by a delivery that was never
 // acknowledged may be lost in a restart); the writes do not wait for the high watermark
 // (a single node's high watermark is its log end); __share_group_state has one partition
 // rather than Kafka's fifty; a member's assignment is not enforced on ShareFetch (Kafka's
-// broker does not check it either: acquisition is per record).
+// broker does not check it either: acquisition is per record). The offset APIs see the
+// share-partitions of the partitions this broker leads, and the state topic's stored state:
+// on a cluster where the coordinator and a partition's leader differ, AlterOffset answers
+// NOT_LEADER_OR_FOLLOWER for that partition.
 //
 // # Locks
 //

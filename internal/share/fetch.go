@@ -256,6 +256,8 @@ func (m *Manager) fetchInto(ctx context.Context, req *kmsg.ShareFetchRequest, gr
 func (m *Manager) acquire(e *entry, p *replica.Partition, member string, maxRecords int, maxBytes int64) ([]byte, []AcquiredRange, int, int64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Acquiring a control batch or a hole, or the log start moving, moves the start offset.
+	defer m.reportLocked(e)
 	if ls := p.LogStartOffset(); ls > e.sp.StartOffset() {
 		e.sp.ResetTo(ls)
 	}

@@ -43,6 +43,12 @@ type Config struct {
 	Controller *controller.Controller
 	Replicas   *replica.Manager
 	Members    Members
+	// OnStartOffset, when set, is told of every share-partition's start offset (SPSO) when
+	// the share-partition is first used and whenever the offset moves, as the lag evaluator
+	// is told of a consumer group's commits (the group coordinator's OnOffsetCommit
+	// signature). It is called with the share-partition's lock held and must not block or
+	// call back into the Manager.
+	OnStartOffset func(group, topic string, partition int32, offset int64, at time.Time)
 	// Clock is the time source; the wall clock when nil.
 	Clock  Clock
 	Logger *slog.Logger
@@ -67,6 +73,11 @@ type entry struct {
 	// after being replaced.
 	timerStop func() bool
 	timerSeq  int
+	// reported is the start offset last told to Config.OnStartOffset, -1 before the first.
+	reported int64
+	// deleted is set when DeleteOffsets dropped the share-partition: a fetch still holding
+	// the entry must not write its state back.
+	deleted bool
 }
 
 // sessionKey names a share session: Kafka keeps one per group member per broker.
@@ -238,8 +249,11 @@ func (m *Manager) entryForKey(k partKey, topic string, start func() int64) (*ent
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e = &entry{key: k, topic: topic, sp: sp}
+	e = &entry{key: k, topic: topic, sp: sp, reported: -1}
 	m.entries[k] = e
+	e.mu.Lock()
+	m.reportLocked(e)
+	e.mu.Unlock()
 	return e, nil
 }
 
@@ -247,6 +261,7 @@ func (m *Manager) entryForKey(k partKey, topic string, start func() int64) (*ent
 // re-arms the lock timer, and wakes waiting fetches when records became available.
 func (m *Manager) afterChangeLocked(e *entry, released bool) {
 	m.persistLocked(e)
+	m.reportLocked(e)
 	m.armTimerLocked(e)
 	if released {
 		m.signalAvailable()

@@ -423,3 +423,18 @@ func (sp *SharePartition) Merge(start, end int64, batches []StateBatch) {
 	}
 	sp.advance()
 }
+
+// Lag is the share-partition's lag against the high watermark hw, as KIP-1226 defines it:
+// hw minus the start offset minus the records between them already done (ACKNOWLEDGED,
+// ARCHIVED, or offsets the log holds no record for). That is the records below hw still to
+// be delivered to completion: those in flight that are AVAILABLE or ACQUIRED, and those
+// never acquired, from the end offset up to hw.
+func (sp *SharePartition) Lag(hw int64) int64 {
+	var n int64
+	for off, r := range sp.records {
+		if off < hw && !r.state.terminal() {
+			n++
+		}
+	}
+	return n + max(hw-max(sp.endOffset, sp.startOffset), 0)
+}

@@ -26,20 +26,30 @@ func (m *Manager) stateLog() (*replica.Partition, error) {
 // takeStoredLocked returns the replayed state of a share-partition, nil when it has none;
 // the first call replays __share_group_state. storeMu is held.
 func (m *Manager) takeStoredLocked(k partKey) (*SharePartition, error) {
-	if !m.loaded {
-		p, err := m.stateLog()
-		if err != nil {
-			return nil, err
-		}
-		stored, err := m.replay(p)
-		if err != nil {
-			return nil, err
-		}
-		m.stored, m.loaded = stored, true
+	if err := m.loadLocked(); err != nil {
+		return nil, err
 	}
 	sp := m.stored[k]
 	delete(m.stored, k)
 	return sp, nil
+}
+
+// loadLocked replays __share_group_state into stored the first time it is called. storeMu
+// is held.
+func (m *Manager) loadLocked() error {
+	if m.loaded {
+		return nil
+	}
+	p, err := m.stateLog()
+	if err != nil {
+		return err
+	}
+	stored, err := m.replay(p)
+	if err != nil {
+		return err
+	}
+	m.stored, m.loaded = stored, true
+	return nil
 }
 
 // replay reads __share_group_state from its start: a snapshot replaces a share-partition's
@@ -107,19 +117,30 @@ func (m *Manager) replay(p *replica.Partition) (map[partKey]*SharePartition, err
 // keeps only that one, loses nothing (see the package comment). A failed write is logged:
 // the state in memory stays right, and the next write carries all of it again.
 func (m *Manager) persistLocked(e *entry) {
-	sk := StateKey{Group: e.key.group, TopicID: e.key.topicID, Partition: e.key.partition}
+	if e.deleted {
+		return
+	}
 	var v StateValue
 	v.StartOffset, v.EndOffset, v.Batches = e.sp.Snapshot()
-	p, err := m.stateLog()
-	if err == nil {
-		rec := records.Record{Key: EncodeStateKey(TypeSnapshot, sk), Value: EncodeStateValue(v)}
-		batch := records.BuildSimple(0, m.clock.Now().UnixMilli(), rec)
-		var h records.Header
-		if h, err = records.ParseHeader(batch); err == nil {
-			_, err = p.Append(batch, h)
-		}
-	}
-	if err != nil {
+	if err := m.writeState(e.key, EncodeStateValue(v)); err != nil {
 		m.log.Warn("writing share-partition state failed", "group", e.key.group, "topic", e.topic, "partition", e.key.partition, "err", err)
 	}
+}
+
+// writeState appends one record of share-partition k to __share_group_state: a snapshot
+// value, or a tombstone when value is nil.
+func (m *Manager) writeState(k partKey, value []byte) error {
+	p, err := m.stateLog()
+	if err != nil {
+		return err
+	}
+	sk := StateKey{Group: k.group, TopicID: k.topicID, Partition: k.partition}
+	rec := records.Record{Key: EncodeStateKey(TypeSnapshot, sk), Value: value}
+	batch := records.BuildSimple(0, m.clock.Now().UnixMilli(), rec)
+	h, err := records.ParseHeader(batch)
+	if err != nil {
+		return err
+	}
+	_, err = p.Append(batch, h)
+	return err
 }

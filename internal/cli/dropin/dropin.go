@@ -3,8 +3,8 @@
 // kafka-consumer-groups, kafka-configs, kafka-delete-records,
 // kafka-broker-api-versions, kafka-get-offsets, kafka-producer-perf-test,
 // kafka-consumer-perf-test, kafka-verifiable-producer, kafka-verifiable-consumer,
-// kafka-transactions, kafka-dump-log, kafka-acls, kafka-reassign-partitions or
-// kafka-leader-election (argv[0], with or without
+// kafka-transactions, kafka-dump-log, kafka-acls, kafka-reassign-partitions,
+// kafka-leader-election or kafka-share-groups (argv[0], with or without
 // ".sh", through a symlink that "gregor install-aliases" writes), or as
 // "gregor kafka-topics ...", the binary parses Kafka's own flags and prints
 // what Kafka's tool prints, so scripts written for Kafka keep working.

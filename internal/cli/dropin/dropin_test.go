@@ -229,6 +229,8 @@ func TestFlagErrors(t *testing.T) {
 		{"kafka-transactions", []string{"--bootstrap-server", "x:1"}, "name a command: list or describe"},
 		{"kafka-acls", []string{"--bootstrap-server", "x:1"}, "Command must include exactly one action: --add, --remove, --list"},
 		{"kafka-acls", []string{"--bootstrap-server", "x:1", "--add", "--topic", "t"}, "name a principal: --allow-principal or --deny-principal"},
+		{"kafka-share-groups", []string{"--bootstrap-server", "x:1", "--reset-offsets", "--topic", "t"}, `Missing required argument "[group]"`},
+		{"kafka-share-groups", []string{"--bootstrap-server", "x:1", "--list", "--to-earliest"}, `Option "[to-earliest]" can't be used with "[list]"`},
 		{"kafka-nope", nil, "not a Kafka tool"},
 	}
 	covered := map[string]bool{}

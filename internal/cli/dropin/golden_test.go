@@ -29,6 +29,7 @@ var toolGoldens = map[string]struct {
 	"kafka-verifiable-consumer": {files: []string{"seed_verifiable_consumer.txt"}},
 	"kafka-transactions":        {files: []string{"transactions_list.txt"}},
 	"kafka-acls":                {other: "an ACL set has no order, so TestACLsAndQuotas checks each line of Kafka's text"},
+	"kafka-share-groups":        {files: []string{"share_groups_describe.txt"}},
 	"kafka-dump-log":            {files: []string{"../../records/testdata/dump_shallow.txt", "../../records/testdata/dump_data.txt", "../../records/testdata/dump_offsets.txt", "../../records/testdata/dump_txnlog.txt"}},
 }
 

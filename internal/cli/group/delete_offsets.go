@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -27,7 +28,7 @@ func newDeleteOffsetsCommand(cf *clientflags.Flags) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "delete-offsets",
-		Short: "Delete a group's committed offsets for some topics or partitions",
+		Short: "Delete a group's committed offsets (a share group's state) for some topics or partitions",
 		Example: `  gregor group delete-offsets --group app --topic orders
   gregor group delete-offsets --group app --topic orders:0,1`,
 		Args: cobra.NoArgs,
@@ -49,11 +50,27 @@ func newDeleteOffsetsCommand(cf *clientflags.Flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resps, err := adm.DeleteOffsets(ctx, group, set)
-			if err != nil {
-				return clientflags.Explain("group", group, err)
+			var rows []deleteOffsetRow
+			var failed int
+			if isShareGroup(ctx, adm, group) {
+				// A share group's state is deleted by whole topics.
+				for _, tp := range topics {
+					if strings.Contains(tp, ":") {
+						return errors.New("a share group's offsets are deleted by whole topics: give --topic TOPIC")
+					}
+				}
+				resps, err := adm.DeleteShareGroupOffsets(ctx, group, set.Topics()...)
+				if err != nil {
+					return clientflags.Explain("group", group, err)
+				}
+				rows, failed = deleteShareOffsetRows(set, resps)
+			} else {
+				resps, err := adm.DeleteOffsets(ctx, group, set)
+				if err != nil {
+					return clientflags.Explain("group", group, err)
+				}
+				rows, failed = deleteOffsetRows(set, resps)
 			}
-			rows, failed := deleteOffsetRows(set, resps)
 			if err := writeDeleteOffsets(cmd.OutOrStdout(), format, rows); err != nil {
 				return err
 			}
@@ -79,6 +96,28 @@ func deleteOffsetRows(set kadm.TopicsSet, resps kadm.DeleteOffsetsResponses) (ro
 				status, failed = "Error: no answer", failed+1
 			case err != nil:
 				status, failed = "Error: "+err.Error(), failed+1
+			}
+			rows = append(rows, deleteOffsetRow{Topic: tp.Topic, Partition: p, Status: status})
+		}
+	}
+	return rows, failed
+}
+
+// deleteShareOffsetRows reports a share group's deletion, done per topic, on every
+// partition of the topic.
+func deleteShareOffsetRows(set kadm.TopicsSet, resps kadm.DeleteShareGroupOffsetsResponses) (rows []deleteOffsetRow, failed int) {
+	for _, tp := range sortedPartitions(set) {
+		status := "Successful"
+		err, ok := resps.Lookup(tp.Topic)
+		switch {
+		case !ok:
+			status = "Error: no answer"
+		case err != nil:
+			status = "Error: " + err.Error()
+		}
+		for _, p := range tp.Partitions {
+			if status != "Successful" {
+				failed++
 			}
 			rows = append(rows, deleteOffsetRow{Topic: tp.Topic, Partition: p, Status: status})
 		}

@@ -91,6 +91,7 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 			}
 			completeConsumerGroups(ctx, adm, lags)
 			shared := completeShareGroups(ctx, adm, lags)
+			completeShareOffsets(ctx, adm, lags)
 			var errs []error
 			var described []kadm.DescribedGroupLag
 			for _, name := range names {

@@ -39,7 +39,10 @@ type resetOptions struct {
 	allTopics bool
 	execute   bool
 	dryRun    bool
-	spec      resetSpec
+	// share is set by plan for a share group: its start offsets are altered
+	// (AlterShareGroupOffsets) rather than offsets committed.
+	share bool
+	spec  resetSpec
 }
 
 func newResetOffsetsCommand(cf *clientflags.Flags) *cobra.Command {
@@ -76,7 +79,11 @@ printed (--dry-run, the default).`,
 				return err
 			}
 			if o.execute {
-				if err := commitReset(clientflags.Context(cmd), adm, o.group, rows, cmd.ErrOrStderr()); err != nil {
+				commit := commitReset
+				if o.share {
+					commit = alterShareReset
+				}
+				if err := commit(clientflags.Context(cmd), adm, o.group, rows, cmd.ErrOrStderr()); err != nil {
 					return err
 				}
 			} else if !o.dryRun && o.format != out.JSON {
@@ -151,7 +158,9 @@ func parseDatetime(s string) (time.Time, error) {
 }
 
 // plan computes the new offsets; it refuses a group that has members, as
-// Kafka's tool does, since their commits would overwrite the reset.
+// Kafka's tool does, since their commits would overwrite the reset. A share
+// group's (KIP-932) offsets are its start offsets; it must be empty too, as
+// kafka-share-groups requires.
 func (o *resetOptions) plan(ctx context.Context, adm *kadm.Client) ([]resetRow, error) {
 	described, err := adm.DescribeGroups(ctx, o.group)
 	if err != nil {
@@ -165,18 +174,20 @@ func (o *resetOptions) plan(ctx context.Context, adm *kadm.Client) ([]resetRow, 
 			return nil, fmt.Errorf("assignments can only be reset if the group '%s' is inactive, but the current state is %s", o.group, g.State)
 		}
 	}
-	committed, err := adm.FetchOffsets(ctx, o.group)
+	committed, err := o.committed(ctx, adm)
 	if err != nil {
-		return nil, fmt.Errorf("group %q: fetching committed offsets: %w", o.group, err)
+		return nil, err
 	}
 	var set kadm.TopicsSet
 	if o.allTopics {
 		set = make(kadm.TopicsSet)
-		committed.Each(func(r kadm.OffsetResponse) {
-			if r.Err == nil && r.At >= 0 {
-				set.Add(r.Topic, r.Partition)
+		for t, ps := range committed {
+			for p, at := range ps {
+				if at >= 0 {
+					set.Add(t, p)
+				}
 			}
-		})
+		}
 	} else if set, err = resolveTopics(ctx, adm, o.topics); err != nil {
 		return nil, err
 	}
@@ -207,9 +218,9 @@ func (o *resetOptions) plan(ctx context.Context, adm *kadm.Client) ([]resetRow, 
 			if !ok1 || !ok2 || start.Err != nil || end.Err != nil {
 				return nil, fmt.Errorf("topic %q partition %d: %w", tp.Topic, p, errors.Join(start.Err, end.Err, errIfMissing(ok1 && ok2)))
 			}
-			cur := int64(-1)
-			if c, ok := committed.Lookup(tp.Topic, p); ok && c.Err == nil {
-				cur = c.At
+			cur, ok := committed[tp.Topic][p]
+			if !ok {
+				cur = -1
 			}
 			next, err := o.spec.newOffset(cur, start.Offset, end.Offset, byTime, tp.Topic, p)
 			if err != nil {
@@ -219,6 +230,48 @@ func (o *resetOptions) plan(ctx context.Context, adm *kadm.Client) ([]resetRow, 
 		}
 	}
 	return rows, nil
+}
+
+// committed returns the group's committed offsets (-1 where there is none), or
+// a share group's start offsets; it sets o.share for a share group, which must
+// then be empty.
+func (o *resetOptions) committed(ctx context.Context, adm *kadm.Client) (map[string]map[int32]int64, error) {
+	out := map[string]map[int32]int64{}
+	add := func(t string, p int32, at int64) {
+		if out[t] == nil {
+			out[t] = map[int32]int64{}
+		}
+		out[t][p] = at
+	}
+	if sg, err := adm.DescribeShareGroups(ctx, o.group); err == nil && sg[o.group].Err == nil && sg[o.group].GroupID == o.group {
+		if st := sg[o.group].GroupState; st != "Empty" {
+			return nil, fmt.Errorf("share group '%s' is not empty (state %s): its start offsets can only be reset without members", o.group, st)
+		}
+		o.share = true
+		d, err := adm.DescribeShareGroupOffsets(ctx, o.group)
+		if err == nil {
+			err = d[o.group].Err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("share group %q: describing start offsets: %w", o.group, err)
+		}
+		d[o.group].Offsets.Each(func(so kadm.ShareOffset) {
+			if so.Err == nil {
+				add(so.Topic, so.Partition, so.StartOffset)
+			}
+		})
+		return out, nil
+	}
+	committed, err := adm.FetchOffsets(ctx, o.group)
+	if err != nil {
+		return nil, fmt.Errorf("group %q: fetching committed offsets: %w", o.group, err)
+	}
+	committed.Each(func(r kadm.OffsetResponse) {
+		if r.Err == nil {
+			add(r.Topic, r.Partition, r.At)
+		}
+	})
+	return out, nil
 }
 
 func errIfMissing(ok bool) error {
@@ -279,6 +332,25 @@ func commitReset(ctx context.Context, adm *kadm.Client, group string, rows []res
 		}
 		p.Add(int64(n))
 		rows = rows[n:]
+	}
+	return nil
+}
+
+// alterShareReset sets a share group's start offsets to the rows' offsets.
+func alterShareReset(ctx context.Context, adm *kadm.Client, group string, rows []resetRow, _ io.Writer) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	offsets := make(kadm.Offsets)
+	for _, r := range rows {
+		offsets.AddOffset(r.Topic, r.Partition, r.NewOffset, -1)
+	}
+	res, err := adm.AlterShareGroupOffsets(ctx, group, offsets)
+	if err == nil {
+		err = res.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("share group %q: altering the start offsets: %w", group, err)
 	}
 	return nil
 }

@@ -469,3 +469,21 @@ func (g *Group) Empty() bool {
 	defer g.mu.Unlock()
 	return len(g.members) == 0
 }
+
+// Epoch is the group epoch.
+func (g *Group) Epoch() int32 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.groupEpoch
+}
+
+// RestoreEpoch sets the epoch of a group without members to the one it had before a
+// coordinator restart or move, so that the epoch never goes backwards; a smaller epoch
+// changes nothing.
+func (g *Group) RestoreEpoch(epoch int32) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if epoch > g.groupEpoch {
+		g.groupEpoch, g.assignmentEpoch = epoch, epoch
+	}
+}
