@@ -231,6 +231,8 @@ func TestFlagErrors(t *testing.T) {
 		{"kafka-acls", []string{"--bootstrap-server", "x:1", "--add", "--topic", "t"}, "name a principal: --allow-principal or --deny-principal"},
 		{"kafka-share-groups", []string{"--bootstrap-server", "x:1", "--reset-offsets", "--topic", "t"}, `Missing required argument "[group]"`},
 		{"kafka-share-groups", []string{"--bootstrap-server", "x:1", "--list", "--to-earliest"}, `Option "[to-earliest]" can't be used with "[list]"`},
+		{"kafka-reassign-partitions", []string{"--bootstrap-server", "x:1"}, "Command must include exactly one action: --generate, --execute, --verify, --cancel, or --list"},
+		{"kafka-leader-election", []string{"--bootstrap-server", "x:1"}, "Missing required option(s) [election-type]"},
 		{"kafka-nope", nil, "not a Kafka tool"},
 	}
 	covered := map[string]bool{}

@@ -28,6 +28,8 @@ var toolGoldens = map[string]struct {
 	"kafka-verifiable-producer": {files: []string{"seed_verifiable_producer.txt"}},
 	"kafka-verifiable-consumer": {files: []string{"seed_verifiable_consumer.txt"}},
 	"kafka-transactions":        {files: []string{"transactions_list.txt"}},
+	"kafka-reassign-partitions": {files: []string{"reassign.txt"}},
+	"kafka-leader-election":     {files: []string{"reassign.txt"}},
 	"kafka-acls":                {other: "an ACL set has no order, so TestACLsAndQuotas checks each line of Kafka's text"},
 	"kafka-share-groups":        {files: []string{"share_groups_describe.txt"}},
 	"kafka-dump-log":            {files: []string{"../../records/testdata/dump_shallow.txt", "../../records/testdata/dump_data.txt", "../../records/testdata/dump_offsets.txt", "../../records/testdata/dump_txnlog.txt"}},
