@@ -53,16 +53,21 @@ type Node struct {
 	shares     *share.Manager
 	producers  *txn.ProducerIDManager
 	txns       *txn.Coordinator
-	server     *server.Server   // the first client listener's
-	servers    []*server.Server // every client listener's, in listeners order
-	metrics    *metrics.Metrics
-	lag        *lag.Evaluator
-	admin      *admin.Server    // nil when admin.listeners is empty
-	console    *console.Console // nil when admin.listeners is empty
-	stopWatch  func()
-	watchDone  chan struct{}
-	closeOnce  sync.Once
-	closeErr   error
+	// interBroker, markers and verifier reach the other brokers for the transaction
+	// coordinator (markers) and for Produce (KIP-890 verification).
+	interBroker *interBroker
+	markers     *clusterMarkers
+	verifier    *clusterVerifier
+	server      *server.Server   // the first client listener's
+	servers     []*server.Server // every client listener's, in listeners order
+	metrics     *metrics.Metrics
+	lag         *lag.Evaluator
+	admin       *admin.Server    // nil when admin.listeners is empty
+	console     *console.Console // nil when admin.listeners is empty
+	stopWatch   func()
+	watchDone   chan struct{}
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // Start brings a node up: it opens the client listener, starts (or recovers) the controller,
@@ -135,6 +140,10 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("node: broker: %w", err)
 	}
 
+	ibOpts, err := n.interBrokerClientOpts()
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
 	rc := replica.Config{
 		NodeID:        cfg.NodeID,
 		LogDir:        logDir,
@@ -151,8 +160,9 @@ func (n *Node) start(ctx context.Context) error {
 		ProducerIDExpiration:              time.Duration(cfg.ProducerIDExpirationMs) * time.Millisecond,
 		ProducerIDExpirationCheckInterval: time.Duration(cfg.ProducerIDExpirationCheckIntervalMs) * time.Millisecond,
 
-		InterBrokerListener: cfg.InterBrokerListenerName,
-		AlterPartition:      n.controller.AlterPartition,
+		InterBrokerListener:   cfg.InterBrokerListenerName,
+		InterBrokerClientOpts: ibOpts,
+		AlterPartition:        n.controller.AlterPartition,
 	}
 	rc.SetReplicationConfigs(&n.cfg)
 	n.replicas, err = replica.NewManager(rc)
@@ -199,16 +209,19 @@ func (n *Node) start(ctx context.Context) error {
 		Logger:     n.log.With("component", "shares"),
 	})
 	n.producers = txn.NewProducerIDManager(cfg.NodeID, n.controller.AllocateProducerIds)
+	n.interBroker = newInterBroker(cfg.NodeID, cfg.InterBrokerListenerName, ibOpts, n.controller.Image)
+	n.markers = newClusterMarkers(cfg.NodeID, n.replicas, n.controller, n.interBroker)
 	n.txns = txn.New(txn.Config{
 		NodeID:         cfg.NodeID,
 		Broker:         cfg,
 		Controller:     n.controller,
 		Replicas:       n.replicas,
 		NextProducerID: n.producers.NextID,
-		Markers:        localMarkers{replicas: n.replicas, controller: n.controller},
+		Markers:        n.markers,
 		Logger:         n.log.With("component", "txns"),
 	})
 	n.txns.Apply(n.controller.Image())
+	n.verifier = newClusterVerifier(cfg.NodeID, n.txns, n.controller, n.interBroker)
 	n.watchMetadata()
 
 	(&api.Handlers{
@@ -221,7 +234,7 @@ func (n *Node) start(ctx context.Context) error {
 		Shares:      n.shares,
 		ProducerIDs: n.producers,
 		Txns:        n.txns,
-		TxnVerifier: n.txns,
+		TxnVerifier: n.verifier,
 		Logger:      n.log,
 		Metrics:     n.metrics,
 	}).Register(reg)
@@ -470,11 +483,22 @@ func (n *Node) Close() error {
 		if n.shares != nil {
 			n.shares.Close()
 		}
+		// Marker and verification senders first: a transaction's completion, which
+		// txns.Close waits for, may be waiting on a marker to another broker.
+		if n.markers != nil {
+			n.markers.close()
+		}
+		if n.verifier != nil {
+			n.verifier.close()
+		}
 		if n.txns != nil {
 			n.txns.Close() // before the producer ids: an InitProducerId may be waiting on one
 		}
 		if n.producers != nil {
 			n.producers.Close() // before the controller: a block may be on its way
+		}
+		if n.interBroker != nil {
+			n.interBroker.close()
 		}
 		if n.replicas != nil {
 			errs = append(errs, n.replicas.Close())
