@@ -427,6 +427,9 @@ func voters(cfg config.Broker) []controller.Voter {
 // quorum).
 func (n *Node) Controller() *controller.Controller { return n.controller }
 
+// Replicas is the node's replica manager (nil on a controller-only node).
+func (n *Node) Replicas() *replica.Manager { return n.replicas }
+
 // Addr is the client listener's address; on a controller-only node (no client listener), the
 // controller listener's.
 func (n *Node) Addr() net.Addr {
