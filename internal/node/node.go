@@ -11,6 +11,12 @@
 // through a controlled shutdown so that its partitions get other leaders first. A single node
 // is a cluster of one, running the same code path: the quorum's only voter and the only
 // broker.
+//
+// Brokers talk to each other on inter.broker.listener.name, with that listener's own TLS and
+// SASL settings (interbroker_security.go): follower fetchers (internal/replica), transaction
+// markers to partition leaders (txn_markers.go) and KIP-890 produce verification at a remote
+// transaction coordinator (txn_verify.go), the last two through one client per broker
+// (interbroker.go).
 package node
 
 import (
