@@ -130,6 +130,9 @@ func (ib *interBroker) close() {
 // TransactionMarkerChannelManager and AddPartitionsToTxnManager do: entries queue up while a
 // request is in flight and all go out in the next one. At most one sender goroutine runs per
 // queue; it starts with the first entry and ends when the queue is empty.
+//
+// Lock order: the owner's mu (held while adding, so that its close can wait for the senders
+// with no add racing it) before sendQueue.mu.
 type sendQueue[E any] struct {
 	// flush sends a batch; it runs on the sender goroutine, with no lock held.
 	flush func(batch []E)

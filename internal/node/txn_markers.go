@@ -169,8 +169,9 @@ func (w *clusterMarkers) enqueue(leader int32, e *markerEntry) bool {
 		q = &sendQueue[*markerEntry]{wg: &w.wg, flush: func(batch []*markerEntry) { w.send(leader, batch) }}
 		w.queues[leader] = q
 	}
-	w.mu.Unlock()
+	// Added under mu, so that close, once it has set closed, waits for every sender.
 	q.add(e)
+	w.mu.Unlock()
 	return true
 }
 

@@ -97,8 +97,9 @@ func (v *clusterVerifier) enqueue(coordinator int32, e *verifyEntry) bool {
 		q = &sendQueue[*verifyEntry]{wg: &v.wg, flush: func(batch []*verifyEntry) { v.send(coordinator, batch) }}
 		v.queues[coordinator] = q
 	}
-	v.mu.Unlock()
+	// Added under mu, so that close, once it has set closed, waits for every sender.
 	q.add(e)
+	v.mu.Unlock()
 	return true
 }
 
