@@ -206,8 +206,8 @@ func head(s []string) []string { return s[:min(len(s), 10)] }
 
 // TestExactlyOnceCopySurvivesTxnCoordinatorKill9: a consume-transform-produce copy on
 // kgo.GroupTransactSession from "in" to "out" (3 partitions each, RF 3) while the
-// transaction coordinator's broker is killed with SIGKILL after a third of the copy and
-// restarted after two thirds. Afterwards "out", read read_committed, equals "in" partition by
+// transaction coordinator's broker is killed with SIGKILL after a third of the copy, with a
+// transaction open (produced, not yet ended), and restarted after two thirds. Afterwards "out", read read_committed, equals "in" partition by
 // partition: no loss, no duplicate, same order.
 func TestExactlyOnceCopySurvivesTxnCoordinatorKill9(t *testing.T) {
 	if testing.Short() {
@@ -261,23 +261,25 @@ func TestExactlyOnceCopySurvivesTxnCoordinatorKill9(t *testing.T) {
 			t.Logf("produce: %v (aborting)", err)
 			commit = kgo.TryAbort
 		}
+		switch {
+		case victim < 0 && copied >= total/3:
+			// The transaction is open, its records in "out" and its offsets pending: the
+			// coordinator dies before EndTxn, which the new one gets.
+			coord := findCoordinator(ctx, t, sess.Client(), 1, "copier")
+			victim = int(coord - 1)
+			t.Logf("killing broker %d, the transaction coordinator, with a transaction open after %d records", coord, copied)
+			procs[victim].Kill()
+		case victim >= 0 && !back && copied >= 2*total/3:
+			t.Logf("restarting broker %d after %d records", victim+1, copied)
+			procs[victim].Restart()
+			back = true
+		}
 		committed, err := sess.End(ctx, commit)
 		if err != nil {
 			t.Logf("end: %v", err)
 		}
 		if committed {
 			copied += len(out)
-		}
-		switch {
-		case victim < 0 && copied >= total/3:
-			coord := findCoordinator(ctx, t, sess.Client(), 1, "copier")
-			victim = int(coord - 1)
-			t.Logf("killing broker %d, the transaction coordinator, after %d records", coord, copied)
-			procs[victim].Kill()
-		case victim >= 0 && !back && copied >= 2*total/3:
-			t.Logf("restarting broker %d after %d records", victim+1, copied)
-			procs[victim].Restart()
-			back = true
 		}
 	}
 
