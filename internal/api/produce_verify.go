@@ -17,9 +17,10 @@ package api
 //	PRODUCER_FENCED                    INVALID_PRODUCER_EPOCH
 //	INVALID_PRODUCER_ID_MAPPING        as it is
 //
-// The coordinator is asked in-process. When this broker does not coordinate the producer's
-// transactional id (NOT_COORDINATOR: a cluster of several brokers), the batch is appended
-// unchecked, as before KIP-890; asking a remote coordinator needs the AddPartitionsToTxn RPC.
+// The TxnVerifier finds the coordinator: this broker's own, or in a cluster the broker that
+// leads the transactional id's __transaction_state partition, asked with AddPartitionsToTxn
+// v4+ verify_only (internal/node). Only when no broker coordinates the id (NOT_COORDINATOR:
+// __transaction_state does not exist yet) is the batch appended unchecked, as before KIP-890.
 
 import (
 	"errors"

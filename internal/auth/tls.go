@@ -166,6 +166,25 @@ func (t *TLS) ServerConfig() *tls.Config {
 	}
 }
 
+// ClientConfig is the tls.Config a broker connects to the other brokers' listener of the same
+// name with (the inter-broker listener): the listener's truststore verifies their
+// certificates (the system's roots when it has none), and its keystore is this broker's
+// certificate when the listener requires client certificates (ssl.client.auth=required; a
+// server-only certificate offered to a listener that merely requests one would be refused).
+func (t *TLS) ClientConfig() *tls.Config {
+	cur := t.config()
+	cfg := &tls.Config{
+		RootCAs:      cur.ClientCAs,
+		MinVersion:   t.minVersion,
+		MaxVersion:   t.maxVersion,
+		CipherSuites: t.cipherSuites,
+	}
+	if t.clientAuth == tls.RequireAndVerifyClientCert {
+		cfg.Certificates = cur.Certificates
+	}
+	return cfg
+}
+
 // config returns the current config, re-reading the files first if any changed. A reload that
 // fails keeps the previous config (a half-written file must not take the listener down).
 func (t *TLS) config() *tls.Config {

@@ -30,6 +30,7 @@ type ClusterOption func(*clusterConfig)
 
 type clusterConfig struct {
 	voters         int
+	clientListener string // "PLAINTEXT" unless ClientListener
 	controllerOnly bool
 	bootstrapOnly  bool
 	overrides      []string         // for every node
@@ -38,6 +39,13 @@ type clusterConfig struct {
 
 // Voters sets how many nodes are controller voters (default: 3, or n when n < 3).
 func Voters(k int) ClusterOption { return func(c *clusterConfig) { c.voters = k } }
+
+// ClientListener names the brokers' client listener (and advertised listener), which is then
+// also their inter-broker listener, instead of PLAINTEXT: "SASL_SSL", say, whose security
+// settings come with Overrides.
+func ClientListener(name string) ClusterOption {
+	return func(c *clusterConfig) { c.clientListener = name }
+}
 
 // ControllerOnly makes the voters controller-only nodes (process.roles=controller): they serve
 // no clients, and the brokers are the other nodes.
@@ -62,7 +70,7 @@ func NodeOverrides(i int, kv ...string) ClusterOption {
 // broker session timeout of 1.5s. The cluster is stopped when the test ends.
 func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 	t.Helper()
-	cc := clusterConfig{voters: min(n, 3), perNode: map[int][]string{}}
+	cc := clusterConfig{voters: min(n, 3), clientListener: "PLAINTEXT", perNode: map[int][]string{}}
 	for _, o := range opts {
 		o(&cc)
 	}
@@ -77,7 +85,7 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 		props := map[string]string{
 			"node.id":                      strconv.Itoa(i + 1),
 			"controller.quorum.voters":     strings.Join(voters, ","),
-			"advertised.listeners":         "PLAINTEXT://127.0.0.1:0",
+			"advertised.listeners":         cc.clientListener + "://127.0.0.1:0",
 			"log.dirs":                     dir,
 			"admin.listeners":              "",
 			"broker.heartbeat.interval.ms": "100",
@@ -90,10 +98,10 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 			delete(props, "advertised.listeners")
 		case i < cc.voters:
 			props["process.roles"] = "broker,controller"
-			props["listeners"] = fmt.Sprintf("PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:%d", ports[i])
+			props["listeners"] = fmt.Sprintf("%s://127.0.0.1:0,CONTROLLER://127.0.0.1:%d", cc.clientListener, ports[i])
 		default:
 			props["process.roles"] = "broker"
-			props["listeners"] = "PLAINTEXT://127.0.0.1:0"
+			props["listeners"] = cc.clientListener + "://127.0.0.1:0"
 			if cc.bootstrapOnly {
 				var addrs []string
 				for _, p := range ports {

@@ -12,6 +12,7 @@ var securityKeys = map[string]bool{
 	"ssl.truststore.password": true, "ssl.client.auth": true, "ssl.enabled.protocols": true, "ssl.cipher.suites": true,
 	"ssl.principal.mapping.rules": true,
 	"sasl.enabled.mechanisms":     true, "sasl.jaas.config": true,
+	"sasl.mechanism.inter.broker.protocol":      true, // read by internal/node for its inter-broker clients
 	"connection.failed.authentication.delay.ms": true, "connections.max.reauth.ms": true,
 	"sasl.oauthbearer.jwks.endpoint.url": true, "sasl.oauthbearer.expected.audience": true,
 	"sasl.oauthbearer.expected.issuer": true, "sasl.oauthbearer.sub.claim.name": true,

@@ -233,6 +233,9 @@ func TestClusterFencesStoppedBrokerAndElectsLeader(t *testing.T) {
 	if back := partitionOn(c, 0, "t", victim); back.Leader == 4 {
 		t.Fatalf("after restart: %+v, want broker 4 a follower", back)
 	}
+	clustertest.WaitFor(t, 20*time.Second, "broker 4 back in the ISR", func() bool {
+		return slices.Contains(partitionOn(c, 0, "t", victim).ISR, 4)
+	})
 }
 
 func TestClusterControlledShutdownMovesLeadership(t *testing.T) {

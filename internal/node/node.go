@@ -11,6 +11,12 @@
 // through a controlled shutdown so that its partitions get other leaders first. A single node
 // is a cluster of one, running the same code path: the quorum's only voter and the only
 // broker.
+//
+// Brokers talk to each other on inter.broker.listener.name, with that listener's own TLS and
+// SASL settings (interbroker_security.go): follower fetchers (internal/replica), transaction
+// markers to partition leaders (txn_markers.go) and KIP-890 produce verification at a remote
+// transaction coordinator (txn_verify.go), the last two through one client per broker
+// (interbroker.go).
 package node
 
 import (
@@ -53,18 +59,22 @@ type Node struct {
 	shares     *share.Manager
 	producers  *txn.ProducerIDManager
 	txns       *txn.Coordinator
-	server     *server.Server     // the first client listener's
-	servers    []*server.Server   // every client listener's, in listeners order
-	limits     *server.ConnLimits // max.connections and max.connections.per.ip, across listeners
-	metrics    *metrics.Metrics
-	lag        *lag.Evaluator
-	admin      *admin.Server    // nil when admin.listeners is empty
-	console    *console.Console // nil when admin.listeners is empty
-	markers    *txnMarkers
-	stopWatch  func()
-	watchDone  chan struct{}
-	closeOnce  sync.Once
-	closeErr   error
+	// interBroker, markers and verifier reach the other brokers for the transaction
+	// coordinator (markers) and for Produce (KIP-890 verification).
+	interBroker *interBroker
+	markers     *clusterMarkers
+	verifier    *clusterVerifier
+	server      *server.Server     // the first client listener's
+	servers     []*server.Server   // every client listener's, in listeners order
+	limits      *server.ConnLimits // max.connections and max.connections.per.ip, across listeners
+	metrics     *metrics.Metrics
+	lag         *lag.Evaluator
+	admin       *admin.Server    // nil when admin.listeners is empty
+	console     *console.Console // nil when admin.listeners is empty
+	stopWatch   func()
+	watchDone   chan struct{}
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // Start brings a node up: it opens the client listener, starts (or recovers) the controller,
@@ -138,6 +148,10 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("node: broker: %w", err)
 	}
 
+	ibOpts, err := n.interBrokerClientOpts()
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
 	rc := replica.Config{
 		NodeID:        cfg.NodeID,
 		LogDir:        logDir,
@@ -154,8 +168,9 @@ func (n *Node) start(ctx context.Context) error {
 		ProducerIDExpiration:              time.Duration(cfg.ProducerIDExpirationMs) * time.Millisecond,
 		ProducerIDExpirationCheckInterval: time.Duration(cfg.ProducerIDExpirationCheckIntervalMs) * time.Millisecond,
 
-		InterBrokerListener: cfg.InterBrokerListenerName,
-		AlterPartition:      n.controller.AlterPartition,
+		InterBrokerListener:   cfg.InterBrokerListenerName,
+		InterBrokerClientOpts: ibOpts,
+		AlterPartition:        n.controller.AlterPartition,
 	}
 	rc.SetReplicationConfigs(&n.cfg)
 	n.replicas, err = replica.NewManager(rc)
@@ -213,7 +228,8 @@ func (n *Node) start(ctx context.Context) error {
 		Logger:        n.log.With("component", "shares"),
 	})
 	n.producers = txn.NewProducerIDManager(cfg.NodeID, n.controller.AllocateProducerIds)
-	n.markers = &txnMarkers{nodeID: cfg.NodeID, replicas: n.replicas, controller: n.controller, listener: cfg.InterBrokerListenerName}
+	n.interBroker = newInterBroker(cfg.NodeID, cfg.InterBrokerListenerName, ibOpts, n.controller.Image)
+	n.markers = newClusterMarkers(cfg.NodeID, n.replicas, n.controller, n.interBroker)
 	n.txns = txn.New(txn.Config{
 		NodeID:         cfg.NodeID,
 		Broker:         cfg,
@@ -224,6 +240,7 @@ func (n *Node) start(ctx context.Context) error {
 		Logger:         n.log.With("component", "txns"),
 	})
 	n.txns.Apply(n.controller.Image())
+	n.verifier = newClusterVerifier(cfg.NodeID, n.txns, n.controller, n.interBroker)
 	n.watchMetadata()
 
 	quotas := &api.Quotas{
@@ -243,7 +260,7 @@ func (n *Node) start(ctx context.Context) error {
 		Shares:      n.shares,
 		ProducerIDs: n.producers,
 		Txns:        n.txns,
-		TxnVerifier: n.txns,
+		TxnVerifier: n.verifier,
 		Logger:      n.log,
 		Metrics:     n.metrics,
 		Authorizer:  auth.AuthorizerFromProps(cfg.Raw, n.acls),
@@ -442,6 +459,9 @@ func voters(cfg config.Broker) []controller.Voter {
 // quorum).
 func (n *Node) Controller() *controller.Controller { return n.controller }
 
+// Replicas is the node's replica manager (nil on a controller-only node).
+func (n *Node) Replicas() *replica.Manager { return n.replicas }
+
 // Addr is the client listener's address; on a controller-only node (no client listener), the
 // controller listener's.
 func (n *Node) Addr() net.Addr {
@@ -498,14 +518,22 @@ func (n *Node) Close() error {
 		if n.shares != nil {
 			n.shares.Close()
 		}
+		// Marker and verification senders first: a transaction's completion, which
+		// txns.Close waits for, may be waiting on a marker to another broker.
+		if n.markers != nil {
+			n.markers.close()
+		}
+		if n.verifier != nil {
+			n.verifier.close()
+		}
 		if n.txns != nil {
 			n.txns.Close() // before the producer ids: an InitProducerId may be waiting on one
 		}
 		if n.producers != nil {
 			n.producers.Close() // before the controller: a block may be on its way
 		}
-		if n.markers != nil {
-			n.markers.Close() // after the coordinators that write markers
+		if n.interBroker != nil {
+			n.interBroker.close()
 		}
 		if n.replicas != nil {
 			errs = append(errs, n.replicas.Close())

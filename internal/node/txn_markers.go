@@ -2,123 +2,167 @@ package node
 
 import (
 	"context"
-	"net"
-	"strconv"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/controller"
-	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/replica"
+	"github.com/gregorhq/gregor/internal/storage"
 )
 
-// markerTimeout bounds one round of marker writes (the append and its replication to the
-// ISR); what does not finish in it is retried by the coordinator.
-const markerTimeout = 10 * time.Second
-
-// txnMarkers is the transaction and group coordinators' txn.MarkerWriter (Kafka's
-// TransactionMarkerChannelManager): a marker for a partition this broker leads is appended
-// here; one for a partition led elsewhere goes to its leader in a WriteTxnMarkers request on
-// inter.broker.listener.name. Either way a marker counts as written only once the partition's
-// ISR has it (Kafka appends markers with acks=all): the coordinator writes the transaction's
-// Complete state after its markers, and a marker lost with a failed leader would leave the
-// transaction open on that partition for good.
-type txnMarkers struct {
+// clusterMarkers is the transaction coordinator's txn.MarkerWriter (Kafka's
+// TransactionMarkerChannelManager): each partition's marker goes to the partition's leader in
+// the current image; this broker's own partitions are written in place, the others are sent
+// with WriteTxnMarkers to their leader over the inter-broker listener, batched per broker (the
+// markers of every transaction being completed while a request to that broker is in flight go
+// out together in the next one).
+//
+// Failures come back per partition and the coordinator retries the retriable ones with a
+// backoff; each retry resolves leaders from the image anew, so a partition whose leader moved
+// (NOT_LEADER_OR_FOLLOWER, or UNKNOWN_TOPIC_OR_PARTITION from a broker that does not host it
+// yet) reaches its new leader. A partition whose topic is gone from the image is
+// UNKNOWN_TOPIC_OR_PARTITION, which the coordinator gives up on, as Kafka does.
+type clusterMarkers struct {
 	nodeID     int32
 	replicas   *replica.Manager
 	controller *controller.Controller
-	listener   string // inter.broker.listener.name
+	ib         *interBroker
+	// ctx ends at close: requests in flight are abandoned.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // sender goroutines
 
 	mu sync.Mutex
 	// Guarded by mu.
-	clients map[string]*kgo.Client // by leader address
-	closed  bool
+	queues map[int32]*sendQueue[*markerEntry] // by leader broker
+	closed bool
 }
 
-// WriteTxnMarkers writes the marker to each partition through its leader. A partition of a
-// topic that no longer exists is UNKNOWN_TOPIC_OR_PARTITION (the coordinator gives up on it);
-// one without a leader, or whose leader cannot be reached, fails with a retriable error.
-func (w *txnMarkers) WriteTxnMarkers(ctx context.Context, producerID int64, producerEpoch int16, commit bool,
+// markerEntry is one transaction's marker for the partitions one broker leads.
+type markerEntry struct {
+	marker kmsg.WriteTxnMarkersRequestMarker
+	// done receives the failed partitions (nil map when none) once the broker answered.
+	done chan map[string]map[int32]error
+}
+
+func newClusterMarkers(nodeID int32, replicas *replica.Manager, ctrl *controller.Controller, ib *interBroker) *clusterMarkers {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &clusterMarkers{nodeID: nodeID, replicas: replicas, controller: ctrl, ib: ib, ctx: ctx, cancel: cancel,
+		queues: map[int32]*sendQueue[*markerEntry]{}}
+}
+
+// failures collects per-partition errors.
+type failures map[string]map[int32]error
+
+func (f *failures) add(topic string, p int32, err error) {
+	if *f == nil {
+		*f = failures{}
+	}
+	if (*f)[topic] == nil {
+		(*f)[topic] = map[int32]error{}
+	}
+	(*f)[topic][p] = err
+}
+
+// WriteTxnMarkers writes the marker to each partition at its leader and returns the failed
+// partitions.
+func (w *clusterMarkers) WriteTxnMarkers(ctx context.Context, producerID int64, producerEpoch int16, commit bool,
 	coordinatorEpoch int32, partitions map[string][]int32) map[string]map[int32]error {
-	var failed map[string]map[int32]error
-	fail := func(topic string, p int32, err error) {
-		if failed == nil {
-			failed = map[string]map[int32]error{}
-		}
-		if failed[topic] == nil {
-			failed[topic] = map[int32]error{}
-		}
-		failed[topic][p] = err
-	}
-	ctx, cancel := context.WithTimeout(ctx, markerTimeout)
-	defer cancel()
-	m := replica.TxnMarker{ProducerID: producerID, ProducerEpoch: producerEpoch, Commit: commit, CoordinatorEpoch: coordinatorEpoch}
+	var failed failures
 	img := w.controller.Image()
-	self := w.nodeID
-	remote := map[int32]map[string][]int32{} // leader -> topic -> partitions
-	var local []*replica.PendingWrite
-	var localTP []struct {
-		topic string
-		p     int32
-	}
+	local := map[string][]int32{}
+	remote := map[int32]map[string][]int32{}
 	for topic, ps := range partitions {
+		t := img.Topics[topic]
 		for _, p := range ps {
-			_, part, ok := img.Partition(topic, p)
 			switch {
-			case !ok:
-				fail(topic, p, kerr.UnknownTopicOrPartition)
-			case part.Leader < 0:
-				fail(topic, p, kerr.LeaderNotAvailable)
-			case part.Leader != self:
-				if remote[part.Leader] == nil {
-					remote[part.Leader] = map[string][]int32{}
-				}
-				remote[part.Leader][topic] = append(remote[part.Leader][topic], p)
+			case t == nil || p < 0 || int(p) >= len(t.Partitions):
+				failed.add(topic, p, kerr.UnknownTopicOrPartition)
+			case t.Partitions[p].Leader == w.nodeID:
+				local[topic] = append(local[topic], p)
+			case t.Partitions[p].Leader < 0:
+				failed.add(topic, p, kerr.LeaderNotAvailable)
 			default:
-				pw, err := writeMarkerLocally(w.replicas, topic, p, m)
-				if err != nil {
-					fail(topic, p, err)
-					continue
+				l := t.Partitions[p].Leader
+				if remote[l] == nil {
+					remote[l] = map[string][]int32{}
 				}
-				local = append(local, pw)
-				localTP = append(localTP, struct {
-					topic string
-					p     int32
-				}{topic, p})
+				remote[l][topic] = append(remote[l][topic], p)
 			}
 		}
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for leader, tps := range remote {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs := w.sendMarkers(ctx, img, leader, m, tps)
-			mu.Lock()
-			defer mu.Unlock()
-			for topic, ps := range tps {
-				for _, p := range ps {
-					if err := errs[topic][p]; err != nil {
-						fail(topic, p, err)
-					}
-				}
-			}
-		}()
+
+	entries := map[int32]*markerEntry{}
+	for leader, parts := range remote {
+		m := kmsg.NewWriteTxnMarkersRequestMarker()
+		m.ProducerID, m.ProducerEpoch, m.Committed, m.CoordinatorEpoch = producerID, producerEpoch, commit, coordinatorEpoch
+		for topic, ps := range parts {
+			mt := kmsg.NewWriteTxnMarkersRequestMarkerTopic()
+			mt.Topic, mt.Partitions = topic, ps
+			m.Topics = append(m.Topics, mt)
+		}
+		e := &markerEntry{marker: m, done: make(chan map[string]map[int32]error, 1)}
+		if !w.enqueue(leader, e) {
+			e.done <- allFailed(parts, kerr.CoordinatorNotAvailable)
+		}
+		entries[leader] = e
 	}
-	replica.WaitReplicated(ctx, local, markerTimeout)
-	wg.Wait()
-	for i, pw := range local {
-		if pw.Err != nil {
-			fail(localTP[i].topic, localTP[i].p, pw.Err)
+
+	// A local marker counts as written only once the partition's ISR has it (Kafka appends
+	// markers with acks=all): the coordinator writes the transaction's Complete state after its
+	// markers, and a marker lost with a failed leader would leave the transaction open on that
+	// partition for good.
+	marker := replica.TxnMarker{ProducerID: producerID, ProducerEpoch: producerEpoch, Commit: commit, CoordinatorEpoch: coordinatorEpoch}
+	var written []*replica.PendingWrite
+	var writtenTP []storage.TopicPartition // of each written marker
+	for topic, ps := range local {
+		for _, p := range ps {
+			pw, err := writeMarkerLocally(w.replicas, topic, p, marker)
+			if err != nil {
+				failed.add(topic, p, err)
+				continue
+			}
+			written = append(written, pw)
+			writtenTP = append(writtenTP, storage.TopicPartition{Topic: topic, Partition: p})
+		}
+	}
+	if len(written) > 0 {
+		replica.WaitReplicated(ctx, written, markerTimeout)
+		for i, pw := range written {
+			if pw.Err != nil {
+				failed.add(writtenTP[i].Topic, writtenTP[i].Partition, pw.Err)
+			}
+		}
+	}
+
+	for leader, e := range entries {
+		var res map[string]map[int32]error
+		select {
+		case res = <-e.done:
+		case <-ctx.Done():
+			res = allFailed(remote[leader], ctx.Err())
+		}
+		for topic, ps := range res {
+			for p, err := range ps {
+				if err == kerr.UnknownTopicOrPartition && img.Topics[topic] != nil {
+					// The leader does not host it (yet, or any more): retried at the
+					// leader of the next image while the topic exists.
+					err = kerr.NotLeaderForPartition
+				}
+				failed.add(topic, p, err)
+			}
 		}
 	}
 	return failed
 }
+
+// markerTimeout bounds how long a round of local marker writes waits for the ISR; what does
+// not finish in it is retried by the coordinator.
+const markerTimeout = 10 * time.Second
 
 // writeMarkerLocally appends m to topic-p on this broker and returns the write to wait for.
 func writeMarkerLocally(replicas *replica.Manager, topic string, p int32, m replica.TxnMarker) (*replica.PendingWrite, error) {
@@ -134,104 +178,111 @@ func writeMarkerLocally(replicas *replica.Manager, topic string, p int32, m repl
 	return &replica.PendingWrite{P: part, NextOffset: offset + 1, Epoch: epoch}, nil
 }
 
-// sendMarkers sends one WriteTxnMarkers request for tps to broker leader and returns the
-// errors per partition (every partition fails alike when the request does).
-func (w *txnMarkers) sendMarkers(ctx context.Context, img *metadata.Image, leader int32, m replica.TxnMarker,
-	tps map[string][]int32) map[string]map[int32]error {
-	out := map[string]map[int32]error{}
-	failAll := func(err error) map[string]map[int32]error {
-		for topic, ps := range tps {
-			out[topic] = map[int32]error{}
-			for _, p := range ps {
-				out[topic][p] = err
-			}
-		}
-		return out
-	}
-	cl, err := w.client(img, leader)
-	if err != nil {
-		return failAll(err)
-	}
-	req := kmsg.NewPtrWriteTxnMarkersRequest()
-	rm := kmsg.NewWriteTxnMarkersRequestMarker()
-	rm.ProducerID, rm.ProducerEpoch, rm.Committed, rm.CoordinatorEpoch = m.ProducerID, m.ProducerEpoch, m.Commit, m.CoordinatorEpoch
-	for topic, ps := range tps {
-		rt := kmsg.NewWriteTxnMarkersRequestMarkerTopic()
-		rt.Topic, rt.Partitions = topic, ps
-		rm.Topics = append(rm.Topics, rt)
-	}
-	req.Markers = append(req.Markers, rm)
-	// To that broker: the client's own routing could pick any broker it learned of.
-	resp, err := req.RequestWith(ctx, cl.SeedBrokers()[0])
-	if err != nil {
-		return failAll(err)
-	}
-	for _, sm := range resp.Markers {
-		for _, st := range sm.Topics {
-			for _, sp := range st.Partitions {
-				if out[st.Topic] == nil {
-					out[st.Topic] = map[int32]error{}
-				}
-				out[st.Topic][sp.Partition] = kerr.ErrorForCode(sp.ErrorCode)
-			}
-		}
-	}
-	for topic, ps := range tps {
+// allFailed is every partition of parts failed with err.
+func allFailed(parts map[string][]int32, err error) map[string]map[int32]error {
+	var f failures
+	for topic, ps := range parts {
 		for _, p := range ps {
-			if _, ok := out[topic][p]; !ok {
-				if out[topic] == nil {
-					out[topic] = map[int32]error{}
+			f.add(topic, p, err)
+		}
+	}
+	return f
+}
+
+// enqueue queues e for leader; false once closed.
+func (w *clusterMarkers) enqueue(leader int32, e *markerEntry) bool {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return false
+	}
+	q := w.queues[leader]
+	if q == nil {
+		q = &sendQueue[*markerEntry]{wg: &w.wg, flush: func(batch []*markerEntry) { w.send(leader, batch) }}
+		w.queues[leader] = q
+	}
+	// Added under mu, so that close, once it has set closed, waits for every sender.
+	q.add(e)
+	w.mu.Unlock()
+	return true
+}
+
+// send sends one WriteTxnMarkers request with batch's markers to leader and hands each entry
+// its failed partitions.
+func (w *clusterMarkers) send(leader int32, batch []*markerEntry) {
+	req := kmsg.NewPtrWriteTxnMarkersRequest()
+	for _, e := range batch {
+		req.Markers = append(req.Markers, e.marker)
+	}
+	resp, err := w.ib.request(w.ctx, leader, req)
+	var markers []kmsg.WriteTxnMarkersResponseMarker
+	if err == nil {
+		markers = resp.(*kmsg.WriteTxnMarkersResponse).Markers
+	}
+	for i, e := range batch {
+		if err != nil {
+			e.done <- allFailed(entryPartitions(e), err)
+			continue
+		}
+		// The broker answers the markers in request order; a producer has one marker in
+		// flight at a time, so its id finds it otherwise.
+		var rm *kmsg.WriteTxnMarkersResponseMarker
+		if i < len(markers) && markers[i].ProducerID == e.marker.ProducerID {
+			rm = &markers[i]
+		} else {
+			for j := range markers {
+				if markers[j].ProducerID == e.marker.ProducerID {
+					rm = &markers[j]
+					break
 				}
-				out[topic][p] = kerr.UnknownServerError // not answered
 			}
 		}
+		e.done <- markerFailures(e, rm)
+	}
+}
+
+// markerFailures is the failed partitions of e in its answer rm (nil: not answered).
+func markerFailures(e *markerEntry, rm *kmsg.WriteTxnMarkersResponseMarker) map[string]map[int32]error {
+	answered := map[string]map[int32]int16{}
+	if rm != nil {
+		for _, t := range rm.Topics {
+			if answered[t.Topic] == nil {
+				answered[t.Topic] = map[int32]int16{}
+			}
+			for _, p := range t.Partitions {
+				answered[t.Topic][p.Partition] = p.ErrorCode
+			}
+		}
+	}
+	var f failures
+	for _, t := range e.marker.Topics {
+		for _, p := range t.Partitions {
+			code, ok := answered[t.Topic][p]
+			switch {
+			case !ok:
+				f.add(t.Topic, p, fmt.Errorf("broker did not answer the marker of %s-%d: %w", t.Topic, p, kerr.NotLeaderForPartition))
+			case code != 0:
+				f.add(t.Topic, p, kerr.ErrorForCode(code))
+			}
+		}
+	}
+	return f
+}
+
+// entryPartitions is the partitions of e's marker.
+func entryPartitions(e *markerEntry) map[string][]int32 {
+	out := map[string][]int32{}
+	for _, t := range e.marker.Topics {
+		out[t.Topic] = append(out[t.Topic], t.Partitions...)
 	}
 	return out
 }
 
-// client is a client of broker id at its inter-broker endpoint in img, kept while the
-// endpoint stays the same.
-func (w *txnMarkers) client(img *metadata.Image, id int32) (*kgo.Client, error) {
-	b, ok := img.Brokers[id]
-	if !ok || b.Fenced {
-		return nil, kerr.NotLeaderForPartition
-	}
-	addr := ""
-	for _, e := range b.Endpoints {
-		if w.listener == "" || e.Name == w.listener {
-			addr = net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port)))
-			break
-		}
-	}
-	if addr == "" {
-		return nil, kerr.BrokerNotAvailable
-	}
+// close stops sending: requests in flight end, waiting callers get their failures.
+func (w *clusterMarkers) close() {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return nil, kerr.BrokerNotAvailable
-	}
-	if cl := w.clients[addr]; cl != nil {
-		return cl, nil
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ClientID("gregor-txn-markers-"+strconv.Itoa(int(w.nodeID))))
-	if err != nil {
-		return nil, err
-	}
-	if w.clients == nil {
-		w.clients = map[string]*kgo.Client{}
-	}
-	w.clients[addr] = cl
-	return cl, nil
-}
-
-// Close closes the clients of other brokers.
-func (w *txnMarkers) Close() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.closed = true
-	for _, cl := range w.clients {
-		cl.Close()
-	}
-	w.clients = nil
+	w.mu.Unlock()
+	w.cancel()
+	w.wg.Wait()
 }

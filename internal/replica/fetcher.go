@@ -168,11 +168,12 @@ type fetcher struct {
 }
 
 func newFetcher(m *Manager, key fetcherKey) (*fetcher, error) {
-	cl, err := kgo.NewClient(
+	opts := append([]kgo.Opt{
 		kgo.SeedBrokers(key.addr),
-		kgo.ClientID("gregor-replica-fetcher-"+strconv.Itoa(int(m.cfg.NodeID))+"-"+strconv.Itoa(key.index)),
+		kgo.ClientID("gregor-replica-fetcher-" + strconv.Itoa(int(m.cfg.NodeID)) + "-" + strconv.Itoa(key.index)),
 		kgo.RetryBackoffFn(func(int) time.Duration { return m.cfg.ReplicaFetchBackoff }),
-	)
+	}, m.cfg.InterBrokerClientOpts...)
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"io"
 	"log/slog"
 	"os"
@@ -78,7 +79,10 @@ type Config struct {
 	// every partition has one replica). The rest are Kafka's replica.* broker configs; zero
 	// takes Kafka's default.
 	InterBrokerListener string
-	AlterPartition      AlterPartitionFunc
+	// InterBrokerClientOpts are the fetchers' client options for that listener's security
+	// (TLS, SASL with this broker's own credentials); none for PLAINTEXT.
+	InterBrokerClientOpts []kgo.Opt
+	AlterPartition        AlterPartitionFunc
 	// NumReplicaFetchers is num.replica.fetchers: fetcher goroutines per leader broker.
 	NumReplicaFetchers int
 	// ReplicaFetchMaxBytes, ReplicaFetchMinBytes, ReplicaFetchWaitMax,
