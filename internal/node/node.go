@@ -31,6 +31,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/gregorhq/gregor/internal/admin"
 	"github.com/gregorhq/gregor/internal/api"
 	"github.com/gregorhq/gregor/internal/auth"
@@ -150,7 +152,12 @@ func (n *Node) start(ctx context.Context) error {
 
 	ibOpts, err := n.interBrokerClientOpts()
 	if err != nil {
-		return fmt.Errorf("node: %w", err)
+		// A broker without credentials for its own inter-broker listener still serves clients;
+		// only connections to other brokers (replication, transaction markers) fail, each with
+		// this error, as a Kafka broker fails only when it opens such a channel.
+		n.log.Warn("no inter-broker client settings; connections to other brokers will fail", "err", err)
+		ibErr := fmt.Errorf("node: %w", err)
+		ibOpts = []kgo.Opt{kgo.Dialer(func(context.Context, string, string) (net.Conn, error) { return nil, ibErr })}
 	}
 	rc := replica.Config{
 		NodeID:        cfg.NodeID,
