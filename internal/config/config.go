@@ -120,7 +120,12 @@ type Broker struct {
 	// GroupShareDeadLetterTopic, when not empty, is the topic that records rejected or
 	// archived over the delivery limit are produced to (Gregor's take on KIP-1191).
 	GroupShareDeadLetterTopic string // group.share.dead.letter.topic, default ""
-	OffsetsTopicNumPartitions int32  // offsets.topic.num.partitions, default 50, >= 1
+	// ShareCoordinatorStateTopicReplicationFactor is
+	// share.coordinator.state.topic.replication.factor, default 3, >= 1: the replicas of
+	// __share_group_state. Deviation from Kafka, as for offsets.topic.replication.factor:
+	// Gregor uses min(this, live brokers).
+	ShareCoordinatorStateTopicReplicationFactor int16
+	OffsetsTopicNumPartitions                   int32 // offsets.topic.num.partitions, default 50, >= 1
 	// OffsetsTopicReplicationFactor is offsets.topic.replication.factor, default 3, >= 1.
 	// Deviation from Kafka: Kafka refuses to create __consumer_offsets until that many brokers
 	// are alive; Gregor uses min(this, live brokers), so a single node works out of the box.
@@ -242,27 +247,28 @@ func Default() Broker {
 		GroupInitialRebalanceDelayMs: 3000,
 		GroupMaxSize:                 math.MaxInt32,
 
-		GroupConsumerSessionTimeoutMs:       45000,
-		GroupConsumerMinSessionTimeoutMs:    45000,
-		GroupConsumerMaxSessionTimeoutMs:    60000,
-		GroupConsumerHeartbeatIntervalMs:    5000,
-		GroupConsumerMinHeartbeatIntervalMs: 5000,
-		GroupConsumerMaxHeartbeatIntervalMs: 15000,
-		GroupConsumerMaxSize:                math.MaxInt32,
-		GroupConsumerAssignors:              "uniform,range",
-		GroupShareSessionTimeoutMs:          45000,
-		GroupShareHeartbeatIntervalMs:       5000,
-		GroupShareMaxSize:                   200,
-		GroupShareRecordLockDurationMs:      30000,
-		GroupShareDeliveryCountLimit:        5,
-		GroupSharePartitionMaxRecordLocks:   2000,
-		GroupShareAutoOffsetReset:           "latest",
-		OffsetsTopicNumPartitions:           50,
-		OffsetsTopicReplicationFactor:       3,
-		OffsetsTopicSegmentBytes:            100 * 1024 * 1024,
-		OffsetsRetentionMinutes:             7 * 24 * 60,
-		OffsetsRetentionCheckIntervalMs:     600000,
-		OffsetMetadataMaxBytes:              4096,
+		GroupConsumerSessionTimeoutMs:               45000,
+		GroupConsumerMinSessionTimeoutMs:            45000,
+		GroupConsumerMaxSessionTimeoutMs:            60000,
+		GroupConsumerHeartbeatIntervalMs:            5000,
+		GroupConsumerMinHeartbeatIntervalMs:         5000,
+		GroupConsumerMaxHeartbeatIntervalMs:         15000,
+		GroupConsumerMaxSize:                        math.MaxInt32,
+		GroupConsumerAssignors:                      "uniform,range",
+		GroupShareSessionTimeoutMs:                  45000,
+		GroupShareHeartbeatIntervalMs:               5000,
+		GroupShareMaxSize:                           200,
+		GroupShareRecordLockDurationMs:              30000,
+		GroupShareDeliveryCountLimit:                5,
+		GroupSharePartitionMaxRecordLocks:           2000,
+		GroupShareAutoOffsetReset:                   "latest",
+		OffsetsTopicNumPartitions:                   50,
+		OffsetsTopicReplicationFactor:               3,
+		ShareCoordinatorStateTopicReplicationFactor: 3,
+		OffsetsTopicSegmentBytes:                    100 * 1024 * 1024,
+		OffsetsRetentionMinutes:                     7 * 24 * 60,
+		OffsetsRetentionCheckIntervalMs:             600000,
+		OffsetMetadataMaxBytes:                      4096,
 
 		TransactionStateLogNumPartitions:                     50,
 		TransactionStateLogReplicationFactor:                 3,
@@ -652,6 +658,10 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 		l.b.OffsetsTopicNumPartitions, err = parseInt32(v)
 		return
 	},
+	"share.coordinator.state.topic.replication.factor": func(l *loader, v string) (err error) {
+		l.b.ShareCoordinatorStateTopicReplicationFactor, err = parseInt16(v)
+		return
+	},
 	"offsets.topic.replication.factor": func(l *loader, v string) (err error) {
 		l.b.OffsetsTopicReplicationFactor, err = parseInt16(v)
 		return
@@ -916,6 +926,7 @@ func (b Broker) Validate() error {
 	b.validateShareGroups(bad, badf)
 	bad("offsets.topic.num.partitions", atLeast(b.OffsetsTopicNumPartitions, 1))
 	bad("offsets.topic.replication.factor", atLeast(b.OffsetsTopicReplicationFactor, 1))
+	bad("share.coordinator.state.topic.replication.factor", atLeast(b.ShareCoordinatorStateTopicReplicationFactor, 1))
 	bad("offsets.topic.segment.bytes", atLeast(b.OffsetsTopicSegmentBytes, 1))
 	bad("offsets.retention.minutes", atLeast(b.OffsetsRetentionMinutes, 1))
 	bad("offsets.retention.check.interval.ms", atLeast(b.OffsetsRetentionCheckIntervalMs, 1))

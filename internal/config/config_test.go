@@ -58,10 +58,11 @@ func TestLoadKRaftSample(t *testing.T) {
 	want.LogDirs = []string{"/tmp/kraft-combined-logs"}
 	want.OffsetsTopicReplicationFactor = 1
 	want.TransactionStateLogReplicationFactor = 1
+	want.ShareCoordinatorStateTopicReplicationFactor = 1
 	want.Ignored = []string{
 		"num.io.threads", "num.network.threads",
 		"num.recovery.threads.per.data.dir",
-		"share.coordinator.state.topic.min.isr", "share.coordinator.state.topic.replication.factor",
+		"share.coordinator.state.topic.min.isr",
 		"socket.receive.buffer.bytes", "socket.send.buffer.bytes",
 		"transaction.state.log.min.isr",
 	}

@@ -41,7 +41,7 @@ func (m *Manager) deadLetter(e *entry, archived []Archive) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dlqTimeout)
 	defer cancel()
-	dst, err := m.ensureTopic(ctx, topic, nil)
+	dst, err := m.ensureTopic(ctx, topic, 1, nil)
 	if err != nil {
 		m.log.Warn("dead-letter: topic unavailable", "topic", topic, "err", err)
 		return

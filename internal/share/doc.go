@@ -45,7 +45,13 @@
 // start and end offsets and every tracked record's state and delivery count, in runs of
 // equal state (see state.go for the bytes). A share-partition has one key, so the newest
 // record alone is its state. On first use the manager replays the topic: a snapshot
-// replaces a share-partition's state. ACQUIRED is written as AVAILABLE: after a restart,
+// replaces a share-partition's state. An acknowledgement (ShareAcknowledge, or one
+// piggy-backed on a ShareFetch) is answered only once its record is committed on
+// __share_group_state (the high watermark past it, waitDurable), and a load first waits for
+// the high watermark to reach the log end and then reads only below it, so a leader change
+// of the state topic loses no acknowledgement a client was told succeeded. The topic has
+// share.coordinator.state.topic.replication.factor replicas (at most the live brokers).
+// ACQUIRED is written as AVAILABLE: after a restart,
 // acknowledged records are not delivered again and unacknowledged ones are delivered again.
 //
 // Why snapshots only: the topic is compacted, and compaction keeps only the newest record
@@ -75,8 +81,7 @@
 // # Not done
 //
 // Acquisitions alone are not written (a delivery count bumped by a delivery that was never
-// acknowledged may be lost in a restart); the writes do not wait for the high watermark
-// (a single node's high watermark is its log end); __share_group_state has one partition
+// acknowledged may be lost in a restart); __share_group_state has one partition
 // rather than Kafka's fifty; a member's assignment is not enforced on ShareFetch (Kafka's
 // broker does not check it either: acquisition is per record). The offset APIs see the
 // share-partitions of the partitions this broker leads, and the state topic's stored state:

@@ -112,11 +112,16 @@ func (m *Manager) acknowledge(group, member string, tp tidp, batches []ackBatch)
 		}
 		changed = true
 	}
+	var w *replica.PendingWrite
 	if changed {
-		m.afterChangeLocked(e, released)
+		w = m.afterChangeLocked(e, released)
 	}
 	e.mu.Unlock()
 	m.deadLetter(e, archived)
+	// The acknowledgement counts only once its state is committed (see waitDurable).
+	if werr := waitDurable(w); werr != nil {
+		return werr
+	}
 	return err
 }
 

@@ -258,14 +258,17 @@ func (m *Manager) entryForKey(k partKey, topic string, start func() int64) (*ent
 }
 
 // afterChangeLocked runs after the share-partition's state changed: it writes the state,
-// re-arms the lock timer, and wakes waiting fetches when records became available.
-func (m *Manager) afterChangeLocked(e *entry, released bool) {
-	m.persistLocked(e)
+// re-arms the lock timer, and wakes waiting fetches when records became available. It
+// returns the state write, which a caller answering a client waits for (waitDurable) once
+// e.mu is released.
+func (m *Manager) afterChangeLocked(e *entry, released bool) *replica.PendingWrite {
+	w := m.persistLocked(e)
 	m.reportLocked(e)
 	m.armTimerLocked(e)
 	if released {
 		m.signalAvailable()
 	}
+	return w
 }
 
 // armTimerLocked sets e's timer to its next acquisition lock deadline.
@@ -371,15 +374,22 @@ func (m *Manager) MemberRemoved(group, member string) {
 	}
 }
 
-// ensureTopic creates an internal topic with one partition when it does not exist, and
-// returns the hosted partition.
-func (m *Manager) ensureTopic(ctx context.Context, name string, configs map[string]*string) (*replica.Partition, error) {
+// ensureTopic creates an internal topic with one partition and rf replicas (at most the
+// live brokers) when it does not exist, and returns this broker's replica of it.
+func (m *Manager) ensureTopic(ctx context.Context, name string, rf int16, configs map[string]*string) (*replica.Partition, error) {
 	if p, err := m.cfg.Replicas.Partition(name, 0); err == nil {
 		return p, nil
 	}
 	img := m.cfg.Controller.Image()
 	if img.Topics[name] == nil {
-		res := m.cfg.Controller.CreateTopics(ctx, []controller.TopicSpec{{Name: name, NumPartitions: 1, ReplicationFactor: 1, Configs: configs}}, false)
+		live := int16(0)
+		for _, b := range img.Brokers {
+			if !b.Fenced {
+				live++
+			}
+		}
+		rf = max(min(rf, live), 1)
+		res := m.cfg.Controller.CreateTopics(ctx, []controller.TopicSpec{{Name: name, NumPartitions: 1, ReplicationFactor: rf, Configs: configs}}, false)
 		if err := res[0].Err; err != nil {
 			if ke, ok := err.(*kerr.Error); !ok || ke.Code != kerr.TopicAlreadyExists.Code {
 				return nil, err

@@ -138,9 +138,9 @@ func (m *Manager) AlterOffset(group string, id [16]byte, partition int32, offset
 	}
 	e.timerSeq++
 	e.sp = NewSharePartition(offset, m.limits)
-	m.afterChangeLocked(e, true)
+	w := m.afterChangeLocked(e, true)
 	e.mu.Unlock()
-	return nil
+	return waitDurable(w)
 }
 
 // DeleteOffsets removes the state of every share-partition of group on topic id: what is
@@ -197,7 +197,11 @@ func (m *Manager) deleteMatching(match func(partKey) bool) error {
 		e.mu.Unlock()
 	}
 	for _, k := range keys {
-		if err := m.writeState(k, nil); err != nil {
+		w, err := m.writeState(k, nil)
+		if err == nil {
+			err = waitDurable(w)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/replica"
 )
@@ -15,12 +17,13 @@ const StateTopic = "__share_group_state"
 // stateTopicTimeout bounds creating __share_group_state.
 const stateTopicTimeout = 10 * time.Second
 
-// stateLog returns __share_group_state's one partition, creating the topic on first use.
+// stateLog returns this broker's replica of __share_group_state's one partition, creating
+// the topic on first use with share.coordinator.state.topic.replication.factor replicas.
 func (m *Manager) stateLog() (*replica.Partition, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), stateTopicTimeout)
 	defer cancel()
 	compact := "compact"
-	return m.ensureTopic(ctx, StateTopic, map[string]*string{"cleanup.policy": &compact})
+	return m.ensureTopic(ctx, StateTopic, m.cfg.Broker.ShareCoordinatorStateTopicReplicationFactor, map[string]*string{"cleanup.policy": &compact})
 }
 
 // takeStoredLocked returns the replayed state of a share-partition, nil when it has none;
@@ -44,11 +47,42 @@ func (m *Manager) loadLocked() error {
 	if err != nil {
 		return err
 	}
+	if err := waitCaughtUp(p); err != nil {
+		return err
+	}
 	stored, err := m.replay(p)
 	if err != nil {
 		return err
 	}
 	m.stored, m.loaded = stored, true
+	return nil
+}
+
+// catchUpTimeout bounds how long a load waits for the state topic's high watermark to reach
+// its log end offset (waitCaughtUp); after it the load fails, and the next use tries again.
+const catchUpTimeout = 5 * time.Second
+
+// waitCaughtUp waits until p's high watermark reaches its log end offset as of the call.
+// replay reads only below the high watermark (committed state), and a broker that has just
+// become the state topic's leader knows the high watermark only as its last fetch from the
+// old leader told it: records the old leader had committed (acknowledgements it answered)
+// can be above it. They are committed again once the followers fetch from this leader.
+func waitCaughtUp(p *replica.Partition) error {
+	end := p.LogEndOffset()
+	if p.HighWatermark() >= end {
+		return nil
+	}
+	w := replica.NewWaiter([]*replica.Partition{p})
+	defer w.Close()
+	timer := time.NewTimer(catchUpTimeout)
+	defer timer.Stop()
+	for p.HighWatermark() < end {
+		select {
+		case <-w.C():
+		case <-timer.C:
+			return kerr.CoordinatorLoadInProgress
+		}
+	}
 	return nil
 }
 
@@ -112,35 +146,64 @@ func (m *Manager) replay(p *replica.Partition) (map[partKey]*SharePartition, err
 	}
 }
 
+// stateWriteTimeout bounds how long an acknowledgement waits for its state record to be
+// committed on __share_group_state (Kafka's share.coordinator.write.timeout.ms default).
+const stateWriteTimeout = 5 * time.Second
+
 // persistLocked writes e's state: a ShareSnapshot of the whole window, under the one key of
 // the share-partition, so that the newest record alone is the state and compaction, which
-// keeps only that one, loses nothing (see the package comment). A failed write is logged:
-// the state in memory stays right, and the next write carries all of it again.
-func (m *Manager) persistLocked(e *entry) {
+// keeps only that one, loses nothing (see the package comment). It returns the write, for a
+// caller that must wait for it to be committed (waitDurable), or nil when nothing was
+// written. A failed write is logged: the state in memory stays right, and the next write
+// carries all of it again.
+func (m *Manager) persistLocked(e *entry) *replica.PendingWrite {
 	if e.deleted {
-		return
+		return nil
 	}
 	var v StateValue
 	v.StartOffset, v.EndOffset, v.Batches = e.sp.Snapshot()
-	if err := m.writeState(e.key, EncodeStateValue(v)); err != nil {
+	w, err := m.writeState(e.key, EncodeStateValue(v))
+	if err != nil {
 		m.log.Warn("writing share-partition state failed", "group", e.key.group, "topic", e.topic, "partition", e.key.partition, "err", err)
+		return &replica.PendingWrite{Err: err}
 	}
+	return w
+}
+
+// waitDurable waits until w is committed on __share_group_state: its high watermark is past
+// the record, so every in-sync replica has it and a new leader of the state topic replays
+// it. An acknowledgement is answered only after this, so that a leader change cannot lose
+// one the client was told succeeded. It returns the write's error (NOT_LEADER_OR_FOLLOWER
+// when this broker lost the state topic's leadership, REQUEST_TIMED_OUT after
+// stateWriteTimeout); nil w is done. No lock may be held: the wait can be long.
+func waitDurable(w *replica.PendingWrite) error {
+	if w == nil {
+		return nil
+	}
+	if w.Err == nil {
+		replica.WaitReplicated(context.Background(), []*replica.PendingWrite{w}, stateWriteTimeout)
+	}
+	return w.Err
 }
 
 // writeState appends one record of share-partition k to __share_group_state: a snapshot
-// value, or a tombstone when value is nil.
-func (m *Manager) writeState(k partKey, value []byte) error {
+// value, or a tombstone when value is nil. The record is committed once the returned write
+// is (waitDurable).
+func (m *Manager) writeState(k partKey, value []byte) (*replica.PendingWrite, error) {
 	p, err := m.stateLog()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sk := StateKey{Group: k.group, TopicID: k.topicID, Partition: k.partition}
 	rec := records.Record{Key: EncodeStateKey(TypeSnapshot, sk), Value: value}
 	batch := records.BuildSimple(0, m.clock.Now().UnixMilli(), rec)
 	h, err := records.ParseHeader(batch)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = p.Append(batch, h)
-	return err
+	res, err := p.Append(batch, h)
+	if err != nil {
+		return nil, err
+	}
+	return &replica.PendingWrite{P: p, NextOffset: res.LastOffset + 1, Epoch: res.LeaderEpoch}, nil
 }
