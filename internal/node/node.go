@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/admin"
 	"github.com/gregorhq/gregor/internal/api"
@@ -229,6 +230,11 @@ func (n *Node) start(ctx context.Context) error {
 		Controller: n.controller,
 		Replicas:   n.replicas,
 		Members:    n.groups,
+		// __share_group_state led by another broker is written and read there; the pool
+		// is made below, before the node serves anything.
+		Request: func(ctx context.Context, id int32, req kmsg.Request) (kmsg.Response, error) {
+			return n.interBroker.request(ctx, id, req)
+		},
 		// A share group's lag is its start offset's, evaluated as a consumer group's
 		// committed offset is.
 		OnStartOffset: n.lag.Observe,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
@@ -43,6 +44,10 @@ type Config struct {
 	Controller *controller.Controller
 	Replicas   *replica.Manager
 	Members    Members
+	// Request sends req to broker id over the inter-broker listener and returns its answer:
+	// __share_group_state is written and read through it when another broker leads it.
+	// When nil, only a state topic this broker leads is usable.
+	Request func(ctx context.Context, id int32, req kmsg.Request) (kmsg.Response, error)
 	// OnStartOffset, when set, is told of every share-partition's start offset (SPSO) when
 	// the share-partition is first used and whenever the offset moves, as the lag evaluator
 	// is told of a consumer group's commits (the group coordinator's OnOffsetCommit
@@ -65,6 +70,11 @@ type partKey struct {
 type entry struct {
 	key   partKey
 	topic string // the topic's name, for reads and the dead-letter topic
+	// leaderEpoch is the data partition's leader epoch when this broker took the
+	// share-partition. Invariant: the entry is served and written only while this broker
+	// leads the partition in that epoch (leads); once leadership moved, the new leader
+	// serves it from __share_group_state and this entry is dropped (dropStale).
+	leaderEpoch int32
 
 	mu sync.Mutex
 	// Guarded by mu.
@@ -117,9 +127,11 @@ type Manager struct {
 	availMu sync.Mutex
 	avail   chan struct{}
 
+	// readState replays __share_group_state: readStateLog, replaced in unit tests.
+	readState func() (map[partKey]*SharePartition, error)
+
 	storeMu sync.Mutex
 	// Guarded by storeMu.
-	loaded bool
 	// stored is the state replayed from __share_group_state, taken by the share-partitions
 	// when they are first used.
 	stored map[partKey]*SharePartition
@@ -134,7 +146,7 @@ func New(cfg Config) *Manager {
 		cfg.Logger = slog.Default()
 	}
 	b := cfg.Broker
-	return &Manager{
+	m := &Manager{
 		cfg: cfg, clock: cfg.Clock, log: cfg.Logger,
 		limits: Limits{
 			LockDuration:       time.Duration(max(b.GroupShareRecordLockDurationMs, 1)) * time.Millisecond,
@@ -145,6 +157,8 @@ func New(cfg Config) *Manager {
 		sessions: map[sessionKey]*session{},
 		avail:    make(chan struct{}),
 	}
+	m.readState = m.readStateLog
+	return m
 }
 
 // Close stops the lock timers.
@@ -213,20 +227,22 @@ func (m *Manager) entryFor(group string, id [16]byte, partition int32) (*entry, 
 		}
 		return p.HighWatermark()
 	}
-	e, err := m.entryForKey(partKey{group, id, partition}, t.Name, start)
+	e, err := m.entryForKey(partKey{group, id, partition}, t.Name, t.Partitions[partition].LeaderEpoch, start)
 	if err != nil {
 		return nil, nil, err
 	}
 	return e, p, nil
 }
 
-// entryForKey returns the entry of share-partition k, creating it on first use from the
-// durable state, or fresh at start() when there is none.
-func (m *Manager) entryForKey(k partKey, topic string, start func() int64) (*entry, error) {
+// entryForKey returns the entry of share-partition k for the data partition's leader epoch
+// epoch, creating it on first use from the durable state, or fresh at start() when there is
+// none. An entry of an earlier epoch is dropped first: this broker lost the partition since
+// and got it back, and another leader may have changed the state in between.
+func (m *Manager) entryForKey(k partKey, topic string, epoch int32, start func() int64) (*entry, error) {
 	m.mu.Lock()
 	e := m.entries[k]
 	m.mu.Unlock()
-	if e != nil {
+	if e != nil && e.leaderEpoch == epoch {
 		return e, nil
 	}
 	// Taking the stored state and inserting the entry happen under storeMu, so that two
@@ -238,7 +254,10 @@ func (m *Manager) entryForKey(k partKey, topic string, start func() int64) (*ent
 	e = m.entries[k]
 	m.mu.Unlock()
 	if e != nil {
-		return e, nil
+		if e.leaderEpoch == epoch {
+			return e, nil
+		}
+		m.dropStale(e)
 	}
 	sp, err := m.takeStoredLocked(k)
 	if err != nil {
@@ -249,12 +268,43 @@ func (m *Manager) entryForKey(k partKey, topic string, start func() int64) (*ent
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e = &entry{key: k, topic: topic, sp: sp, reported: -1}
+	e = &entry{key: k, topic: topic, sp: sp, reported: -1, leaderEpoch: epoch}
 	m.entries[k] = e
 	e.mu.Lock()
 	m.reportLocked(e)
 	e.mu.Unlock()
 	return e, nil
+}
+
+// leads reports whether this broker still leads e's data partition in the epoch e was taken
+// in (the entry's invariant).
+func (m *Manager) leads(e *entry) bool {
+	t := m.cfg.Controller.Image().TopicsByID[metadata.UUID(e.key.topicID)]
+	if t == nil || int(e.key.partition) >= len(t.Partitions) {
+		return false
+	}
+	p := t.Partitions[e.key.partition]
+	return p.Leader == m.cfg.NodeID && p.LeaderEpoch == e.leaderEpoch
+}
+
+// dropStale forgets e, whose data partition this broker no longer leads in e's epoch: its
+// timers stop and it writes nothing more (deleted), so that it cannot overwrite what the new
+// leader writes. What its members held is not released here: the new leader loaded the state
+// with it AVAILABLE.
+func (m *Manager) dropStale(e *entry) {
+	m.mu.Lock()
+	if m.entries[e.key] == e {
+		delete(m.entries, e.key)
+	}
+	m.mu.Unlock()
+	e.mu.Lock()
+	e.deleted = true
+	if e.timerStop != nil {
+		e.timerStop()
+		e.timerStop = nil
+	}
+	e.timerSeq++
+	e.mu.Unlock()
 }
 
 // afterChangeLocked runs after the share-partition's state changed: it writes the state,
@@ -279,7 +329,7 @@ func (m *Manager) armTimerLocked(e *entry) {
 	}
 	e.timerSeq++
 	next := e.sp.NextLockDeadline()
-	if next.IsZero() {
+	if next.IsZero() || e.deleted {
 		return
 	}
 	seq := e.timerSeq
@@ -374,27 +424,37 @@ func (m *Manager) MemberRemoved(group, member string) {
 	}
 }
 
-// ensureTopic creates an internal topic with one partition and rf replicas (at most the
-// live brokers) when it does not exist, and returns this broker's replica of it.
+// createTopic creates an internal topic with one partition and rf replicas (at most the
+// live brokers) when it does not exist.
+func (m *Manager) createTopic(ctx context.Context, name string, rf int16, configs map[string]*string) error {
+	img := m.cfg.Controller.Image()
+	if img.Topics[name] != nil {
+		return nil
+	}
+	live := int16(0)
+	for _, b := range img.Brokers {
+		if !b.Fenced {
+			live++
+		}
+	}
+	rf = max(min(rf, live), 1)
+	res := m.cfg.Controller.CreateTopics(ctx, []controller.TopicSpec{{Name: name, NumPartitions: 1, ReplicationFactor: rf, Configs: configs}}, false)
+	if err := res[0].Err; err != nil {
+		if ke, ok := err.(*kerr.Error); !ok || ke.Code != kerr.TopicAlreadyExists.Code {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureTopic creates an internal topic with one partition and rf replicas when it does not
+// exist, and returns this broker's replica of it.
 func (m *Manager) ensureTopic(ctx context.Context, name string, rf int16, configs map[string]*string) (*replica.Partition, error) {
 	if p, err := m.cfg.Replicas.Partition(name, 0); err == nil {
 		return p, nil
 	}
-	img := m.cfg.Controller.Image()
-	if img.Topics[name] == nil {
-		live := int16(0)
-		for _, b := range img.Brokers {
-			if !b.Fenced {
-				live++
-			}
-		}
-		rf = max(min(rf, live), 1)
-		res := m.cfg.Controller.CreateTopics(ctx, []controller.TopicSpec{{Name: name, NumPartitions: 1, ReplicationFactor: rf, Configs: configs}}, false)
-		if err := res[0].Err; err != nil {
-			if ke, ok := err.(*kerr.Error); !ok || ke.Code != kerr.TopicAlreadyExists.Code {
-				return nil, err
-			}
-		}
+	if err := m.createTopic(ctx, name, rf, configs); err != nil {
+		return nil, err
 	}
 	if err := m.cfg.Replicas.Apply(m.cfg.Controller.Image()); err != nil {
 		return nil, err

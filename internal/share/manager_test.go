@@ -12,12 +12,14 @@ func TestEntryForConcurrentFirstUseKeepsStoredState(t *testing.T) {
 		m := New(Config{})
 		k := partKey{group: "g", partition: int32(i)}
 		stored := NewSharePartition(42, m.limits)
-		m.loaded, m.stored = true, map[partKey]*SharePartition{k: stored}
+		m.readState = func() (map[partKey]*SharePartition, error) {
+			return map[partKey]*SharePartition{k: stored}, nil
+		}
 		var wg sync.WaitGroup
 		got := make([]*entry, 4)
 		for j := range got {
 			wg.Go(func() {
-				e, err := m.entryForKey(k, "t", func() int64 { return 100 })
+				e, err := m.entryForKey(k, "t", 0, func() int64 { return 100 })
 				if err != nil {
 					t.Error(err)
 				}

@@ -125,7 +125,8 @@ func (m *Manager) AlterOffset(group string, id [16]byte, partition int32, offset
 	m.mu.Lock()
 	e := m.entries[k]
 	if e == nil {
-		e = &entry{key: k, topic: t.Name, sp: NewSharePartition(offset, m.limits), reported: -1}
+		e = &entry{key: k, topic: t.Name, sp: NewSharePartition(offset, m.limits), reported: -1,
+			leaderEpoch: t.Partitions[partition].LeaderEpoch}
 		m.entries[k] = e
 	}
 	m.mu.Unlock()

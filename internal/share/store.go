@@ -17,17 +17,47 @@ const StateTopic = "__share_group_state"
 // stateTopicTimeout bounds creating __share_group_state.
 const stateTopicTimeout = 10 * time.Second
 
-// stateLog returns this broker's replica of __share_group_state's one partition, creating
-// the topic on first use with share.coordinator.state.topic.replication.factor replicas.
-func (m *Manager) stateLog() (*replica.Partition, error) {
+// stateTarget is where __share_group_state's one partition is written and read: this
+// broker's replica when it leads the partition, else the leader, over Config.Request.
+type stateTarget struct {
+	local   *replica.Partition // nil when another broker leads
+	leader  int32
+	topicID [16]byte
+}
+
+// stateLog returns __share_group_state's leader, creating the topic on first use with
+// share.coordinator.state.topic.replication.factor replicas.
+func (m *Manager) stateLog() (stateTarget, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), stateTopicTimeout)
 	defer cancel()
 	compact := "compact"
-	return m.ensureTopic(ctx, StateTopic, m.cfg.Broker.ShareCoordinatorStateTopicReplicationFactor, map[string]*string{"cleanup.policy": &compact})
+	if err := m.createTopic(ctx, StateTopic, m.cfg.Broker.ShareCoordinatorStateTopicReplicationFactor, map[string]*string{"cleanup.policy": &compact}); err != nil {
+		return stateTarget{}, err
+	}
+	t := m.cfg.Controller.Image().Topics[StateTopic]
+	if t == nil || len(t.Partitions) == 0 {
+		return stateTarget{}, kerr.CoordinatorNotAvailable
+	}
+	st := stateTarget{leader: t.Partitions[0].Leader, topicID: [16]byte(t.ID)}
+	switch {
+	case st.leader == m.cfg.NodeID:
+		if err := m.cfg.Replicas.Apply(m.cfg.Controller.Image()); err != nil {
+			return stateTarget{}, err
+		}
+		p, err := m.cfg.Replicas.Partition(StateTopic, 0)
+		if err != nil {
+			return stateTarget{}, err
+		}
+		st.local = p
+	case st.leader < 0 || m.cfg.Request == nil:
+		return stateTarget{}, kerr.CoordinatorNotAvailable
+	}
+	return st, nil
 }
 
-// takeStoredLocked returns the replayed state of a share-partition, nil when it has none;
-// the first call replays __share_group_state. storeMu is held.
+// takeStoredLocked returns the replayed state of a share-partition, nil when it has none.
+// It replays __share_group_state anew: the share-partition may have been served by another
+// broker (the data partition's leader before) since this one last read it. storeMu is held.
 func (m *Manager) takeStoredLocked(k partKey) (*SharePartition, error) {
 	if err := m.loadLocked(); err != nil {
 		return nil, err
@@ -37,25 +67,55 @@ func (m *Manager) takeStoredLocked(k partKey) (*SharePartition, error) {
 	return sp, nil
 }
 
-// loadLocked replays __share_group_state into stored the first time it is called. storeMu
-// is held.
+// loadLocked replays __share_group_state into stored, leaving out the share-partitions in
+// use here (their entries are newer). storeMu is held.
 func (m *Manager) loadLocked() error {
-	if m.loaded {
-		return nil
-	}
-	p, err := m.stateLog()
+	stored, err := m.readState()
 	if err != nil {
 		return err
 	}
-	if err := waitCaughtUp(p); err != nil {
-		return err
+	m.mu.Lock()
+	for k := range m.entries {
+		delete(stored, k)
 	}
-	stored, err := m.replay(p)
-	if err != nil {
-		return err
-	}
-	m.stored, m.loaded = stored, true
+	m.mu.Unlock()
+	m.stored = stored
 	return nil
+}
+
+// readStateLog replays the committed records of __share_group_state (Manager.readState).
+func (m *Manager) readStateLog() (map[partKey]*SharePartition, error) {
+	st, err := m.stateLog()
+	if err != nil {
+		return nil, err
+	}
+	if st.local == nil {
+		return m.replay(m.remoteReader(st))
+	}
+	if err := waitCaughtUp(st.local); err != nil {
+		return nil, err
+	}
+	return m.replay(localReader(st.local))
+}
+
+// logReader reads whole batches of __share_group_state from offset (none past the end of
+// the committed log): at most one read's worth, nil when there is nothing more.
+type logReader struct {
+	start func() (int64, error)
+	read  func(offset int64) ([]byte, error)
+}
+
+func localReader(p *replica.Partition) logReader {
+	return logReader{
+		start: func() (int64, error) { return p.LogStartOffset(), nil },
+		read: func(off int64) ([]byte, error) {
+			res, err := p.Read(off, 1<<20, true)
+			if err != nil {
+				return nil, err
+			}
+			return res.Region.ReadBytes()
+		},
+	}
 }
 
 // catchUpTimeout bounds how long a load waits for the state topic's high watermark to reach
@@ -90,15 +150,14 @@ func waitCaughtUp(p *replica.Partition) error {
 // state, a tombstone deletes it. An update (written by earlier versions, which wrote
 // ShareUpdate records between snapshots) is merged into the state; a snapshot written since
 // replaces it. Undecodable records are skipped with a warning.
-func (m *Manager) replay(p *replica.Partition) (map[partKey]*SharePartition, error) {
+func (m *Manager) replay(lr logReader) (map[partKey]*SharePartition, error) {
 	out := map[partKey]*SharePartition{}
-	off := p.LogStartOffset()
+	off, err := lr.start()
+	if err != nil {
+		return nil, err
+	}
 	for {
-		res, err := p.Read(off, 1<<20, true)
-		if err != nil {
-			return nil, err
-		}
-		data, err := res.Region.ReadBytes()
+		data, err := lr.read(off)
 		if err != nil {
 			return nil, err
 		}
@@ -160,6 +219,12 @@ func (m *Manager) persistLocked(e *entry) *replica.PendingWrite {
 	if e.deleted {
 		return nil
 	}
+	if !m.leads(e) {
+		// Leadership moved: the new leader serves the share-partition from what was
+		// committed; writing this entry's state now would overwrite its.
+		e.deleted = true
+		return &replica.PendingWrite{Err: kerr.NotLeaderForPartition}
+	}
 	var v StateValue
 	v.StartOffset, v.EndOffset, v.Batches = e.sp.Snapshot()
 	w, err := m.writeState(e.key, EncodeStateValue(v))
@@ -187,23 +252,27 @@ func waitDurable(w *replica.PendingWrite) error {
 }
 
 // writeState appends one record of share-partition k to __share_group_state: a snapshot
-// value, or a tombstone when value is nil. The record is committed once the returned write
-// is (waitDurable).
+// value, or a tombstone when value is nil. On this broker's replica the record is committed
+// once the returned write is (waitDurable); on another broker's, the write is sent with
+// acks=all and is committed when it returns (the returned write is nil).
 func (m *Manager) writeState(k partKey, value []byte) (*replica.PendingWrite, error) {
-	p, err := m.stateLog()
+	st, err := m.stateLog()
 	if err != nil {
 		return nil, err
 	}
 	sk := StateKey{Group: k.group, TopicID: k.topicID, Partition: k.partition}
 	rec := records.Record{Key: EncodeStateKey(TypeSnapshot, sk), Value: value}
 	batch := records.BuildSimple(0, m.clock.Now().UnixMilli(), rec)
+	if st.local == nil {
+		return nil, m.remoteWrite(st, batch)
+	}
 	h, err := records.ParseHeader(batch)
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.Append(batch, h)
+	res, err := st.local.Append(batch, h)
 	if err != nil {
 		return nil, err
 	}
-	return &replica.PendingWrite{P: p, NextOffset: res.LastOffset + 1, Epoch: res.LeaderEpoch}, nil
+	return &replica.PendingWrite{P: st.local, NextOffset: res.LastOffset + 1, Epoch: res.LeaderEpoch}, nil
 }
