@@ -10,7 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/gregorhq/gregor/internal/clustertest")
+	"github.com/gregorhq/gregor/internal/clustertest"
+)
 
 // clusterMember is a share group member on a cluster: its heartbeats go to the group
 // coordinator (kgo routes them), its ShareFetch and ShareAcknowledge to the broker it names.

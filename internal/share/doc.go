@@ -65,6 +65,17 @@
 // ShareUpdate records written by earlier versions are still merged on replay; the first
 // snapshot written after them replaces what they said.
 //
+// # On a cluster
+//
+// The leader of a data partition serves its share-partitions. __share_group_state may be led
+// by another broker: the state is then written there with a Produce (acks=all) and read with
+// Fetch (up to its high watermark), over the inter-broker listener (Config.Request). A
+// share-partition is taken from a fresh replay of the state when it is first used in a
+// leader epoch of its data partition (entry.leaderEpoch): a broker that lost the partition
+// writes nothing more for it (leads, in persistLocked) and drops the entry when it sees it
+// again, and the new leader finds every acknowledgement that was answered, with what the old
+// leader's members held AVAILABLE again.
+//
 // # Offsets, lag and deletion
 //
 // The group coordinator's share-group offset APIs (api/describe_share_group_offsets.go,
@@ -92,6 +103,7 @@
 //
 // Lock order: Manager.storeMu, then Manager.mu, then entry.mu, then Manager.availMu.
 // Manager.storeMu is held across the first use of a share-partition (replaying the state,
-// taking the stored state and inserting the entry), so that it is created once.
+// taking the stored state and inserting the entry), so that it is created once; the replay
+// may wait for the state topic's high watermark or for its leader's answer.
 // No lock is held while a fetch waits.
 package share
