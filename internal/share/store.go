@@ -41,12 +41,15 @@ func (m *Manager) stateLog() (stateTarget, error) {
 	st := stateTarget{leader: t.Partitions[0].Leader, topicID: [16]byte(t.ID)}
 	switch {
 	case st.leader == m.cfg.NodeID:
-		if err := m.cfg.Replicas.Apply(m.cfg.Controller.Image()); err != nil {
-			return stateTarget{}, err
-		}
 		p, err := m.cfg.Replicas.Partition(StateTopic, 0)
 		if err != nil {
-			return stateTarget{}, err
+			// Just created: the replica manager has not seen the image with it yet.
+			if err := m.cfg.Replicas.Apply(m.cfg.Controller.Image()); err != nil {
+				return stateTarget{}, err
+			}
+			if p, err = m.cfg.Replicas.Partition(StateTopic, 0); err != nil {
+				return stateTarget{}, err
+			}
 		}
 		st.local = p
 	case st.leader < 0 || m.cfg.Request == nil:
