@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/replica"
 )
@@ -93,19 +91,7 @@ func (l replicaLog) AppendTransactional(producerID int64, producerEpoch int16, r
 }
 
 func (l replicaLog) WaitCommitted(ctx context.Context, offset int64) error {
-	if l.p.HighWatermark() >= offset {
-		return nil
-	}
-	w := replica.NewWaiter([]*replica.Partition{l.p})
-	defer w.Close()
-	for l.p.HighWatermark() < offset {
-		select {
-		case <-w.C():
-		case <-ctx.Done():
-			return kerr.RequestTimedOut
-		}
-	}
-	return nil
+	return l.p.WaitHighWatermark(ctx, offset)
 }
 
 // catchUpTimeout bounds how long a load waits for the high watermark to reach the log end

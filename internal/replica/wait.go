@@ -1,5 +1,11 @@
 package replica
 
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
 // Waiter is a fetch waiting for data on some partitions. It is woken, without blocking the
 // appender, whenever one of them gets an append; the fetch then reads again and decides
 // whether it has enough. No goroutine runs per waiting fetch or partition.
@@ -41,4 +47,23 @@ func (p *Partition) wakeWaitersLocked() {
 		default: // already signalled
 		}
 	}
+}
+
+// WaitHighWatermark returns once the partition's high watermark is at least offset, or
+// kerr.RequestTimedOut when ctx ends first. Coordinators use it to wait until their writes
+// are committed, and before a load, until what the old leader acknowledged is.
+func (p *Partition) WaitHighWatermark(ctx context.Context, offset int64) error {
+	if p.HighWatermark() >= offset {
+		return nil
+	}
+	w := NewWaiter([]*Partition{p})
+	defer w.Close()
+	for p.HighWatermark() < offset {
+		select {
+		case <-w.C():
+		case <-ctx.Done():
+			return kerr.RequestTimedOut
+		}
+	}
+	return nil
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/replica"
 )
@@ -48,19 +46,7 @@ func (l replicaLog) Append(recs []records.Record) (int64, error) {
 }
 
 func (l replicaLog) WaitCommitted(ctx context.Context, offset int64) error {
-	if l.p.HighWatermark() >= offset {
-		return nil
-	}
-	w := replica.NewWaiter([]*replica.Partition{l.p})
-	defer w.Close()
-	for l.p.HighWatermark() < offset {
-		select {
-		case <-w.C():
-		case <-ctx.Done():
-			return kerr.RequestTimedOut
-		}
-	}
-	return nil
+	return l.p.WaitHighWatermark(ctx, offset)
 }
 
 // catchUpTimeout bounds how long a load waits for the high watermark to reach the log end
