@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"time"
 
@@ -54,7 +55,9 @@ type Config struct {
 	// routes (package console; kept behind an interface so that console may reuse this
 	// package's answers).
 	Console interface{ Register(mux *http.ServeMux) }
-	Logger  *slog.Logger
+	// Pprof serves Go's runtime profiles under /debug/pprof/ (admin.pprof.enable).
+	Pprof  bool
+	Logger *slog.Logger
 }
 
 // Server is a running admin listener.
@@ -87,6 +90,13 @@ func Listen(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /api/v1/groups/{group}/lag", s.gregorLag)
 	if cfg.Console != nil {
 		cfg.Console.Register(mux)
+	}
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -314,5 +315,23 @@ func TestStatusOfAConsumerThatFallsBehindAndStops(t *testing.T) {
 	if committed != 15 || s.Status != lag.Error || s.TotalLag != wantLag || s.Maxlag.CurrentLag != wantLag ||
 		s.Maxlag.Topic != "feed" || s.Maxlag.Partition != 0 || s.Maxlag.End.Offset != 15 {
 		t.Fatalf("status after %d committed: %+v, maxlag %+v; want ERR with lag %d at offset 15", committed, s, *s.Maxlag, wantLag)
+	}
+}
+
+// Runtime profiles are served only when asked for (admin.pprof.enable).
+func TestPprofOnlyWhenEnabled(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		srv, err := admin.Listen(admin.Config{Addr: "127.0.0.1:0", Gatherer: prometheus.NewRegistry(), Pprof: on})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := get(t, "http://"+srv.Addr().String()+"/debug/pprof/goroutine?debug=1")
+		srv.Close()
+		if on && (code != http.StatusOK || !strings.Contains(string(body), "goroutine profile")) {
+			t.Errorf("enabled: status %d, body %.80q", code, body)
+		}
+		if !on && code != http.StatusNotFound {
+			t.Errorf("disabled: status %d, want 404", code)
+		}
 	}
 }

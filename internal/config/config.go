@@ -159,6 +159,10 @@ type Broker struct {
 	// key (Kafka has no admin HTTP listener); only the HTTP scheme is accepted.
 	AdminListeners []Listener
 	LagWindowSize  int32 // lag.window.size, default 10, >= 2: commits kept per group partition for lag evaluation
+	// AdminPprofEnable is admin.pprof.enable, default false: serve Go's runtime profiles
+	// (/debug/pprof/) on the admin listener, for finding where a broker spends its time.
+	// Gregor's own key; off by default because profiles expose internals.
+	AdminPprofEnable bool
 
 	// Client quotas: the byte rates are measured over QuotaWindowNum samples of
 	// QuotaWindowSizeSeconds each (quota.window.num, default 11; quota.window.size.seconds,
@@ -686,8 +690,9 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 		l.b.AdminListeners, err = ParseListeners(v)
 		return
 	},
-	"lag.window.size":  func(l *loader, v string) (err error) { l.b.LagWindowSize, err = parseInt32(v); return },
-	"quota.window.num": func(l *loader, v string) (err error) { l.b.QuotaWindowNum, err = parseInt32(v); return },
+	"lag.window.size":    func(l *loader, v string) (err error) { l.b.LagWindowSize, err = parseInt32(v); return },
+	"admin.pprof.enable": func(l *loader, v string) (err error) { l.b.AdminPprofEnable, err = parseBool(v); return },
+	"quota.window.num":   func(l *loader, v string) (err error) { l.b.QuotaWindowNum, err = parseInt32(v); return },
 	"quota.window.size.seconds": func(l *loader, v string) (err error) {
 		l.b.QuotaWindowSizeSeconds, err = parseInt32(v)
 		return

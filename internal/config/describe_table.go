@@ -214,6 +214,7 @@ var brokerDefs = map[string]brokerDef{
 	"offset.metadata.max.bytes":                        {TypeInt, sp("4096"), false, nil},
 	"admin.listeners":                                  {TypeString, sp("http://localhost:9644"), false, nil},
 	"lag.window.size":                                  {TypeInt, sp("10"), false, nil},
+	"admin.pprof.enable":                               {TypeBoolean, sp("false"), false, nil},
 	"quota.window.num":                                 {TypeInt, sp("11"), false, nil},
 	"quota.window.size.seconds":                        {TypeInt, sp("1"), false, nil},
 	"max.connections":                                  {TypeInt, sp("2147483647"), false, nil},

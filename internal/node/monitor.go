@@ -71,6 +71,7 @@ func (n *Node) startAdmin() error {
 	srv, err := admin.Listen(admin.Config{
 		Addr:     net.JoinHostPort(l.Host, strconv.Itoa(l.Port)),
 		Gatherer: n.metrics.Registry,
+		Pprof:    n.cfg.AdminPprofEnable,
 		Lag:      n.lag,
 		Topics:   partitionOffsets{n.replicas, n.controller},
 		Groups: func() []string {
