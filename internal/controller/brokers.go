@@ -204,8 +204,9 @@ func (c *Controller) resetLiveness(img *metadata.Image) {
 	}
 }
 
-// livenessLoop fences brokers whose session expired and, with auto.leader.rebalance.enable,
-// moves leadership back to preferred replicas; only the active controller acts.
+// livenessLoop fences brokers whose session expired, gives offline partitions whose topic
+// allows it an unclean leader, and, with auto.leader.rebalance.enable, moves leadership back
+// to preferred replicas; only the active controller acts.
 func (c *Controller) livenessLoop() {
 	defer c.wg.Done()
 	tick := c.cfg.SessionTimeout / 8
@@ -228,6 +229,7 @@ func (c *Controller) livenessLoop() {
 			continue
 		}
 		c.fenceExpired()
+		c.electOfflineUnclean()
 		if c.cfg.AutoLeaderRebalance && c.cfg.Now().Sub(lastRebalance) >= c.cfg.ImbalanceCheckInterval {
 			lastRebalance = c.cfg.Now()
 			c.rebalanceLeaders()
@@ -270,6 +272,59 @@ func (c *Controller) fenceExpired() {
 	if err != nil {
 		c.log.Warn("fencing failed", "err", err)
 	}
+}
+
+// electOfflineUnclean gives a leader to the offline partitions (leader -1) whose topic allows
+// unclean leader election and that have a live replica. Broker events run the same election,
+// but an offline partition can become electable without one: unclean.leader.election.enable
+// turned on for its topic or the cluster while its replicas are up (Kafka's controller also
+// re-checks leaderless partitions periodically).
+func (c *Controller) electOfflineUnclean() {
+	if !c.hasUncleanCandidate(c.Image()) {
+		return // the common case, decided without taking the decision slot
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
+		alive := c.aliveWithout(img)
+		var recs []metadata.Record
+		for _, name := range img.TopicNames() {
+			t := img.Topics[name]
+			if !c.uncleanAllowed(img, t) {
+				continue
+			}
+			for i := range t.Partitions {
+				p := &t.Partitions[i]
+				if p.Leader != -1 {
+					continue
+				}
+				if ch := electionPlan(t, p, alive, false, true); ch != nil && ch.Leader != nil {
+					c.log.Warn("unclean leader election", "topic", name, "partition", p.ID, "leader", *ch.Leader)
+					recs = append(recs, *ch)
+				}
+			}
+		}
+		return recs
+	})
+	if err != nil {
+		c.log.Warn("unclean election of offline partitions failed", "err", err)
+	}
+}
+
+// hasUncleanCandidate reports whether some partition of img has no leader and a topic that
+// allows unclean election.
+func (c *Controller) hasUncleanCandidate(img *metadata.Image) bool {
+	for _, t := range img.Topics {
+		if !c.uncleanAllowed(img, t) {
+			continue
+		}
+		for i := range t.Partitions {
+			if t.Partitions[i].Leader == -1 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // rebalanceLeaders moves leadership to preferred replicas when a broker leads more than

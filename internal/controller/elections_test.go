@@ -285,3 +285,54 @@ func TestAutoLeaderRebalance(t *testing.T) {
 		return img.Topics["t"].Partitions[0].Leader == 1
 	})
 }
+
+// An offline partition whose only in-sync replica is gone gets an out-of-sync leader once
+// unclean.leader.election.enable is turned on for its topic, with no broker event to set it off.
+func TestUncleanElectionAfterConfigChange(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1000, 0)}
+	cfg := testConfig(t.TempDir())
+	cfg.Now = clock.Now
+	cfg.SessionTimeout = time.Second
+	c := startController(t, cfg)
+	ctx := context.Background()
+	registerBrokers(t, c, 1, 2, 3)
+	res := c.CreateTopics(ctx, []TopicSpec{{Name: "t", NumPartitions: -1, ReplicationFactor: -1,
+		Assignments: map[int32][]int32{0: {2, 3}}}}, false)
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	heartbeat := func(ids ...int32) {
+		t.Helper()
+		for _, id := range ids {
+			if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: id, MetadataOffset: c.Image().Offset}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Broker 3 misses its session first (out of the ISR), then broker 2, the last ISR member.
+	clock.Advance(600 * time.Millisecond)
+	heartbeat(1, 2)
+	clock.Advance(600 * time.Millisecond)
+	waitImage(t, c, "broker 3 fenced", func(img *metadata.Image) bool { return img.Brokers[3].Fenced })
+	heartbeat(1, 2)
+	clock.Advance(600 * time.Millisecond)
+	heartbeat(1)
+	clock.Advance(600 * time.Millisecond)
+	waitImage(t, c, "broker 2 fenced", func(img *metadata.Image) bool { return img.Brokers[2].Fenced })
+	heartbeat(1, 3) // broker 3 is back, but out of sync
+	p := c.Image().Topics["t"].Partitions[0]
+	if p.Leader != -1 || !slices.Equal(p.ISR, []int32{2}) || c.Image().Brokers[3].Fenced {
+		t.Fatalf("want t-0 offline with ISR [2] and broker 3 unfenced: %+v", p)
+	}
+
+	on := "true"
+	r := c.IncrementalAlterConfigs(ctx, []ConfigResource{{Type: metadata.ConfigResourceTopic, Name: "t",
+		Changes: []ConfigChange{{Name: "unclean.leader.election.enable", Op: ConfigSet, Value: &on}}}}, false)
+	if r[0].Err != nil {
+		t.Fatal(r[0].Err)
+	}
+	waitImage(t, c, "broker 3 elected uncleanly", func(img *metadata.Image) bool {
+		p := img.Topics["t"].Partitions[0]
+		return p.Leader == 3 && slices.Equal(p.ISR, []int32{3})
+	})
+}
