@@ -28,6 +28,11 @@ package api
 // (RecordConnection, ConnectionQuotas.recordIpConnectionMaybeThrottle).
 //
 // The quota that applies is the most specific one in the metadata (metadata.Image.QuotaFor).
+//
+// A client's rates are forgotten after an hour without a recorded value (Quotas.InactiveExpiry;
+// Kafka's quota sensors expire likewise), so that client ids that come and go (one per
+// connection, say) do not grow the broker's memory without bound. Expired rates are swept out
+// by the recording calls themselves, at most every quotaSweepInterval.
 
 import (
 	"strings"
@@ -53,10 +58,24 @@ type Quotas struct {
 	SampleWindow time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// InactiveExpiry is how long a client's (or an IP's) rate is kept after its last recorded
+	// value; DefaultQuotaInactiveExpiry when 0. It is never shorter than the quota window
+	// (Samples × SampleWindow), so that expiry forgets nothing a rate still counts.
+	InactiveExpiry time.Duration
 
-	mu    sync.Mutex
-	rates map[quotaKey]*sampledRate // guarded by mu
+	mu sync.Mutex
+	// Guarded by mu.
+	rates     map[quotaKey]*sampledRate
+	lastSweep time.Time // when expireLocked last looked at every rate
 }
+
+// DefaultQuotaInactiveExpiry is how long an idle client's rates are kept: Kafka's quota
+// sensors' inactive expiration, one hour.
+const DefaultQuotaInactiveExpiry = time.Hour
+
+// quotaSweepInterval is how often, at most, the rates are scanned for idle ones (Kafka's
+// sensor expiry task runs every 30 seconds).
+const quotaSweepInterval = 30 * time.Second
 
 type quotaKey struct {
 	kind, user, clientID string
@@ -67,6 +86,7 @@ type quotaKey struct {
 type sampledRate struct {
 	samples []rateSample
 	cur     int
+	last    time.Time // the last record: the rate expires InactiveExpiry after it
 }
 
 type rateSample struct {
@@ -162,12 +182,14 @@ func (q *Quotas) record(k quotaKey, limit, v float64, capSamples int, check bool
 	if q.rates == nil {
 		q.rates = map[quotaKey]*sampledRate{}
 	}
+	q.expireLocked(now)
 	r := q.rates[k]
 	if r == nil {
 		r = &sampledRate{samples: make([]rateSample, max(q.Samples, 1))}
 		q.rates[k] = r
 	}
 	r.recordLocked(now, v, q.SampleWindow)
+	r.last = now
 	if !check {
 		return 0
 	}
@@ -177,6 +199,25 @@ func (q *Quotas) record(k quotaKey, limit, v float64, capSamples int, check bool
 	}
 	throttle := time.Duration((rate - limit) / limit * float64(window))
 	return min(throttle, time.Duration(max(capSamples, 1))*q.SampleWindow)
+}
+
+// expireLocked drops the rates nothing was recorded to for InactiveExpiry, when
+// quotaSweepInterval has passed since it last looked.
+func (q *Quotas) expireLocked(now time.Time) {
+	ttl := q.InactiveExpiry
+	if ttl <= 0 {
+		ttl = DefaultQuotaInactiveExpiry
+	}
+	ttl = max(ttl, time.Duration(max(q.Samples, 1))*q.SampleWindow)
+	if now.Sub(q.lastSweep) < min(ttl, quotaSweepInterval) {
+		return
+	}
+	q.lastSweep = now
+	for k, r := range q.rates {
+		if now.Sub(r.last) >= ttl {
+			delete(q.rates, k)
+		}
+	}
 }
 
 // recordLocked adds v to the current sample, starting a new one when the current is a window

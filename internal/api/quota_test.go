@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -128,5 +129,79 @@ func TestMaxBytesInWindow(t *testing.T) {
 	}
 	if _, ok := q.MaxBytesInWindow(quotaFetch, "User:ANONYMOUS", "other"); ok {
 		t.Fatal("a client without a quota has a byte cap")
+	}
+}
+
+// TestQuotaRatesExpireWhenIdle: a client's rate is forgotten an hour after its last record
+// (Kafka's inactive sensor expiry), so client ids that come and go do not pile up; a rate
+// still in use is kept, and a client that comes back starts afresh.
+func TestQuotaRatesExpireWhenIdle(t *testing.T) {
+	img := quotaImageWith(t, metadata.QuotaEntity{ClientDefault: true}, quotaProduce, 1000)
+	now := time.Unix(1000, 0)
+	q := &Quotas{Image: func() *metadata.Image { return img }, Samples: 11, SampleWindow: time.Second, Now: func() time.Time { return now }}
+	tracked := func() int {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return len(q.rates)
+	}
+	for i := range 100 {
+		q.Record(quotaProduce, "User:ANONYMOUS", fmt.Sprintf("conn-%d", i), 10)
+	}
+	q.Record(quotaProduce, "User:ANONYMOUS", "busy", 20000) // over its quota: throttled
+	if n := tracked(); n != 101 {
+		t.Fatalf("%d rates tracked, want 101", n)
+	}
+	// "busy" keeps recording; the others go idle.
+	for step := range 6 {
+		now = now.Add(10 * time.Minute)
+		if step < 5 {
+			q.Record(quotaProduce, "User:ANONYMOUS", "busy", 1)
+		}
+	}
+	// An hour after their last record the idle ones are gone at the next record; "busy"
+	// (last recorded 10 minutes ago) stays.
+	q.Record(quotaProduce, "User:ANONYMOUS", "new", 1)
+	q.mu.Lock()
+	_, busy := q.rates[quotaKey{quotaProduce, "ANONYMOUS", "busy"}]
+	q.mu.Unlock()
+	if n := tracked(); n != 2 || !busy {
+		t.Fatalf("%d rates tracked (busy kept: %v), want busy and new", n, busy)
+	}
+	// A returning client is measured afresh: its first burst is within the window again.
+	if d := q.Record(quotaProduce, "User:ANONYMOUS", "conn-1", 10000); d != 0 {
+		t.Fatalf("returning client throttled %v", d)
+	}
+
+	// IP connection rates expire the same way.
+	ipImg := quotaImageWith(t, metadata.QuotaEntity{IPDefault: true}, metadata.QuotaConnectionCreationRate, 10)
+	img = ipImg
+	q.RecordConnection("10.0.0.1")
+	now = now.Add(time.Hour)
+	q.RecordConnection("10.0.0.2")
+	q.mu.Lock()
+	_, old := q.rates[quotaKey{kind: metadata.QuotaConnectionCreationRate, clientID: "10.0.0.1"}]
+	q.mu.Unlock()
+	if old {
+		t.Fatal("an idle IP's connection rate was kept past the expiry")
+	}
+}
+
+// TestQuotaExpiryNeverShorterThanWindow: an expiry configured shorter than the quota window
+// does not forget samples the rate still counts.
+func TestQuotaExpiryNeverShorterThanWindow(t *testing.T) {
+	img := quotaImageWith(t, metadata.QuotaEntity{ClientDefault: true}, quotaProduce, 1000)
+	t0 := time.Unix(1000, 0)
+	now := t0
+	q := &Quotas{Image: func() *metadata.Image { return img }, Samples: 11, SampleWindow: time.Second,
+		InactiveExpiry: time.Second, Now: func() time.Time { return now }}
+	q.Record(quotaProduce, "User:ANONYMOUS", "c", 10000)
+	now = t0.Add(5 * time.Second)
+	q.Record(quotaProduce, "User:ANONYMOUS", "c", 1)
+	// Another client's record sweeps 6 s after c's last: within the 11 s window, c is kept.
+	now = t0.Add(11 * time.Second)
+	q.Record(quotaProduce, "User:ANONYMOUS", "d", 1)
+	// 10001 + 2000 bytes over 11 s is over the quota: throttled, not forgotten.
+	if d := q.Record(quotaProduce, "User:ANONYMOUS", "c", 2000); d == 0 {
+		t.Fatal("the rate was forgotten within its window")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"time"
 )
 
 // minRSABits is the smallest RSA key accepted for signatures, as in Kafka's JOSE library.
@@ -111,29 +112,55 @@ func ParseJWKS(b []byte) ([]JWK, error) {
 // JWKSource is the key set of sasl.oauthbearer.jwks.endpoint.url. A file:// set is re-read
 // when the file's modification time or size changes, so a rotated key is used for the next
 // authentication; a re-read that fails keeps the keys already known (a half-written file must
-// not lock every client out).
+// not lock every client out). An http(s):// set is fetched, refreshed periodically and on an
+// unknown key id (jwks_http.go); a fetch that fails keeps the keys already known likewise.
+//
+// Lock order: fetchMu before mu.
 type JWKSource struct {
-	path string
+	path string      // file:// set
+	url  string      // http(s):// set
+	opts JWKSOptions // of an http(s):// set
 
-	mu      sync.Mutex
-	keys    []JWK     // guarded by mu
-	stamp   fileStamp // guarded by mu: the file keys were read from
-	lastErr error     // guarded by mu: the last re-read's error, if it failed
+	fetchMu sync.Mutex // held across one fetch of url
+
+	mu sync.Mutex
+	// Guarded by mu.
+	keys      []JWK
+	stamp     fileStamp // file: the file keys were read from
+	lastErr   error     // the last re-read's or fetch's error, if it failed
+	nextFetch time.Time // url: when the set is due to be fetched again
+	missAt    time.Time // url: the last fetch made for an unknown key id
 }
 
-// NewJWKSource reads the key set named by a sasl.oauthbearer.jwks.endpoint.url. Only file://
-// URLs are supported: the broker reads its keys from a file that an operator (or a sidecar
-// fetching the identity provider's endpoint) keeps up to date.
+// NewJWKSource reads the key set named by a sasl.oauthbearer.jwks.endpoint.url, with the
+// default JWKSOptions.
 func NewJWKSource(rawURL string) (*JWKSource, error) {
+	return NewJWKSourceWith(rawURL, JWKSOptions{})
+}
+
+// NewJWKSourceWith reads the key set named by a sasl.oauthbearer.jwks.endpoint.url: a
+// file:// URL, or an http:// or https:// one fetched with opts.
+func NewJWKSourceWith(rawURL string, opts JWKSOptions) (*JWKSource, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("sasl.oauthbearer.jwks.endpoint.url: %w", err)
 	}
-	if u.Scheme != "file" || u.Path == "" {
-		return nil, fmt.Errorf("sasl.oauthbearer.jwks.endpoint.url: %q: only file:// URLs are supported", rawURL)
+	s := &JWKSource{}
+	switch {
+	case u.Scheme == "file" && u.Path != "":
+		s.path = u.Path
+		err = s.reloadLocked()
+	case (u.Scheme == "https" || u.Scheme == "http") && u.Host != "":
+		opts.defaults()
+		s.url, s.opts = u.String(), opts
+		var keys []JWK
+		if keys, err = s.fetchURL(); err == nil {
+			s.keys, s.nextFetch = keys, opts.Now().Add(opts.Refresh)
+		}
+	default:
+		return nil, fmt.Errorf("sasl.oauthbearer.jwks.endpoint.url: %q: want a file://, https:// or http:// URL", rawURL)
 	}
-	s := &JWKSource{path: u.Path}
-	if err := s.reloadLocked(); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("sasl.oauthbearer.jwks.endpoint.url: %w", err)
 	}
 	return s, nil
@@ -160,8 +187,15 @@ func (s *JWKSource) reloadLocked() error {
 	return nil
 }
 
-// current returns the keys, re-reading the file first if it changed.
+// current returns the keys, re-reading the file first if it changed, or fetching the set
+// first if it is due.
 func (s *JWKSource) current() []JWK {
+	if s.url != "" {
+		s.refreshURL(func(now time.Time) bool { return !now.Before(s.nextFetch) })
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.keys
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fi, err := os.Stat(s.path)
@@ -174,7 +208,29 @@ func (s *JWKSource) current() []JWK {
 // find returns the key a token with key id kid and algorithm alg is to be checked with. A
 // token without a kid is checked with the only key that fits its algorithm, if there is one.
 func (s *JWKSource) find(kid, alg string) (*JWK, error) {
-	keys := s.current()
+	k, err := pickKey(s.current(), kid, alg)
+	if err == nil || s.url == "" || kid == "" {
+		return k, err
+	}
+	// A key id the set does not have: perhaps one the provider has just rotated in.
+	s.mu.Lock()
+	fetch := s.refreshForKidLocked(s.opts.Now())
+	s.mu.Unlock()
+	if !fetch {
+		return nil, err
+	}
+	s.refreshURL(func(time.Time) bool {
+		_, err := pickKey(s.keys, kid, alg)
+		return err != nil // still unknown once this caller's turn to fetch comes
+	})
+	s.mu.Lock()
+	keys := s.keys
+	s.mu.Unlock()
+	return pickKey(keys, kid, alg)
+}
+
+// pickKey is find within keys.
+func pickKey(keys []JWK, kid, alg string) (*JWK, error) {
 	var found *JWK
 	for i := range keys {
 		k := &keys[i]

@@ -205,8 +205,11 @@ func LoadSASL(p Props, scram ScramLookup) (*SASL, error) {
 // LoadOAuthBearer reads the OAUTHBEARER token validation configs of a listener, each also as
 // listener.name.<listener>.[oauthbearer.]<key>:
 //
-//	oauthbearer.sasl.jaas.config            OAuthBearerLoginModule entry (checked for shape)
-//	sasl.oauthbearer.jwks.endpoint.url      file:// URL of the JSON Web Key Set (required)
+//	oauthbearer.sasl.jaas.config            OAuthBearerLoginModule entry (checked for shape); its
+//	                                        ssl.truststore.* options verify an https:// key set
+//	sasl.oauthbearer.jwks.endpoint.url      file://, https:// or http:// URL of the JSON Web Key
+//	                                        Set (required)
+//	sasl.oauthbearer.jwks.endpoint.refresh.ms  3600000: how often an http(s) set is fetched again
 //	sasl.oauthbearer.expected.audience      comma-separated; "" accepts any audience
 //	sasl.oauthbearer.expected.issuer        "" accepts any issuer
 //	sasl.oauthbearer.sub.claim.name         sub
@@ -220,8 +223,10 @@ func LoadOAuthBearer(p Props) (*JWTValidator, error) {
 		}
 		return p.Get(key)
 	}
+	var jaasOpts map[string]string
 	if jaas, ok := p.Get("oauthbearer.sasl.jaas.config"); ok {
-		if _, err := ParseJAAS(jaas); err != nil {
+		var err error
+		if jaasOpts, err = ParseJAAS(jaas); err != nil {
 			return nil, fmt.Errorf("oauthbearer.sasl.jaas.config: %w", err)
 		}
 	}
@@ -229,7 +234,21 @@ func LoadOAuthBearer(p Props) (*JWTValidator, error) {
 	if u == "" {
 		return nil, errors.New("OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url (unsecured tokens are not accepted)")
 	}
-	keys, err := NewJWKSource(u)
+	var jo JWKSOptions
+	if s, ok := get("sasl.oauthbearer.jwks.endpoint.refresh.ms"); ok {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("sasl.oauthbearer.jwks.endpoint.refresh.ms: %q is not a number > 0", s)
+		}
+		jo.Refresh = time.Duration(n) * time.Millisecond
+	}
+	if strings.HasPrefix(strings.ToLower(u), "https:") {
+		var err error
+		if jo.Client, err = jwksHTTPClient(jaasOpts); err != nil {
+			return nil, fmt.Errorf("oauthbearer.sasl.jaas.config: %w", err)
+		}
+	}
+	keys, err := NewJWKSourceWith(u, jo)
 	if err != nil {
 		return nil, err
 	}

@@ -48,4 +48,22 @@ func TestACLAndQuotaCommands(t *testing.T) {
 	if _, _, err := gregor(t, addr, "", "quota", "set", "--user", "alice", "--add-config", "bogus_rate=1"); err == nil {
 		t.Error("an unknown quota key was accepted")
 	}
+
+	// Connection quotas by IP: set, described alone, the default, and removed.
+	mustGregor(t, addr, "", "quota", "set", "--ip", "192.0.2.7", "--add-config", "connection_creation_rate=10")
+	mustGregor(t, addr, "", "quota", "set", "--ip-default", "--add-config", "connection_creation_rate=100")
+	out, _ = mustGregor(t, addr, "", "quota", "describe", "--ip", "192.0.2.7")
+	if want := "ENTITY        QUOTA                     VALUE\n" +
+		"ip=192.0.2.7  connection_creation_rate  10\n"; out != want {
+		t.Errorf("quota describe --ip:\n%s\nwant\n%s", out, want)
+	}
+	out, _ = mustGregor(t, addr, "", "quota", "describe", "--ip-default")
+	if want := "ENTITY        QUOTA                     VALUE\n" +
+		"ip=<default>  connection_creation_rate  100\n"; out != want {
+		t.Errorf("quota describe --ip-default:\n%s\nwant\n%s", out, want)
+	}
+	mustGregor(t, addr, "", "quota", "set", "--ip", "192.0.2.7", "--delete-config", "connection_creation_rate")
+	if out, _ = mustGregor(t, addr, "", "quota", "describe", "--ip", "192.0.2.7"); strings.Contains(out, "192.0.2.7") {
+		t.Errorf("quota describe --ip after --delete-config:\n%s", out)
+	}
 }

@@ -81,7 +81,11 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"acl", "create", "--allow-principal", "User:a", "--operation", "FLY", "--topic", "t"}, `--operation "FLY": want READ, WRITE`, nil},
 		{[]string{"acl", "list", "--format", "yaml"}, `--format "yaml": want text or json`, nil},
 		{[]string{"acl", "delete", "--topic", "t", "--resource-pattern-type", "WEIRD"}, `--resource-pattern-type "WEIRD": want LITERAL, PREFIXED, ANY or MATCH`, nil},
-		{[]string{"quota", "set", "--add-config", "producer_byte_rate=1"}, "name an entity: --user, --user-default, --client-id or --client-default", nil},
+		{[]string{"quota", "set", "--add-config", "producer_byte_rate=1"}, "name an entity: --user, --user-default, --client-id, --client-default, --ip or --ip-default", nil},
+		{[]string{"quota", "set", "--ip", "192.0.2.7", "--user", "a", "--add-config", "connection_creation_rate=1"}, "an IP quota stands alone: --ip and --ip-default exclude --user and --client-id", nil},
+		{[]string{"quota", "set", "--ip", "nope", "--add-config", "connection_creation_rate=1"}, `--ip "nope": not an IP address`, nil},
+		{[]string{"quota", "set", "--ip", "192.0.2.7", "--add-config", "producer_byte_rate=1"}, "Invalid configuration key producer_byte_rate", kerr.InvalidRequest},
+		{[]string{"quota", "describe", "--ip", "192.0.2.7", "--ip-default"}, "--ip and --ip-default exclude each other", nil},
 		{[]string{"quota", "set", "--user", "a", "--add-config", "nope"}, `--add-config "nope": want key=value`, nil},
 		{[]string{"quota", "describe", "--format", "yaml"}, `--format "yaml": want text or json`, nil},
 	}

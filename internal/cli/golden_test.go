@@ -292,7 +292,8 @@ func TestCommandsGolden(t *testing.T) {
 	check(nil, "", "acl", "list", "--topic", "orders")
 	check(nil, "", "acl", "delete", "--allow-principal", "User:alice", "--operation", "READ", "--operation", "DESCRIBE", "--topic", "orders")
 	check(nil, "", "quota", "set", "--user", "alice", "--add-config", "producer_byte_rate=1048576,consumer_byte_rate=2097152")
-	check(nil, "", "quota", "describe", "--user", "alice")
+	mustGregor(t, addr, "", "quota", "set", "--ip", "192.0.2.7", "--add-config", "connection_creation_rate=10")
+	check(nil, "", "quota", "describe")
 
 	mustGregor(t, addr, "", "topic", "create", "--topic", "v", "--partitions", "1")
 	check(nil, "", "verify", "producer", "--topic", "v", "--max-messages", "3", "--repeating-keys", "2")

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -52,6 +53,24 @@ func NewCA(t testing.TB, name string) *CA {
 // set, a client certificate otherwise. It returns the certificate and key as PEM.
 func (ca *CA) Issue(t testing.TB, subject pkix.Name, server bool) (certPEM, keyPEM []byte) {
 	t.Helper()
+	if server {
+		return ca.issue(t, subject, x509.ExtKeyUsageServerAuth)
+	}
+	return ca.issue(t, subject, x509.ExtKeyUsageClientAuth)
+}
+
+// IssuePeer makes a certificate for both ends of a link between nodes (a controller listener
+// with ssl.client.auth=required): a server certificate for 127.0.0.1 that is a client
+// certificate too.
+func (ca *CA) IssuePeer(t testing.TB, subject pkix.Name) (certPEM, keyPEM []byte) {
+	t.Helper()
+	return ca.issue(t, subject, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+}
+
+// issue makes a certificate with the extended key usages eku; one with server use names
+// 127.0.0.1 and localhost.
+func (ca *CA) issue(t testing.TB, subject pkix.Name, eku ...x509.ExtKeyUsage) (certPEM, keyPEM []byte) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -63,10 +82,9 @@ func (ca *CA) Issue(t testing.TB, subject pkix.Name, server bool) (certPEM, keyP
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		ExtKeyUsage:  eku,
 	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	if slices.Contains(eku, x509.ExtKeyUsageServerAuth) {
 		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
 		tmpl.DNSNames = []string{"localhost"}
 	}

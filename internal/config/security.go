@@ -17,6 +17,7 @@ var securityKeys = map[string]bool{
 	"sasl.oauthbearer.jwks.endpoint.url": true, "sasl.oauthbearer.expected.audience": true,
 	"sasl.oauthbearer.expected.issuer": true, "sasl.oauthbearer.sub.claim.name": true,
 	"sasl.oauthbearer.scope.claim.name": true, "sasl.oauthbearer.clock.skew.seconds": true,
+	"sasl.oauthbearer.jwks.endpoint.refresh.ms": true,
 	// Read by auth.AuthorizerFromProps.
 	"authorizer.class.name": true, "super.users": true, "allow.everyone.if.no.acl.found": true,
 }

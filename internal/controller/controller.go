@@ -32,6 +32,7 @@ package controller
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,6 +77,12 @@ type Config struct {
 	ValidateBrokerConfig func(name string, value *string) error
 	// Logger receives the controller's and Raft's logs. Default: discard.
 	Logger *slog.Logger
+	// ListenerTLS, when set, makes the controller listener (a broker-only node's Raft
+	// listener too) accept TLS connections only; DialTLS, when set, returns the config for
+	// connections to the other nodes' controller listeners (Raft and controller requests).
+	// Set both or neither: every node of a cluster dials and serves the same protocol.
+	ListenerTLS *tls.Config
+	DialTLS     func() *tls.Config
 
 	// Voters is the controller quorum (controller.quorum.voters). Empty: this node alone, as a
 	// voter. A node that is not in Voters (and Voters is not empty) is a broker-only node: it
@@ -116,6 +123,8 @@ func (cfg *Config) validate() error {
 		return errors.New("controller: no metadata directory")
 	case cfg.BindAddr == "":
 		return errors.New("controller: no listener address")
+	case (cfg.ListenerTLS == nil) != (cfg.DialTLS == nil):
+		return errors.New("controller: ListenerTLS and DialTLS must be set together")
 	}
 	if cfg.DefaultPartitions <= 0 {
 		cfg.DefaultPartitions = 1
@@ -256,7 +265,7 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 		log:      cfg.Logger.With("component", "controller", "node", cfg.NodeID),
 		placer:   newPlacer(),
 		voter:    cfg.isVoter(),
-		client:   newRPCClient(fmt.Sprintf("gregor-node-%d", cfg.NodeID)),
+		client:   newRPCClient(fmt.Sprintf("gregor-node-%d", cfg.NodeID), cfg.DialTLS),
 		decideCh: make(chan struct{}, 1),
 
 		lastHeartbeat: map[int32]time.Time{},
@@ -288,7 +297,7 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: opening snapshot store: %w", err)
 	}
-	c.mux, err = newMuxListener(cfg.BindAddr, advertise, c.log)
+	c.mux, err = newMuxListener(cfg.BindAddr, advertise, cfg.ListenerTLS, cfg.DialTLS, c.log)
 	if err != nil {
 		return nil, fmt.Errorf("controller: listening on %s: %w", cfg.BindAddr, err)
 	}

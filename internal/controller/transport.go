@@ -11,10 +11,17 @@ package controller
 // streamLayer.Dial) starts with raftMagic, 0xFF; a Kafka frame starts with the top byte of its
 // big-endian int32 size, and a size whose top byte is 0xFF is negative, so no valid Kafka
 // frame can start with it.
+//
+// With TLS (Config.ListenerTLS, when listener.security.protocol.map maps the controller
+// listener to SSL) every connection is TLS from its first byte: the listener completes the
+// handshake before it reads the magic byte, so Raft and controller requests are both
+// encrypted, and a plaintext connection is dropped when its handshake fails. The dialling
+// side (Raft's Dial, rpcClient) wraps its connections with Config.DialTLS likewise.
 
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +49,8 @@ type muxListener struct {
 	advertise  net.Addr
 	log        *slog.Logger
 	serveKafka func(net.Conn, *bufio.Reader)
+	tls        *tls.Config        // nil: plaintext
+	dialTLS    func() *tls.Config // nil: plaintext
 
 	raftConns chan net.Conn
 	done      chan struct{}
@@ -54,7 +63,10 @@ type muxListener struct {
 
 var _ raft.StreamLayer = (*muxListener)(nil)
 
-func newMuxListener(bind string, advertise net.Addr, log *slog.Logger) (*muxListener, error) {
+// handshakeTimeout bounds a new connection's TLS handshake and its first byte.
+const handshakeTimeout = 10 * time.Second
+
+func newMuxListener(bind string, advertise net.Addr, serverTLS *tls.Config, dialTLS func() *tls.Config, log *slog.Logger) (*muxListener, error) {
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, err
@@ -63,7 +75,7 @@ func newMuxListener(bind string, advertise net.Addr, log *slog.Logger) (*muxList
 		advertise = ln.Addr()
 	}
 	return &muxListener{
-		ln: ln, advertise: advertise, log: log,
+		ln: ln, advertise: advertise, log: log, tls: serverTLS, dialTLS: dialTLS,
 		raftConns: make(chan net.Conn),
 		done:      make(chan struct{}),
 		conns:     map[net.Conn]struct{}{},
@@ -101,10 +113,19 @@ func (m *muxListener) acceptLoop() {
 // sort reads the first byte of a new connection and hands it to Raft or to the Kafka server.
 func (m *muxListener) sort(nc net.Conn) {
 	defer m.wg.Done()
+	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	if m.tls != nil {
+		tc := tls.Server(nc, m.tls)
+		if err := tc.Handshake(); err != nil {
+			m.log.Debug("controller listener: TLS handshake failed", "remote", nc.RemoteAddr(), "err", err)
+			nc.Close()
+			return
+		}
+		nc = tc
+	}
 	br := bufio.NewReader(nc)
-	_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	first, err := br.Peek(1)
-	_ = nc.SetReadDeadline(time.Time{})
+	_ = nc.SetDeadline(time.Time{})
 	if err != nil {
 		nc.Close()
 		return
@@ -172,11 +193,40 @@ func (m *muxListener) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	if err != nil {
 		return nil, err
 	}
+	if c, err = clientTLS(c, string(address), m.dialTLS, time.Now().Add(timeout)); err != nil {
+		return nil, err
+	}
 	if _, err := c.Write([]byte{raftMagic}); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// clientTLS wraps a connection dialled to addr in TLS with the config dialTLS returns, and
+// completes the handshake by deadline; with a nil dialTLS it returns nc as it is. The server's
+// certificate is verified against addr's host when the config names no server. On error nc
+// is closed.
+func clientTLS(nc net.Conn, addr string, dialTLS func() *tls.Config, deadline time.Time) (net.Conn, error) {
+	if dialTLS == nil {
+		return nc, nil
+	}
+	cfg := dialTLS().Clone()
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg.ServerName = host
+	}
+	tc := tls.Client(nc, cfg)
+	_ = nc.SetDeadline(deadline)
+	if err := tc.Handshake(); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("controller listener %s: TLS handshake: %w", addr, err)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return tc, nil
 }
 
 type bufferedConn struct {
@@ -227,6 +277,7 @@ func (c *Controller) serveRPC(nc net.Conn, br *bufio.Reader) {
 type rpcClient struct {
 	clientID  string
 	formatter *kmsg.RequestFormatter
+	dialTLS   func() *tls.Config // nil: plaintext
 
 	mu     sync.Mutex
 	conns  map[string]*rpcConn // guarded by mu
@@ -239,9 +290,10 @@ type rpcConn struct {
 	br *bufio.Reader
 }
 
-func newRPCClient(clientID string) *rpcClient {
+func newRPCClient(clientID string, dialTLS func() *tls.Config) *rpcClient {
 	return &rpcClient{
 		clientID:  clientID,
+		dialTLS:   dialTLS,
 		formatter: kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID)),
 		conns:     map[string]*rpcConn{},
 	}
@@ -265,6 +317,9 @@ func (cl *rpcClient) call(ctx context.Context, addr string, req kmsg.Request) (k
 		d := net.Dialer{Timeout: 3 * time.Second}
 		nc, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
+			return nil, err
+		}
+		if nc, err = clientTLS(nc, addr, cl.dialTLS, time.Now().Add(d.Timeout)); err != nil {
 			return nil, err
 		}
 		rc.nc, rc.br = nc, bufio.NewReader(nc)

@@ -139,9 +139,11 @@ func (n *Node) start(ctx context.Context) error {
 		n.servers = append(n.servers, srv)
 	}
 	n.server = n.servers[0]
-	var err error
-
-	n.controller, err = controller.Start(ctx, n.controllerConfig(raftBind))
+	cc, err := n.controllerConfig(raftBind)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	n.controller, err = controller.Start(ctx, cc)
 	if err != nil {
 		return fmt.Errorf("node: controller: %w", err)
 	}
@@ -336,14 +338,15 @@ func (n *Node) scramCredential(user string, m metadata.ScramMechanism) (metadata
 	return c, ok
 }
 
-// controllerConfig is the controller's configuration, listening on bind.
-func (n *Node) controllerConfig(bind string) controller.Config {
+// controllerConfig is the controller's configuration, listening on bind with the controller
+// listener's security (controller_security.go).
+func (n *Node) controllerConfig(bind string) (controller.Config, error) {
 	cfg := n.cfg
 	metaDir := cfg.MetadataLogDir
 	if metaDir == "" {
 		metaDir = cfg.LogDirs[0]
 	}
-	return controller.Config{
+	cc := controller.Config{
 		NodeID:                   cfg.NodeID,
 		Dir:                      filepath.Join(metaDir, replica.MetadataTopic+"-0"),
 		BindAddr:                 bind,
@@ -360,6 +363,8 @@ func (n *Node) controllerConfig(bind string) controller.Config {
 		ImbalanceCheckInterval:   time.Duration(cfg.LeaderImbalanceCheckIntervalSecs) * time.Second,
 		ImbalancePercentage:      cfg.LeaderImbalancePerBrokerPercentage,
 	}
+	err := n.controllerSecurity(&cc)
+	return cc, err
 }
 
 // startController starts a controller-only node (process.roles=controller): a quorum voter
@@ -369,8 +374,11 @@ func (n *Node) startController(ctx context.Context) error {
 	if !ok {
 		return errors.New("node: listeners has no listener named in controller.listener.names")
 	}
-	var err error
-	n.controller, err = controller.Start(ctx, n.controllerConfig(net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))))
+	cc, err := n.controllerConfig(net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	n.controller, err = controller.Start(ctx, cc)
 	if err != nil {
 		return fmt.Errorf("node: controller: %w", err)
 	}

@@ -16,9 +16,9 @@ func init() {
 			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
 			{"describe", noValue, "describe configs"},
 			{"alter", noValue, "set or delete configs"},
-			{"entity-type", requiredValue, "topics, brokers, users or clients"},
-			{"entity-name", requiredValue, "the topic name, broker id, user name or client id"},
-			{"entity-default", noValue, "the cluster-wide broker default, or the default user or client id"},
+			{"entity-type", requiredValue, "topics, brokers, users, clients or ips"},
+			{"entity-name", requiredValue, "the topic name, broker id, user name, client id or IP address"},
+			{"entity-default", noValue, "the cluster-wide broker default, or the default user, client id or IP"},
 			{"topic", requiredValue, "the same as --entity-type topics --entity-name"},
 			{"broker", requiredValue, "the same as --entity-type brokers --entity-name"},
 			{"broker-defaults", noValue, "the same as --entity-type brokers --entity-default"},
@@ -56,7 +56,7 @@ func runConfigs(e *env, p *parsed) error {
 		return err
 	}
 	switch typ := p.get("entity-type"); {
-	case typ == "clients", typ == "users" && (isQuotaConfigs(p) || p.has("entity-default")):
+	case typ == "clients", typ == "ips", typ == "users" && (isQuotaConfigs(p) || p.has("entity-default")):
 		return runQuotaConfigs(e, p, typ, action, []string{"--bootstrap-server", bs})
 	case typ == "users":
 		return runUserConfigs(e, p, action, []string{"--bootstrap-server", bs})

@@ -162,6 +162,9 @@ func TestToolsGolden(t *testing.T) {
 		"--isolation-level", "read_committed"))
 	section("kafka-configs --alter", run("", "kafka-configs", "--entity-type", "topics", "--entity-name", "orders", "--alter", "--add-config", "retention.ms=7200000"))
 	section("kafka-configs --describe", run("", "kafka-configs", "--topic", "orders", "--describe"))
+	section("kafka-configs --alter --entity-type ips", run("", "kafka-configs", "--entity-type", "ips", "--entity-name", "192.0.2.7", "--alter", "--add-config", "connection_creation_rate=10"))
+	section("kafka-configs --alter --entity-type ips --entity-default", run("", "kafka-configs", "--entity-type", "ips", "--entity-default", "--alter", "--add-config", "connection_creation_rate=100"))
+	section("kafka-configs --describe --entity-type ips", run("", "kafka-configs", "--entity-type", "ips", "--describe"))
 	file := filepath.Join(t.TempDir(), "offsets.json")
 	if err := os.WriteFile(file, []byte(`{"partitions":[{"topic":"orders","partition":0,"offset":-1}],"version":1}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -211,6 +214,8 @@ func TestFlagErrors(t *testing.T) {
 		{"kafka-consumer-groups", []string{"--bootstrap-server", "x:1", "--list", "--to-earliest"}, `Option "[to-earliest]" can't be used with "[list]"`},
 		{"kafka-configs", []string{"--bootstrap-server", "x:1", "--describe"}, `Missing required argument "[entity-type]"`},
 		{"kafka-configs", []string{"--bootstrap-server", "x:1", "--describe", "--add-config", "a=b", "--topic", "t"}, `Option "[add-config]" can't be used with "[describe]"`},
+		{"kafka-configs", []string{"--bootstrap-server", "x:1", "--alter", "--entity-type", "ips", "--add-config", "connection_creation_rate=1"}, "an entity name or --entity-default must be specified with --alter of ips"},
+		{"kafka-configs", []string{"--bootstrap-server", "x:1", "--alter", "--entity-type", "ips", "--entity-name", "nope", "--add-config", "connection_creation_rate=1"}, `--ip "nope": not an IP address`},
 		{"kafka-delete-records", []string{"--bootstrap-server", "x:1"}, `Missing required argument "[offset-json-file]"`},
 		{"kafka-get-offsets", []string{"--bootstrap-server", "x:1", "--partitions", "a"}, "option --partitions"},
 		{"kafka-dump-log", nil, `Missing required argument "[files]"`},

@@ -29,22 +29,23 @@ func isQuotaConfigs(p *parsed) bool {
 //	--alter --entity-type users --entity-name alice --add-config producer_byte_rate=1048576
 //	--alter --entity-type clients --entity-default --delete-config consumer_byte_rate
 //	--describe --entity-type clients [--entity-name app]
+//	--alter --entity-type ips --entity-name 192.0.2.7 --add-config connection_creation_rate=10
 //
-// entityType is "users" or "clients".
+// entityType is "users", "clients" or "ips".
 func runQuotaConfigs(e *env, p *parsed, entityType, action string, common []string) error {
-	flag, label := "--user", "user-principal"
-	if entityType == "clients" {
-		flag, label = "--client-id", "client-id"
+	flag, def, label := "--user", "--user-default", "user-principal"
+	switch entityType {
+	case "clients":
+		flag, def, label = "--client-id", "--client-default", "client-id"
+	case "ips":
+		flag, def, label = "--ip", "--ip-default", "ip"
 	}
 	var entity []string
 	switch {
 	case p.has("entity-name"):
 		entity = []string{flag, p.get("entity-name")}
 	case p.has("entity-default"):
-		entity = []string{flag + "-default"}
-		if entityType == "clients" {
-			entity = []string{"--client-default"}
-		}
+		entity = []string{def}
 	}
 	if action == "describe" {
 		raw, err := runModernJSON(e, quota.NewCommand(), append(append([]string{"describe"}, entity...), common...))
@@ -56,6 +57,9 @@ func runQuotaConfigs(e *env, p *parsed, entityType, action string, common []stri
 			return fmt.Errorf("reading the quotas: %w", err)
 		}
 		for _, d := range list {
+			if entityType == "ips" && !strings.HasPrefix(d.Entity, "ip=") {
+				continue // --entity-type ips lists IP entities alone
+			}
 			var kvs []string
 			for _, k := range []string{"consumer_byte_rate", "connection_creation_rate", "producer_byte_rate", "request_percentage"} {
 				if v, ok := d.Quotas[k]; ok {

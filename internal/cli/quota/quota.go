@@ -1,17 +1,22 @@
-// Package quota implements "gregor quota": client quotas by user and client id, as
-// kafka-configs --entity-type users|clients manages them:
+// Package quota implements "gregor quota": client quotas by user and client id, and
+// connection quotas by IP address, as kafka-configs --entity-type users|clients|ips manages
+// them:
 //
 //	gregor quota set --user alice [--client-id app] --add-config producer_byte_rate=1048576,consumer_byte_rate=2097152
 //	gregor quota set --client-default --delete-config producer_byte_rate
-//	gregor quota describe [--user alice] [--client-id app]
+//	gregor quota set --ip 192.0.2.7 --add-config connection_creation_rate=10
+//	gregor quota describe [--user alice] [--client-id app] [--ip 192.0.2.7 | --ip-default]
 //
-// Keys: producer_byte_rate, consumer_byte_rate, request_percentage, connection_creation_rate.
+// Keys: producer_byte_rate, consumer_byte_rate, request_percentage for users and client ids;
+// connection_creation_rate for IP addresses (an IP entity stands alone: Kafka's rule, which
+// the broker enforces too).
 package quota
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 
@@ -28,7 +33,7 @@ func NewCommand() *cobra.Command {
 	var cf clientflags.Flags
 	cmd := &cobra.Command{
 		Use:   "quota",
-		Short: "Set and describe client quotas (by user and client id)",
+		Short: "Set and describe client quotas (by user and client id) and connection quotas (by IP)",
 	}
 	cf.Register(cmd.PersistentFlags())
 	cmd.AddCommand(newSetCommand(&cf), newDescribeCommand(&cf))
@@ -37,8 +42,8 @@ func NewCommand() *cobra.Command {
 
 // entityFlags name a quota entity.
 type entityFlags struct {
-	user, clientID             string
-	userDefault, clientDefault bool
+	user, clientID, ip                    string
+	userDefault, clientDefault, ipDefault bool
 }
 
 func (e *entityFlags) register(f *pflag.FlagSet) {
@@ -46,15 +51,31 @@ func (e *entityFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&e.clientID, "client-id", "", "client id")
 	f.BoolVar(&e.userDefault, "user-default", false, "the default of every user")
 	f.BoolVar(&e.clientDefault, "client-default", false, "the default of every client id")
+	f.StringVar(&e.ip, "ip", "", "IP address (connection_creation_rate)")
+	f.BoolVar(&e.ipDefault, "ip-default", false, "the default of every IP address")
+}
+
+// check rejects flags that contradict each other, and an IP that is not one.
+func (e *entityFlags) check() error {
+	switch {
+	case e.user != "" && e.userDefault:
+		return errors.New("--user and --user-default exclude each other")
+	case e.clientID != "" && e.clientDefault:
+		return errors.New("--client-id and --client-default exclude each other")
+	case e.ip != "" && e.ipDefault:
+		return errors.New("--ip and --ip-default exclude each other")
+	case (e.ip != "" || e.ipDefault) && (e.user != "" || e.userDefault || e.clientID != "" || e.clientDefault):
+		return errors.New("an IP quota stands alone: --ip and --ip-default exclude --user and --client-id")
+	case e.ip != "" && net.ParseIP(e.ip) == nil:
+		return fmt.Errorf("--ip %q: not an IP address", e.ip)
+	}
+	return nil
 }
 
 func (e *entityFlags) entity() (kadm.ClientQuotaEntity, error) {
 	var ent kadm.ClientQuotaEntity
-	switch {
-	case e.user != "" && e.userDefault:
-		return nil, errors.New("--user and --user-default exclude each other")
-	case e.clientID != "" && e.clientDefault:
-		return nil, errors.New("--client-id and --client-default exclude each other")
+	if err := e.check(); err != nil {
+		return nil, err
 	}
 	if e.user != "" || e.userDefault {
 		c := kadm.ClientQuotaEntityComponent{Type: "user"}
@@ -70,6 +91,13 @@ func (e *entityFlags) entity() (kadm.ClientQuotaEntity, error) {
 		}
 		ent = append(ent, c)
 	}
+	if e.ip != "" || e.ipDefault {
+		c := kadm.ClientQuotaEntityComponent{Type: "ip"}
+		if e.ip != "" {
+			c.Name = &e.ip
+		}
+		ent = append(ent, c)
+	}
 	return ent, nil
 }
 
@@ -78,7 +106,7 @@ func newSetCommand(cf *clientflags.Flags) *cobra.Command {
 	var add, del string
 	cmd := &cobra.Command{
 		Use:   "set",
-		Short: "Set (--add-config k=v,...) or remove (--delete-config k,...) quotas of a user and/or client id",
+		Short: "Set (--add-config k=v,...) or remove (--delete-config k,...) quotas of a user and/or client id, or of an IP",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ent, err := e.entity()
@@ -86,7 +114,7 @@ func newSetCommand(cf *clientflags.Flags) *cobra.Command {
 				return err
 			}
 			if len(ent) == 0 {
-				return errors.New("name an entity: --user, --user-default, --client-id or --client-default")
+				return errors.New("name an entity: --user, --user-default, --client-id, --client-default, --ip or --ip-default")
 			}
 			ops, err := ParseOps(add, del)
 			if err != nil {
@@ -106,7 +134,11 @@ func newSetCommand(cf *clientflags.Flags) *cobra.Command {
 			}
 			for _, r := range res {
 				if r.Err != nil {
-					return fmt.Errorf("setting quotas of %s: %w", r.Entity, r.Err)
+					err := r.Err
+					if r.ErrMessage != "" {
+						err = fmt.Errorf("%w: %s", err, r.ErrMessage) // the broker's reason
+					}
+					return fmt.Errorf("setting quotas of %s: %w", r.Entity, err)
 				}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Updated quotas of %s.\n", ent)
@@ -114,7 +146,7 @@ func newSetCommand(cf *clientflags.Flags) *cobra.Command {
 		},
 	}
 	e.register(cmd.Flags())
-	cmd.Flags().StringVar(&add, "add-config", "", "quotas to set: producer_byte_rate=N,consumer_byte_rate=N,...")
+	cmd.Flags().StringVar(&add, "add-config", "", "quotas to set: producer_byte_rate=N,consumer_byte_rate=N,... (an IP: connection_creation_rate=N)")
 	cmd.Flags().StringVar(&del, "delete-config", "", "quotas to remove: producer_byte_rate,...")
 	return cmd
 }
@@ -160,9 +192,12 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 	var format out.Format
 	cmd := &cobra.Command{
 		Use:   "describe",
-		Short: "Describe client quotas (all, or those of the user and/or client id given)",
+		Short: "Describe client quotas (all, or those of the user and/or client id, or the IP, given)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := e.check(); err != nil {
+				return err
+			}
 			var comps []kadm.DescribeClientQuotaComponent
 			add := func(typ, name string, def bool) {
 				switch {
@@ -174,6 +209,7 @@ func newDescribeCommand(cf *clientflags.Flags) *cobra.Command {
 			}
 			add("user", e.user, e.userDefault)
 			add("client-id", e.clientID, e.clientDefault)
+			add("ip", e.ip, e.ipDefault)
 			adm, err := cf.NewAdmin()
 			if err != nil {
 				return err
