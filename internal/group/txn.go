@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/coordinator"
 	"github.com/gregorhq/gregor/internal/group/consumergroup"
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/replica"
@@ -102,22 +103,20 @@ func markerType(key []byte) (commit, ok bool) {
 // (registered in New). It must be called without the partition's locks held: it takes the
 // group locks, which a TxnOffsetCommit holds while it appends to the partition.
 func (c *Coordinator) onTxnMarker(partition int32, m replica.TxnMarker, offset int64) {
-	c.mu.RLock()
-	s := c.shards[partition]
-	c.mu.RUnlock()
-	if s == nil {
+	s, ok := c.rt.Shard(partition)
+	if !ok {
 		return // not led here: the leader's replay reads the marker
 	}
-	s.mu.Lock()
+	s.Lock()
 	var committed []groupCommit
-	switch {
-	case s.unloaded:
-	case !s.loaded:
+	switch s.StateLocked() {
+	case coordinator.Unloaded:
+	case coordinator.Loading:
 		s.markersWhileLoading = append(s.markersWhileLoading, txnMarker{producerID: m.ProducerID, commit: m.Commit, offset: offset})
 	default:
 		committed = completeTxn(s, s.groups, m.ProducerID, m.Commit, offset)
 	}
-	s.mu.Unlock()
+	s.Unlock()
 	c.notifyCommits(committed)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/gregorhq/gregor/internal/coordinator"
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/replica"
 )
@@ -95,8 +96,11 @@ func (m *Manager) readStateLog() (map[partKey]*SharePartition, error) {
 	if st.local == nil {
 		return m.replay(m.remoteReader(st))
 	}
-	if err := waitCaughtUp(st.local); err != nil {
-		return nil, err
+	// Records the old leader committed can be above a new leader's high watermark
+	// (coordinator.WaitCaughtUp); a replay before it catches up would miss them. If it does
+	// not catch up in time, the load fails and the next use tries again.
+	if err := coordinator.WaitCaughtUp(st.local); err != nil {
+		return nil, kerr.CoordinatorLoadInProgress
 	}
 	return m.replay(localReader(st.local))
 }
@@ -119,34 +123,6 @@ func localReader(p *replica.Partition) logReader {
 			return res.Region.ReadBytes()
 		},
 	}
-}
-
-// catchUpTimeout bounds how long a load waits for the state topic's high watermark to reach
-// its log end offset (waitCaughtUp); after it the load fails, and the next use tries again.
-const catchUpTimeout = 5 * time.Second
-
-// waitCaughtUp waits until p's high watermark reaches its log end offset as of the call.
-// replay reads only below the high watermark (committed state), and a broker that has just
-// become the state topic's leader knows the high watermark only as its last fetch from the
-// old leader told it: records the old leader had committed (acknowledgements it answered)
-// can be above it. They are committed again once the followers fetch from this leader.
-func waitCaughtUp(p *replica.Partition) error {
-	end := p.LogEndOffset()
-	if p.HighWatermark() >= end {
-		return nil
-	}
-	w := replica.NewWaiter([]*replica.Partition{p})
-	defer w.Close()
-	timer := time.NewTimer(catchUpTimeout)
-	defer timer.Stop()
-	for p.HighWatermark() < end {
-		select {
-		case <-w.C():
-		case <-timer.C:
-			return kerr.CoordinatorLoadInProgress
-		}
-	}
-	return nil
 }
 
 // replay reads __share_group_state from its start: a snapshot replaces a share-partition's
