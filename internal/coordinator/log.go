@@ -122,13 +122,23 @@ func (l ReplicaLog) Replay(fn func(h records.Header, batch []byte) error) (next 
 	if err := WaitCaughtUp(l.P); err != nil {
 		return l.P.LogStartOffset(), err
 	}
-	off := l.P.LogStartOffset()
-	for {
+	return ReadBatches(l.P.LogStartOffset(), func(off int64) ([]byte, error) {
 		res, err := l.P.Read(off, replayReadBytes, true)
 		if err != nil {
-			return off, err
+			return nil, err
 		}
-		data, err := res.Region.ReadBytes()
+		return res.Region.ReadBytes()
+	}, fn)
+}
+
+// ReadBatches calls fn with every whole batch read returns, from offset from on, in order,
+// and returns the offset after the last one. read returns the log's bytes from an offset (at
+// most one read's worth, empty at the end); a batch it cuts short is read again from its
+// start. An error of read or fn ends it.
+func ReadBatches(from int64, read func(offset int64) ([]byte, error), fn func(h records.Header, batch []byte) error) (next int64, err error) {
+	off := from
+	for {
+		data, err := read(off)
 		if err != nil {
 			return off, err
 		}

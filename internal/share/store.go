@@ -2,7 +2,6 @@ package share
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -131,57 +130,38 @@ func localReader(p *replica.Partition) logReader {
 // replaces it. Undecodable records are skipped with a warning.
 func (m *Manager) replay(lr logReader) (map[partKey]*SharePartition, error) {
 	out := map[partKey]*SharePartition{}
-	off, err := lr.start()
+	start, err := lr.start()
 	if err != nil {
 		return nil, err
 	}
-	for {
-		data, err := lr.read(off)
-		if err != nil {
-			return nil, err
+	_, err = coordinator.ReadBatches(start, lr.read, func(h records.Header, batch []byte) error {
+		if h.Control() {
+			return nil
 		}
-		if len(data) == 0 {
-			return out, nil
-		}
-		progressed := false
-		for len(data) > 0 {
-			h, err := records.ParseHeader(data)
-			if err != nil || h.Size() > int64(len(data)) {
-				break
-			}
-			batch := data[:h.Size()]
-			data = data[h.Size():]
-			off, progressed = h.NextOffset(), true
-			if h.Control() {
-				continue
-			}
-			err = records.ForEachRecord(batch, func(r records.Record) bool {
-				typ, sk, v, err := DecodeState(r.Key, r.Value)
-				if err != nil {
-					m.log.Warn("skipping undecodable __share_group_state record", "err", err)
-					return true
-				}
-				k := partKey{sk.Group, sk.TopicID, sk.Partition}
-				switch {
-				case v == nil:
-					delete(out, k)
-				case typ == TypeSnapshot || out[k] == nil:
-					sp := NewSharePartition(v.StartOffset, m.limits)
-					sp.Restore(v.StartOffset, v.EndOffset, v.Batches)
-					out[k] = sp
-				default:
-					out[k].Merge(v.StartOffset, v.EndOffset, v.Batches)
-				}
-				return true
-			})
+		return records.ForEachRecord(batch, func(r records.Record) bool {
+			typ, sk, v, err := DecodeState(r.Key, r.Value)
 			if err != nil {
-				return nil, err
+				m.log.Warn("skipping undecodable __share_group_state record", "err", err)
+				return true
 			}
-		}
-		if !progressed {
-			return nil, errors.New("share: replay made no progress")
-		}
+			k := partKey{sk.Group, sk.TopicID, sk.Partition}
+			switch {
+			case v == nil:
+				delete(out, k)
+			case typ == TypeSnapshot || out[k] == nil:
+				sp := NewSharePartition(v.StartOffset, m.limits)
+				sp.Restore(v.StartOffset, v.EndOffset, v.Batches)
+				out[k] = sp
+			default:
+				out[k].Merge(v.StartOffset, v.EndOffset, v.Batches)
+			}
+			return true
+		})
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // stateWriteTimeout bounds how long an acknowledgement waits for its state record to be
