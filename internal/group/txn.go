@@ -26,8 +26,8 @@ import (
 // openTxns indexes, per producer id, the groups of a shard that hold pending offsets of the
 // producer (Kafka's openGroupsForProducer), so a marker visits only those groups.
 //
-// mu is a leaf lock: it is taken after shard.mu and Group.mu, and nothing is locked while it
-// is held. An entry is added under the group's mu before its batch is appended (so a marker
+// mu is a leaf lock: it is taken after the shard's lock and Group.mu, and nothing is locked
+// while it is held. An entry is added under the group's mu before its batch is appended (so a marker
 // written after the batch finds the group) and removed under the group's mu once the group
 // holds nothing of the producer; a stale entry costs a visit, never a missed one.
 type openTxns struct {
@@ -139,8 +139,8 @@ func (c *Coordinator) notifyCommits(committed []groupCommit) {
 }
 
 // completeTxn ends producerID's transaction in the groups of a shard, for a marker at
-// markerOffset, and returns the offsets that became committed. The caller holds s.mu, or
-// owns groups (replay).
+// markerOffset, and returns the offsets that became committed. The caller holds the shard's
+// lock, or owns groups (replay).
 func completeTxn(s *shard, groups map[string]*Group, producerID int64, commit bool, markerOffset int64) []groupCommit {
 	var committed []groupCommit
 	for _, id := range s.txns.groups(producerID) {
