@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/coordinator"
 	"github.com/gregorhq/gregor/internal/group/consumergroup"
 	"github.com/gregorhq/gregor/internal/group/sharegroup"
 	"github.com/gregorhq/gregor/internal/records"
@@ -31,8 +32,8 @@ func (c *Coordinator) ListGroups(states, types []string) (int16, []kmsg.ListGrou
 	var code int16
 	var out []kmsg.ListGroupsResponseGroup
 	for _, s := range c.loadedShards() {
-		s.mu.Lock()
-		if !s.loaded {
+		s.Lock()
+		if s.StateLocked() == coordinator.Loading {
 			code = kerr.CoordinatorLoadInProgress.Code
 		}
 		for _, g := range s.groups {
@@ -51,7 +52,7 @@ func (c *Coordinator) ListGroups(states, types []string) (int16, []kmsg.ListGrou
 			}
 			g.mu.Unlock()
 		}
-		s.mu.Unlock()
+		s.Unlock()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Group < out[j].Group })
 	return code, out
@@ -121,7 +122,7 @@ func (c *Coordinator) deleteGroup(ctx context.Context, id string) int16 {
 	}
 	g := s.groups[id]
 	if g == nil {
-		s.mu.Unlock()
+		s.Unlock()
 		return kerr.GroupIDNotFound.Code
 	}
 	g.mu.Lock()
@@ -131,7 +132,7 @@ func (c *Coordinator) deleteGroup(ctx context.Context, id string) int16 {
 	}
 	l := s.log
 	g.mu.Unlock()
-	s.mu.Unlock()
+	s.Unlock()
 	if code != 0 {
 		return code
 	}

@@ -63,7 +63,7 @@ func (c *Coordinator) applyTopics(img *metadata.Image) {
 	topics := topicsOf(img)
 	c.topics.Store(&topics)
 	for _, s := range c.loadedShards() {
-		s.mu.Lock()
+		s.Lock()
 		for _, g := range s.groups {
 			g.mu.Lock()
 			if g.consumer != nil {
@@ -74,7 +74,7 @@ func (c *Coordinator) applyTopics(img *metadata.Image) {
 			}
 			g.mu.Unlock()
 		}
-		s.mu.Unlock()
+		s.Unlock()
 	}
 }
 
@@ -115,7 +115,7 @@ func (c *Coordinator) consumerGroupForHeartbeat(req *kmsg.ConsumerGroupHeartbeat
 	if err != nil {
 		return nil, err
 	}
-	defer s.mu.Unlock()
+	defer s.Unlock()
 	join := req.MemberEpoch == 0
 	g := s.groups[req.Group]
 	if g == nil {

@@ -3,7 +3,6 @@ package group
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/coordinator"
 	"github.com/gregorhq/gregor/internal/group/consumergroup"
 	"github.com/gregorhq/gregor/internal/group/sharegroup"
 	"github.com/gregorhq/gregor/internal/metadata"
@@ -47,10 +47,6 @@ type Config struct {
 	OnShareMemberRemoved func(group, member string)
 }
 
-// commitTimeout bounds how long a write waits for the high watermark (Kafka's
-// offsets.commit.timeout.ms default).
-const commitTimeout = 5 * time.Second
-
 // Coordinator is this broker's group coordinator: one shard per __consumer_offsets partition it
 // leads.
 type Coordinator struct {
@@ -65,42 +61,30 @@ type Coordinator struct {
 	// is never modified.
 	topics atomic.Pointer[map[string]consumergroup.TopicInfo]
 
-	mu sync.RWMutex
-	// Fields guarded by mu.
-	numPartitions int32 // partitions of __consumer_offsets; 0 while the topic does not exist
-	shards        map[int32]*shard
-	closed        bool
-	// wg counts the goroutines (loaders, timer callbacks) that Close waits for; Add only
-	// under mu with closed false (see enter).
-	wg sync.WaitGroup
+	// rt keeps one shard per __consumer_offsets partition this broker leads, loads and
+	// unloads them as leadership moves, and tracks the goroutines Close waits for.
+	rt *coordinator.Runtime[*shard]
 
-	createMu sync.Mutex // serializes creating __consumer_offsets
+	// topic creates __consumer_offsets on first use.
+	topic *coordinator.InternalTopic
 
 	// rebalances counts the classic groups' completed joins (new generations), for metrics.
 	rebalances atomic.Int64
-
-	// applyMu serializes Apply. Callers hand it images without ordering among themselves;
-	// appliedOffset (guarded by applyMu) makes it ignore one older than the last applied, so
-	// a stale image never unloads shards of a newer one. Lock order: applyMu before mu.
-	applyMu       sync.Mutex
-	appliedOffset uint64
-	applied       bool
 }
 
 // shard is the state of one __consumer_offsets partition this broker leads.
 type shard struct {
-	partition int32
-	log       PartitionLog
+	// Shard is the partition, its lifecycle state (loading, active, unloaded) and the lock
+	// that guards it and the fields below it says so of.
+	coordinator.Shard
 
 	// txns indexes the groups with pending transactional offsets by producer id; it has its
 	// own lock (see openTxns).
 	txns *openTxns
 
-	mu sync.Mutex
-	// Fields guarded by mu.
-	loaded   bool // replay finished
-	unloaded bool // leadership moved away (or the coordinator closed): the shard is gone
-	groups   map[string]*Group
+	// Fields guarded by the Shard's lock.
+	log    PartitionLog // set when the shard becomes active
+	groups map[string]*Group
 	// markersWhileLoading are the transaction markers written while the shard loads; those
 	// the replay did not read are applied when it is loaded.
 	markersWhileLoading []txnMarker
@@ -115,11 +99,27 @@ func New(cfg Config) *Coordinator {
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
 	}
-	c := &Coordinator{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, shards: map[int32]*shard{}, consumerCfg: consumerConfig(cfg.Broker),
+	c := &Coordinator{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, consumerCfg: consumerConfig(cfg.Broker),
 		shareCfg: shareConfig(cfg.Broker)}
+	c.rt = coordinator.New(coordinator.Config[*shard]{
+		Topic: OffsetsTopic, NodeID: cfg.NodeID, PartitionFor: PartitionFor,
+		NoTopicErr: kerr.CoordinatorNotAvailable,
+		NewShard: func(int32) *shard {
+			return &shard{groups: map[string]*Group{}, txns: newOpenTxns()}
+		},
+		Load:      c.load,
+		Unload:    c.unloadLocked,
+		OnImage:   c.applyTopics,
+		AfterFunc: c.clock.AfterFunc,
+		Logger:    cfg.Logger,
+	})
 	if c.cfg.OpenLog == nil {
 		c.cfg.OpenLog = c.openReplicaLog
 	}
+	b := cfg.Broker
+	c.topic = &coordinator.InternalTopic{Name: OffsetsTopic, NumPartitions: b.OffsetsTopicNumPartitions,
+		ReplicationFactor: b.OffsetsTopicReplicationFactor, SegmentBytes: b.OffsetsTopicSegmentBytes,
+		Controller: cfg.Controller, Replicas: cfg.Replicas, Apply: c.Apply, Logger: cfg.Logger}
 	if cfg.Replicas != nil {
 		cfg.Replicas.OnTxnMarker(OffsetsTopic, c.onTxnMarker)
 	}
@@ -135,151 +135,69 @@ func (c *Coordinator) openReplicaLog(partition int32) (PartitionLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return replicaLog{p: p, now: func() int64 { return c.clock.Now().UnixMilli() }}, nil
+	return replicaLog{coordinator.ReplicaLog{P: p, Now: func() int64 { return c.clock.Now().UnixMilli() }}}, nil
 }
-
-// enter registers a goroutine (a timer callback, a loader) that Close must wait for; it
-// returns false once the coordinator is closed, and then the goroutine must not run.
-func (c *Coordinator) enter() bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.closed {
-		return false
-	}
-	c.wg.Add(1)
-	return true
-}
-
-func (c *Coordinator) leave() { c.wg.Done() }
 
 // afterFunc runs f after d unless the coordinator has closed by then.
 func (c *Coordinator) afterFunc(d time.Duration, f func()) func() bool {
-	return c.clock.AfterFunc(d, func() {
-		if !c.enter() {
-			return
-		}
-		defer c.leave()
-		f()
-	})
+	return c.rt.AfterFunc(d, f)
 }
 
 // Apply follows a new metadata image: it loads the shards of the __consumer_offsets partitions
 // this broker now leads and unloads those it no longer leads, and gives consumer groups the
 // image's topics.
-func (c *Coordinator) Apply(img *metadata.Image) {
-	c.applyMu.Lock()
-	defer c.applyMu.Unlock()
-	if c.applied && img.Offset < c.appliedOffset {
-		return
-	}
-	c.applied, c.appliedOffset = true, img.Offset
-	defer c.applyTopics(img)
-	t := img.Topics[OffsetsTopic]
-	if t == nil {
-		c.setLeadership(0, nil)
-		return
-	}
-	var led []int32
-	for _, p := range t.Partitions {
-		if p.Leader == c.cfg.NodeID {
-			led = append(led, p.ID)
-		}
-	}
-	c.setLeadership(int32(len(t.Partitions)), led)
-}
+func (c *Coordinator) Apply(img *metadata.Image) { c.rt.Apply(img) }
 
 // setLeadership is Apply's decision, given the partition count and the partitions led.
 func (c *Coordinator) setLeadership(numPartitions int32, led []int32) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return
-	}
-	c.numPartitions = numPartitions
-	want := map[int32]bool{}
-	for _, p := range led {
-		want[p] = true
-		if c.shards[p] != nil {
-			continue
-		}
-		s := &shard{partition: p, groups: map[string]*Group{}, txns: newOpenTxns()}
-		c.shards[p] = s
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.load(s)
-		}()
-	}
-	for p, s := range c.shards {
-		if !want[p] {
-			delete(c.shards, p)
-			c.unload(s)
-		}
-	}
+	c.rt.SetLeadership(numPartitions, led)
 }
 
-// loadRetryBackoff is how long a shard whose load failed waits before trying again.
-const loadRetryBackoff = time.Second
-
-// load replays a shard's partition and makes its groups available.
-func (c *Coordinator) load(s *shard) {
+// load replays a shard's partition and makes its groups available; an error leaves the shard
+// loading, and the runtime tries again.
+func (c *Coordinator) load(s *shard) error {
 	start := c.clock.Now()
-	l, err := c.cfg.OpenLog(s.partition)
-	var groups map[string]*Group
-	var next int64
-	if err == nil {
-		groups, next, err = c.replay(s, l)
-	}
+	l, err := c.cfg.OpenLog(s.Partition())
 	if err != nil {
-		// The shard stays loading, so requests get COORDINATOR_LOAD_IN_PROGRESS and retry,
-		// and the load is tried again shortly unless leadership moves away meanwhile.
-		c.log.Error("loading group coordinator partition failed; retrying", "partition", s.partition, "err", err)
-		c.afterFunc(loadRetryBackoff, func() {
-			s.mu.Lock()
-			gone := s.unloaded
-			s.mu.Unlock()
-			if !gone {
-				c.load(s)
-			}
-		})
-		return
+		return err
 	}
-	s.mu.Lock()
+	groups, next, err := c.replay(s, l)
+	if err != nil {
+		return err
+	}
 	var committed []groupCommit
-	defer func() {
-		s.mu.Unlock()
-		c.notifyCommits(committed) // markers written while loading: live commits
-	}()
-	if s.unloaded {
-		return
-	}
-	s.log = l
-	s.groups = groups
-	for _, m := range s.markersWhileLoading {
-		if m.offset >= next {
-			committed = append(committed, completeTxn(s, groups, m.producerID, m.commit, m.offset)...)
+	n := len(groups) // counted now: once active, the map is the shard's, under its lock
+	activated := s.Activate(func() {
+		s.log = l
+		s.groups = groups
+		for _, m := range s.markersWhileLoading {
+			if m.offset >= next {
+				committed = append(committed, completeTxn(s, groups, m.producerID, m.commit, m.offset)...)
+			}
 		}
+		s.markersWhileLoading = nil
+		for _, g := range groups {
+			g.mu.Lock()
+			g.afterLoadLocked()
+			g.mu.Unlock()
+		}
+	})
+	c.notifyCommits(committed) // markers written while loading: live commits
+	if !activated {
+		return nil
 	}
-	s.markersWhileLoading = nil
-	for _, g := range groups {
-		g.mu.Lock()
-		g.afterLoadLocked()
-		g.mu.Unlock()
-	}
-	s.loaded = true
 	level := slog.LevelInfo
-	if len(groups) == 0 {
+	if n == 0 {
 		level = slog.LevelDebug
 	}
-	c.log.Log(context.Background(), level, "loaded group coordinator partition", "partition", s.partition, "groups", len(groups),
+	c.log.Log(context.Background(), level, "loaded group coordinator partition", "partition", s.Partition(), "groups", n,
 		"took", c.clock.Now().Sub(start))
+	return nil
 }
 
-// unload drops a shard: its groups' waiters are told NOT_COORDINATOR and their timers stop.
-func (c *Coordinator) unload(s *shard) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.unloaded = true
+// unloadLocked drops a shard (the runtime has made it unloaded; its lock is held): its
+// groups' waiters are told NOT_COORDINATOR and their timers stop.
+func (c *Coordinator) unloadLocked(s *shard) {
 	for _, g := range s.groups {
 		g.mu.Lock()
 		g.shutdownLocked(kerr.NotCoordinator.Code)
@@ -290,50 +208,13 @@ func (c *Coordinator) unload(s *shard) {
 
 // Close stops the coordinator: every shard is unloaded, and Close returns once the loaders and
 // timer callbacks have finished.
-func (c *Coordinator) Close() {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.closed = true
-	shards := c.shards
-	c.shards = map[int32]*shard{}
-	c.mu.Unlock()
-	for _, s := range shards {
-		c.unload(s)
-	}
-	c.wg.Wait()
-}
+func (c *Coordinator) Close() { c.rt.Close() }
 
 // shardFor returns the loaded shard of a group, or the error Kafka answers: NOT_COORDINATOR
-// when another broker leads its partition (or the topic does not exist yet),
-// COORDINATOR_LOAD_IN_PROGRESS while it loads. The shard's mu is held on success.
+// when another broker leads its partition, COORDINATOR_NOT_AVAILABLE while the topic does not
+// exist, COORDINATOR_LOAD_IN_PROGRESS while it loads. The shard's lock is held on success.
 func (c *Coordinator) shardFor(groupID string) (*shard, error) {
-	c.mu.RLock()
-	n := c.numPartitions
-	var s *shard
-	if n > 0 {
-		s = c.shards[PartitionFor(groupID, n)]
-	}
-	closed := c.closed
-	c.mu.RUnlock()
-	switch {
-	case closed || n == 0:
-		return nil, kerr.CoordinatorNotAvailable
-	case s == nil:
-		return nil, kerr.NotCoordinator
-	}
-	s.mu.Lock()
-	switch {
-	case s.unloaded:
-		s.mu.Unlock()
-		return nil, kerr.NotCoordinator
-	case !s.loaded:
-		s.mu.Unlock()
-		return nil, kerr.CoordinatorLoadInProgress
-	}
-	return s, nil
+	return c.rt.ShardFor(groupID)
 }
 
 // group returns a group, creating an empty classic group when create is set; nil when it
@@ -343,7 +224,7 @@ func (c *Coordinator) group(groupID string, create bool) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer s.mu.Unlock()
+	defer s.Unlock()
 	g := s.groups[groupID]
 	if g == nil {
 		if !create {
@@ -356,37 +237,14 @@ func (c *Coordinator) group(groupID string, create bool) (*Group, error) {
 	return g, nil
 }
 
-// shards returns the loaded shards.
-func (c *Coordinator) loadedShards() []*shard {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	out := make([]*shard, 0, len(c.shards))
-	for _, s := range c.shards {
-		out = append(out, s)
-	}
-	return out
-}
+// loadedShards returns the shards of the partitions this broker leads, loaded or not.
+func (c *Coordinator) loadedShards() []*shard { return c.rt.Shards() }
 
 // waitCommitted waits for a write that ended at offset next to be committed. A zero next means
 // nothing was written.
 func (c *Coordinator) waitCommitted(ctx context.Context, l PartitionLog, next int64) error {
-	if l == nil || next == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, commitTimeout)
-	defer cancel()
-	return l.WaitCommitted(ctx, next)
+	return coordinator.WaitCommitted(ctx, l, next)
 }
 
 // Loaded reports whether this broker leads partition p of __consumer_offsets and has loaded it.
-func (c *Coordinator) Loaded(p int32) bool {
-	c.mu.RLock()
-	s := c.shards[p]
-	c.mu.RUnlock()
-	if s == nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.loaded && !s.unloaded
-}
+func (c *Coordinator) Loaded(p int32) bool { return c.rt.Loaded(p) }

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/config"
+	"github.com/gregorhq/gregor/internal/coordinator"
 	"github.com/gregorhq/gregor/internal/records"
 )
 
@@ -562,7 +563,7 @@ func TestFailedLoadIsRetried(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the shard was not loaded again")
 		}
-		clock.Advance(loadRetryBackoff)
+		clock.Advance(coordinator.LoadRetryBackoff)
 		time.Sleep(time.Millisecond)
 	}
 }

@@ -10,9 +10,9 @@
 //
 // A group lives in partition PartitionFor(groupID, offsets.topic.num.partitions) of
 // __consumer_offsets, and is served by that partition's leader. The Coordinator keeps one shard
-// per partition this broker leads; a shard is loaded by replaying its partition's log from the
-// start (COORDINATOR_LOAD_IN_PROGRESS until then), and unloaded when leadership moves away
-// (NOT_COORDINATOR after that).
+// per partition this broker leads, in a coordinator.Runtime; a shard is loaded by replaying its
+// partition's log from the start (COORDINATOR_LOAD_IN_PROGRESS until then), and unloaded when
+// leadership moves away (NOT_COORDINATOR after that).
 //
 // # Records
 //
@@ -49,10 +49,11 @@
 //
 // # Locks
 //
-// Lock order: Coordinator.mu, then shard.mu, then Group.mu, then a consumer group's own
+// Lock order: the runtime's locks (package coordinator: applyMu, mu), then the shard's lock
+// (coordinator.Shard), then Group.mu, then a consumer group's own
 // consumergroup.Group.mu or a share group's sharegroup.Group.mu (taken inside those packages'
 // methods); shard.txns.mu is a leaf. Timer callbacks take only Group.mu. A TxnOffsetCommit
 // appends to the partition with Group.mu held, so the partition calls its marker listener
-// (onTxnMarker, which takes shard.mu and Group.mu) without its own locks held. No lock is held
-// while waiting for the high watermark or for another member's request.
+// (onTxnMarker, which takes the shard's lock and Group.mu) without its own locks held. No lock
+// is held while waiting for the high watermark or for another member's request.
 package group

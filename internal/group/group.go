@@ -309,7 +309,7 @@ func (c *Coordinator) replay(s *shard, l PartitionLog) (map[string]*Group, int64
 				continue
 			}
 			if err != nil {
-				c.log.Warn("skipping undecodable __consumer_offsets record", "partition", s.partition, "offset", r.Offset, "err", err)
+				c.log.Warn("skipping undecodable __consumer_offsets record", "partition", s.Partition(), "offset", r.Offset, "err", err)
 				continue
 			}
 			c.applyRecord(s, groups, d, r.Offset, producerID)

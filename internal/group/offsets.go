@@ -336,9 +336,9 @@ func (c *Coordinator) expireOffsets() {
 	now := c.clock.Now()
 	retention := time.Duration(c.cfg.Broker.OffsetsRetentionMinutes) * time.Minute
 	for _, s := range c.loadedShards() {
-		s.mu.Lock()
-		if !s.loaded || s.unloaded {
-			s.mu.Unlock()
+		s.Lock()
+		if !s.ActiveLocked() {
+			s.Unlock()
 			continue
 		}
 		for id, g := range s.groups {
@@ -348,7 +348,7 @@ func (c *Coordinator) expireOffsets() {
 			}
 			g.mu.Unlock()
 		}
-		s.mu.Unlock()
+		s.Unlock()
 	}
 }
 

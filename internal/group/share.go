@@ -93,7 +93,7 @@ func (c *Coordinator) shareGroupForHeartbeat(req *kmsg.ShareGroupHeartbeatReques
 	if err != nil {
 		return nil, err
 	}
-	defer s.mu.Unlock()
+	defer s.Unlock()
 	g := s.groups[req.GroupID]
 	if g == nil {
 		if req.MemberEpoch != 0 {

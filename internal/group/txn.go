@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/gregorhq/gregor/internal/coordinator"
 	"github.com/gregorhq/gregor/internal/group/consumergroup"
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/replica"
@@ -25,8 +26,8 @@ import (
 // openTxns indexes, per producer id, the groups of a shard that hold pending offsets of the
 // producer (Kafka's openGroupsForProducer), so a marker visits only those groups.
 //
-// mu is a leaf lock: it is taken after shard.mu and Group.mu, and nothing is locked while it
-// is held. An entry is added under the group's mu before its batch is appended (so a marker
+// mu is a leaf lock: it is taken after the shard's lock and Group.mu, and nothing is locked
+// while it is held. An entry is added under the group's mu before its batch is appended (so a marker
 // written after the batch finds the group) and removed under the group's mu once the group
 // holds nothing of the producer; a stale entry costs a visit, never a missed one.
 type openTxns struct {
@@ -102,22 +103,20 @@ func markerType(key []byte) (commit, ok bool) {
 // (registered in New). It must be called without the partition's locks held: it takes the
 // group locks, which a TxnOffsetCommit holds while it appends to the partition.
 func (c *Coordinator) onTxnMarker(partition int32, m replica.TxnMarker, offset int64) {
-	c.mu.RLock()
-	s := c.shards[partition]
-	c.mu.RUnlock()
-	if s == nil {
+	s, ok := c.rt.Shard(partition)
+	if !ok {
 		return // not led here: the leader's replay reads the marker
 	}
-	s.mu.Lock()
+	s.Lock()
 	var committed []groupCommit
-	switch {
-	case s.unloaded:
-	case !s.loaded:
+	switch s.StateLocked() {
+	case coordinator.Unloaded:
+	case coordinator.Loading:
 		s.markersWhileLoading = append(s.markersWhileLoading, txnMarker{producerID: m.ProducerID, commit: m.Commit, offset: offset})
 	default:
 		committed = completeTxn(s, s.groups, m.ProducerID, m.Commit, offset)
 	}
-	s.mu.Unlock()
+	s.Unlock()
 	c.notifyCommits(committed)
 }
 
@@ -140,8 +139,8 @@ func (c *Coordinator) notifyCommits(committed []groupCommit) {
 }
 
 // completeTxn ends producerID's transaction in the groups of a shard, for a marker at
-// markerOffset, and returns the offsets that became committed. The caller holds s.mu, or
-// owns groups (replay).
+// markerOffset, and returns the offsets that became committed. The caller holds the shard's
+// lock, or owns groups (replay).
 func completeTxn(s *shard, groups map[string]*Group, producerID int64, commit bool, markerOffset int64) []groupCommit {
 	var committed []groupCommit
 	for _, id := range s.txns.groups(producerID) {

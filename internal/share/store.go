@@ -2,11 +2,11 @@ package share
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/gregorhq/gregor/internal/coordinator"
 	"github.com/gregorhq/gregor/internal/records"
 	"github.com/gregorhq/gregor/internal/replica"
 )
@@ -95,8 +95,11 @@ func (m *Manager) readStateLog() (map[partKey]*SharePartition, error) {
 	if st.local == nil {
 		return m.replay(m.remoteReader(st))
 	}
-	if err := waitCaughtUp(st.local); err != nil {
-		return nil, err
+	// Records the old leader committed can be above a new leader's high watermark
+	// (coordinator.WaitCaughtUp); a replay before it catches up would miss them. If it does
+	// not catch up in time, the load fails and the next use tries again.
+	if err := coordinator.WaitCaughtUp(st.local); err != nil {
+		return nil, kerr.CoordinatorLoadInProgress
 	}
 	return m.replay(localReader(st.local))
 }
@@ -121,91 +124,44 @@ func localReader(p *replica.Partition) logReader {
 	}
 }
 
-// catchUpTimeout bounds how long a load waits for the state topic's high watermark to reach
-// its log end offset (waitCaughtUp); after it the load fails, and the next use tries again.
-const catchUpTimeout = 5 * time.Second
-
-// waitCaughtUp waits until p's high watermark reaches its log end offset as of the call.
-// replay reads only below the high watermark (committed state), and a broker that has just
-// become the state topic's leader knows the high watermark only as its last fetch from the
-// old leader told it: records the old leader had committed (acknowledgements it answered)
-// can be above it. They are committed again once the followers fetch from this leader.
-func waitCaughtUp(p *replica.Partition) error {
-	end := p.LogEndOffset()
-	if p.HighWatermark() >= end {
-		return nil
-	}
-	w := replica.NewWaiter([]*replica.Partition{p})
-	defer w.Close()
-	timer := time.NewTimer(catchUpTimeout)
-	defer timer.Stop()
-	for p.HighWatermark() < end {
-		select {
-		case <-w.C():
-		case <-timer.C:
-			return kerr.CoordinatorLoadInProgress
-		}
-	}
-	return nil
-}
-
 // replay reads __share_group_state from its start: a snapshot replaces a share-partition's
 // state, a tombstone deletes it. An update (written by earlier versions, which wrote
 // ShareUpdate records between snapshots) is merged into the state; a snapshot written since
 // replaces it. Undecodable records are skipped with a warning.
 func (m *Manager) replay(lr logReader) (map[partKey]*SharePartition, error) {
 	out := map[partKey]*SharePartition{}
-	off, err := lr.start()
+	start, err := lr.start()
 	if err != nil {
 		return nil, err
 	}
-	for {
-		data, err := lr.read(off)
-		if err != nil {
-			return nil, err
+	_, err = coordinator.ReadBatches(start, lr.read, func(h records.Header, batch []byte) error {
+		if h.Control() {
+			return nil
 		}
-		if len(data) == 0 {
-			return out, nil
-		}
-		progressed := false
-		for len(data) > 0 {
-			h, err := records.ParseHeader(data)
-			if err != nil || h.Size() > int64(len(data)) {
-				break
-			}
-			batch := data[:h.Size()]
-			data = data[h.Size():]
-			off, progressed = h.NextOffset(), true
-			if h.Control() {
-				continue
-			}
-			err = records.ForEachRecord(batch, func(r records.Record) bool {
-				typ, sk, v, err := DecodeState(r.Key, r.Value)
-				if err != nil {
-					m.log.Warn("skipping undecodable __share_group_state record", "err", err)
-					return true
-				}
-				k := partKey{sk.Group, sk.TopicID, sk.Partition}
-				switch {
-				case v == nil:
-					delete(out, k)
-				case typ == TypeSnapshot || out[k] == nil:
-					sp := NewSharePartition(v.StartOffset, m.limits)
-					sp.Restore(v.StartOffset, v.EndOffset, v.Batches)
-					out[k] = sp
-				default:
-					out[k].Merge(v.StartOffset, v.EndOffset, v.Batches)
-				}
-				return true
-			})
+		return records.ForEachRecord(batch, func(r records.Record) bool {
+			typ, sk, v, err := DecodeState(r.Key, r.Value)
 			if err != nil {
-				return nil, err
+				m.log.Warn("skipping undecodable __share_group_state record", "err", err)
+				return true
 			}
-		}
-		if !progressed {
-			return nil, errors.New("share: replay made no progress")
-		}
+			k := partKey{sk.Group, sk.TopicID, sk.Partition}
+			switch {
+			case v == nil:
+				delete(out, k)
+			case typ == TypeSnapshot || out[k] == nil:
+				sp := NewSharePartition(v.StartOffset, m.limits)
+				sp.Restore(v.StartOffset, v.EndOffset, v.Batches)
+				out[k] = sp
+			default:
+				out[k].Merge(v.StartOffset, v.EndOffset, v.Batches)
+			}
+			return true
+		})
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // stateWriteTimeout bounds how long an acknowledgement waits for its state record to be

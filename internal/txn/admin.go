@@ -6,6 +6,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/gregorhq/gregor/internal/coordinator"
 )
 
 // Listing is one transactional id as ListTransactions shows it.
@@ -33,13 +35,13 @@ func (c *Coordinator) ListTransactions(states []string, producerIDs []int64, dur
 	now := c.now()
 	var out []Listing
 	for _, s := range c.allShards() {
-		s.mu.Lock()
-		if s.unloaded {
-			s.mu.Unlock()
+		s.Lock()
+		switch s.StateLocked() {
+		case coordinator.Unloaded:
+			s.Unlock()
 			continue
-		}
-		if !s.loaded {
-			s.mu.Unlock()
+		case coordinator.Loading:
+			s.Unlock()
 			return nil, unknown, kerr.CoordinatorLoadInProgress
 		}
 		for _, m := range s.txns {
@@ -51,7 +53,7 @@ func (c *Coordinator) ListTransactions(states []string, producerIDs []int64, dur
 				out = append(out, Listing{TransactionalID: m.id, ProducerID: m.producerID, State: m.state.String()})
 			}
 		}
-		s.mu.Unlock()
+		s.Unlock()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].TransactionalID < out[j].TransactionalID })
 	return out, unknown, nil
@@ -74,7 +76,7 @@ func (c *Coordinator) DescribeTransaction(id string) (Description, error) {
 	if err != nil {
 		return Description{}, err
 	}
-	defer s.mu.Unlock()
+	defer s.Unlock()
 	m := s.txns[id]
 	if m == nil {
 		return Description{}, kerr.TransactionalIDNotFound
@@ -94,8 +96,8 @@ func (c *Coordinator) AbortTimedOut() int {
 	now := c.now()
 	n := 0
 	for _, s := range c.allShards() {
-		s.mu.Lock()
-		if s.loaded && !s.unloaded {
+		s.Lock()
+		if s.ActiveLocked() {
 			for _, m := range s.txns {
 				if m.state == stateOngoing && m.startMs >= 0 && now-m.startMs >= int64(m.timeoutMs) {
 					c.log.Info("aborting timed out transaction", "transactional.id", m.id, "producer.id", m.producerID, "epoch", m.epoch)
@@ -104,7 +106,7 @@ func (c *Coordinator) AbortTimedOut() int {
 				}
 			}
 		}
-		s.mu.Unlock()
+		s.Unlock()
 	}
 	return n
 }
@@ -116,8 +118,8 @@ func (c *Coordinator) ExpireTransactionalIDs() int {
 	expiration := int64(c.cfg.Broker.TransactionalIDExpirationMs)
 	n := 0
 	for _, s := range c.allShards() {
-		s.mu.Lock()
-		if s.loaded && !s.unloaded {
+		s.Lock()
+		if s.ActiveLocked() {
 			for id, m := range s.txns {
 				idle := m.state == stateEmpty || m.state == stateCompleteCommit || m.state == stateCompleteAbort || m.state == stateDead
 				if idle && now-m.lastUpdateMs >= expiration {
@@ -129,7 +131,7 @@ func (c *Coordinator) ExpireTransactionalIDs() int {
 				}
 			}
 		}
-		s.mu.Unlock()
+		s.Unlock()
 	}
 	return n
 }

@@ -3,7 +3,6 @@ package txn
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/gregorhq/gregor/internal/config"
 	"github.com/gregorhq/gregor/internal/controller"
+	"github.com/gregorhq/gregor/internal/coordinator"
 	"github.com/gregorhq/gregor/internal/group"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/replica"
@@ -53,52 +53,33 @@ type Config struct {
 	Logger             *slog.Logger
 }
 
-// commitTimeout bounds how long a write waits for the high watermark.
-const commitTimeout = 5 * time.Second
-
 // Coordinator is this broker's transaction coordinator: one shard per __transaction_state
 // partition it leads.
 type Coordinator struct {
-	cfg  Config
-	log  *slog.Logger
-	quit chan struct{}
+	cfg       Config
+	log       *slog.Logger
+	quit      chan struct{} // closed by Close: the background checks stop
+	closeOnce sync.Once
 
-	mu sync.RWMutex
-	// Fields guarded by mu.
-	numPartitions int32 // partitions of __transaction_state; 0 while the topic does not exist
-	shards        map[int32]*shard
-	closed        bool
-	// wg counts the goroutines (loaders, completions, background checks) that Close waits
-	// for; Add only under mu with closed false.
-	wg sync.WaitGroup
+	// rt keeps one shard per __transaction_state partition this broker leads, loads and
+	// unloads them as leadership moves, and tracks the goroutines Close waits for (loaders,
+	// completions, background checks).
+	rt *coordinator.Runtime[*shard]
 
-	// goMu guards goStopped, so that goTracked, which runs with a shard's mu held, never
-	// takes mu (lock order: mu, shard.mu, goMu). Close sets goStopped before waiting on wg.
-	goMu      sync.Mutex
-	goStopped bool
-
-	createMu sync.Mutex // serializes creating __transaction_state
-
-	// applyMu serializes Apply; appliedOffset (guarded by applyMu) makes it ignore an image
-	// older than the last applied. Lock order: applyMu before mu.
-	applyMu       sync.Mutex
-	appliedOffset uint64
-	applied       bool
+	// topic creates __transaction_state on first use.
+	topic *coordinator.InternalTopic
 }
 
 // shard is the state of one __transaction_state partition this broker leads.
 type shard struct {
-	partition int32
-	// ctx ends when the shard unloads: marker retries stop.
-	ctx    context.Context
-	cancel context.CancelFunc
+	// Shard is the partition, its lifecycle state (loading, active, unloaded), a context
+	// that ends when it unloads (marker retries stop), and the lock that guards it and the
+	// fields below.
+	coordinator.Shard
 
-	mu sync.Mutex
-	// Fields guarded by mu.
-	log      PartitionLog
-	epoch    int32 // coordinator epoch: the partition's leader epoch at load
-	loaded   bool  // replay finished
-	unloaded bool  // leadership moved away (or the coordinator closed)
+	// Fields guarded by the Shard's lock.
+	log   PartitionLog // set when the shard becomes active
+	epoch int32        // coordinator epoch: the partition's leader epoch at load
 	// txns holds every transactional id of the partition. A *txnMetadata in it is never
 	// modified: a change writes a new value and swaps it in (see writeLocked).
 	txns map[string]*txnMetadata
@@ -116,10 +97,25 @@ func New(cfg Config) *Coordinator {
 	if cfg.MarkerRetryBackoff <= 0 {
 		cfg.MarkerRetryBackoff = 100 * time.Millisecond
 	}
-	c := &Coordinator{cfg: cfg, log: cfg.Logger, quit: make(chan struct{}), shards: map[int32]*shard{}}
+	c := &Coordinator{cfg: cfg, log: cfg.Logger, quit: make(chan struct{})}
+	c.rt = coordinator.New(coordinator.Config[*shard]{
+		Topic: StateTopic, NodeID: cfg.NodeID, PartitionFor: PartitionFor,
+		NoTopicErr: kerr.NotCoordinator,
+		NewShard: func(int32) *shard {
+			return &shard{txns: map[string]*txnMetadata{}}
+		},
+		Load:   c.load,
+		Unload: func(s *shard) { s.txns = nil },
+		Logger: cfg.Logger,
+	})
 	if c.cfg.OpenLog == nil {
 		c.cfg.OpenLog = c.openReplicaLog
 	}
+	b := cfg.Broker
+	// As for __consumer_offsets, the replication factor is capped at the live brokers.
+	c.topic = &coordinator.InternalTopic{Name: StateTopic, NumPartitions: b.TransactionStateLogNumPartitions,
+		ReplicationFactor: b.TransactionStateLogReplicationFactor, SegmentBytes: b.TransactionStateLogSegmentBytes,
+		Controller: cfg.Controller, Replicas: cfg.Replicas, Apply: c.Apply, Logger: cfg.Logger}
 	if !cfg.NoBackgroundChecks {
 		b := cfg.Broker
 		c.every(time.Duration(b.TransactionAbortTimedOutTransactionCleanupIntervalMs)*time.Millisecond, func() { c.AbortTimedOut() })
@@ -133,9 +129,7 @@ func (c *Coordinator) every(d time.Duration, f func()) {
 	if d <= 0 {
 		return
 	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
+	c.rt.Go(func() {
 		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
@@ -146,7 +140,7 @@ func (c *Coordinator) every(d time.Duration, f func()) {
 				return
 			}
 		}
-	}()
+	})
 }
 
 func (c *Coordinator) now() int64 { return c.cfg.Now().UnixMilli() }
@@ -159,155 +153,64 @@ func (c *Coordinator) openReplicaLog(partition int32) (PartitionLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return replicaLog{p: p, now: c.now}, nil
+	return replicaLog{coordinator.ReplicaLog{P: p, Now: c.now}}, nil
 }
 
 // goTracked runs f in a goroutine Close waits for; it returns false, without running f, once
-// the coordinator is closed.
-func (c *Coordinator) goTracked(f func()) bool {
-	c.goMu.Lock()
-	defer c.goMu.Unlock()
-	if c.goStopped {
-		return false
-	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		f()
-	}()
-	return true
-}
+// the coordinator is closed. It may be called with a shard's lock held.
+func (c *Coordinator) goTracked(f func()) bool { return c.rt.Go(f) }
 
 // Apply follows a new metadata image: it loads the shards of the __transaction_state
 // partitions this broker now leads and unloads those it no longer leads.
-func (c *Coordinator) Apply(img *metadata.Image) {
-	c.applyMu.Lock()
-	defer c.applyMu.Unlock()
-	if c.applied && img.Offset < c.appliedOffset {
-		return
-	}
-	c.applied, c.appliedOffset = true, img.Offset
-	t := img.Topics[StateTopic]
-	if t == nil {
-		c.setLeadership(0, nil)
-		return
-	}
-	var led []int32
-	for _, p := range t.Partitions {
-		if p.Leader == c.cfg.NodeID {
-			led = append(led, p.ID)
-		}
-	}
-	c.setLeadership(int32(len(t.Partitions)), led)
-}
+func (c *Coordinator) Apply(img *metadata.Image) { c.rt.Apply(img) }
 
 // setLeadership is Apply's decision, given the partition count and the partitions led.
 func (c *Coordinator) setLeadership(numPartitions int32, led []int32) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return
-	}
-	c.numPartitions = numPartitions
-	want := map[int32]bool{}
-	for _, p := range led {
-		want[p] = true
-		if c.shards[p] != nil {
-			continue
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		s := &shard{partition: p, ctx: ctx, cancel: cancel, txns: map[string]*txnMetadata{}}
-		c.shards[p] = s
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.load(s)
-		}()
-	}
-	for p, s := range c.shards {
-		if !want[p] {
-			delete(c.shards, p)
-			unload(s)
-		}
-	}
+	c.rt.SetLeadership(numPartitions, led)
 }
-
-// loadRetryBackoff is how long a shard whose load failed waits before trying again.
-const loadRetryBackoff = time.Second
 
 // load replays a shard's partition, makes its transactional ids available, and resumes the
-// transactions that were writing markers.
-func (c *Coordinator) load(s *shard) {
-	for {
-		l, err := c.cfg.OpenLog(s.partition)
-		txns := map[string]*txnMetadata{}
-		if err == nil {
-			err = l.Replay(func(key, value []byte) {
-				id, m, err := decodeTxnRecord(key, value)
-				switch {
-				case err != nil:
-					c.log.Warn("skipping undecodable __transaction_state record", "partition", s.partition, "err", err)
-				case m == nil:
-					delete(txns, id)
-				default:
-					txns[id] = m
-				}
-			})
-		}
-		if err == nil {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if s.unloaded {
-				return
-			}
-			s.log, s.epoch, s.txns, s.loaded = l, l.LeaderEpoch(), txns, true
-			for _, m := range txns {
-				if m.state == statePrepareCommit || m.state == statePrepareAbort {
-					c.startCompletionLocked(s, m)
-				}
-			}
-			c.log.Debug("loaded transaction coordinator partition", "partition", s.partition, "ids", len(txns))
-			return
-		}
-		// The shard stays loading, so requests get COORDINATOR_LOAD_IN_PROGRESS and retry.
-		c.log.Error("loading transaction coordinator partition failed; retrying", "partition", s.partition, "err", err)
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-time.After(loadRetryBackoff):
-		}
+// transactions that were writing markers. An error leaves the shard loading, and the runtime
+// tries again.
+func (c *Coordinator) load(s *shard) error {
+	l, err := c.cfg.OpenLog(s.Partition())
+	if err != nil {
+		return err
 	}
-}
-
-// unload drops a shard: its completions stop, and requests get NOT_COORDINATOR.
-func unload(s *shard) {
-	s.cancel()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.unloaded = true
-	s.txns = nil
+	txns := map[string]*txnMetadata{}
+	err = l.Replay(func(key, value []byte) {
+		id, m, err := decodeTxnRecord(key, value)
+		switch {
+		case err != nil:
+			c.log.Warn("skipping undecodable __transaction_state record", "partition", s.Partition(), "err", err)
+		case m == nil:
+			delete(txns, id)
+		default:
+			txns[id] = m
+		}
+	})
+	if err != nil {
+		return err
+	}
+	n := len(txns) // counted now: once active, the map is the shard's, under its lock
+	if s.Activate(func() {
+		s.log, s.epoch, s.txns = l, l.LeaderEpoch(), txns
+		for _, m := range txns {
+			if m.state == statePrepareCommit || m.state == statePrepareAbort {
+				c.startCompletionLocked(s, m)
+			}
+		}
+	}) {
+		c.log.Debug("loaded transaction coordinator partition", "partition", s.Partition(), "ids", n)
+	}
+	return nil
 }
 
 // Close stops the coordinator: every shard is unloaded, and Close returns once the loaders,
 // completions and background checks have finished.
 func (c *Coordinator) Close() {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
-	}
-	c.closed = true
-	close(c.quit)
-	shards := c.shards
-	c.shards = map[int32]*shard{}
-	c.mu.Unlock()
-	for _, s := range shards {
-		unload(s)
-	}
-	c.goMu.Lock()
-	c.goStopped = true
-	c.goMu.Unlock()
-	c.wg.Wait()
+	c.closeOnce.Do(func() { close(c.quit) })
+	c.rt.Close()
 }
 
 // PartitionFor is the __transaction_state partition that holds a transactional id, as Kafka
@@ -316,56 +219,18 @@ func PartitionFor(transactionalID string, numPartitions int32) int32 {
 	return group.PartitionFor(transactionalID, numPartitions)
 }
 
-// shardFor returns the loaded shard of a transactional id, with its mu held, or the error
+// shardFor returns the loaded shard of a transactional id, with its lock held, or the error
 // Kafka answers: NOT_COORDINATOR when another broker leads its partition (or the topic does
 // not exist yet), COORDINATOR_LOAD_IN_PROGRESS while it loads.
-func (c *Coordinator) shardFor(id string) (*shard, error) {
-	c.mu.RLock()
-	n := c.numPartitions
-	var s *shard
-	if n > 0 {
-		s = c.shards[PartitionFor(id, n)]
-	}
-	closed := c.closed
-	c.mu.RUnlock()
-	switch {
-	case closed:
-		return nil, kerr.CoordinatorNotAvailable
-	case s == nil:
-		return nil, kerr.NotCoordinator
-	}
-	s.mu.Lock()
-	switch {
-	case s.unloaded:
-		s.mu.Unlock()
-		return nil, kerr.NotCoordinator
-	case !s.loaded:
-		s.mu.Unlock()
-		return nil, kerr.CoordinatorLoadInProgress
-	}
-	return s, nil
-}
+func (c *Coordinator) shardFor(id string) (*shard, error) { return c.rt.ShardFor(id) }
 
-// loadedShards returns the shards this broker leads, loaded or not.
-func (c *Coordinator) allShards() []*shard {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	out := make([]*shard, 0, len(c.shards))
-	for _, s := range c.shards {
-		out = append(out, s)
-	}
-	return out
-}
+// allShards returns the shards this broker leads, loaded or not.
+func (c *Coordinator) allShards() []*shard { return c.rt.Shards() }
 
 // waitCommitted waits for a write that ended at offset next to be committed; 0 means nothing
 // was written.
 func waitCommitted(ctx context.Context, l PartitionLog, next int64) error {
-	if l == nil || next == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, commitTimeout)
-	defer cancel()
-	return l.WaitCommitted(ctx, next)
+	return coordinator.WaitCommitted(ctx, l, next)
 }
 
 // FindCoordinator returns the broker that coordinates a transactional id: the leader of its
@@ -386,60 +251,5 @@ func (c *Coordinator) FindCoordinator(ctx context.Context, id string) (int32, er
 // ensureTopic creates __transaction_state when it does not exist, and returns an image that
 // has it.
 func (c *Coordinator) ensureTopic(ctx context.Context) (*metadata.Image, error) {
-	ctrl := c.cfg.Controller
-	if ctrl == nil {
-		return nil, kerr.CoordinatorNotAvailable
-	}
-	if img := ctrl.Image(); img.Topics[StateTopic] != nil && len(img.Topics[StateTopic].Partitions) > 0 {
-		return img, nil
-	}
-	c.createMu.Lock()
-	defer c.createMu.Unlock()
-	img := ctrl.Image()
-	if img.Topics[StateTopic] == nil {
-		b := c.cfg.Broker
-		// As for __consumer_offsets: never ask for more replicas than there are live brokers.
-		rf := b.TransactionStateLogReplicationFactor
-		if live := int16(liveBrokers(img)); live < rf {
-			rf = max(live, 1)
-		}
-		compact := "compact"
-		segment := strconv.Itoa(int(b.TransactionStateLogSegmentBytes))
-		res := ctrl.CreateTopics(ctx, []controller.TopicSpec{{
-			Name:              StateTopic,
-			NumPartitions:     b.TransactionStateLogNumPartitions,
-			ReplicationFactor: rf,
-			Configs:           map[string]*string{"cleanup.policy": &compact, "segment.bytes": &segment},
-		}}, false)
-		if err := res[0].Err; err != nil && !isCode(err, kerr.TopicAlreadyExists) {
-			c.log.Warn("creating __transaction_state failed", "err", err, "message", res[0].Message)
-			return nil, kerr.CoordinatorNotAvailable
-		}
-		img = ctrl.Image()
-		if c.cfg.Replicas != nil {
-			if err := c.cfg.Replicas.Apply(img); err != nil {
-				c.log.Error("opening __transaction_state failed", "err", err)
-			}
-		}
-		c.Apply(img)
-	}
-	if img.Topics[StateTopic] == nil || len(img.Topics[StateTopic].Partitions) == 0 {
-		return nil, kerr.CoordinatorNotAvailable
-	}
-	return img, nil
-}
-
-func liveBrokers(img *metadata.Image) int {
-	n := 0
-	for _, b := range img.Brokers {
-		if !b.Fenced {
-			n++
-		}
-	}
-	return n
-}
-
-func isCode(err error, want *kerr.Error) bool {
-	ke, ok := err.(*kerr.Error)
-	return ok && ke.Code == want.Code
+	return c.topic.Ensure(ctx)
 }

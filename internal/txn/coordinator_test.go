@@ -303,7 +303,7 @@ func TestInitProducerIDEpochExhaustionAndKIP360(t *testing.T) {
 	m := s.txns["t1"].clone()
 	m.epoch = 32766
 	s.writeLocked("t1", m)
-	s.mu.Unlock()
+	s.Unlock()
 	pid3, epoch3 := h.init("t1")
 	if pid3 == pid || epoch3 != 0 {
 		t.Fatalf("after exhaustion got %d/%d", pid3, epoch3)

@@ -9,9 +9,10 @@
 // A transactional id lives in partition PartitionFor(id, transaction.state.log.num.partitions)
 // of __transaction_state (Kafka's abs(hashCode) % partitions, the same function as for groups),
 // and is served by that partition's leader. The Coordinator keeps one shard per partition it
-// leads; a shard is loaded by replaying its partition's log (COORDINATOR_LOAD_IN_PROGRESS until
-// then) and unloaded when leadership moves away (NOT_COORDINATOR after that). The partition's
-// leader epoch at load is the coordinator epoch that markers carry.
+// leads, in a coordinator.Runtime; a shard is loaded by replaying its partition's log
+// (COORDINATOR_LOAD_IN_PROGRESS until then) and unloaded when leadership moves away
+// (NOT_COORDINATOR after that). The partition's leader epoch at load is the coordinator epoch
+// that markers carry.
 //
 // # Records
 //
@@ -47,6 +48,7 @@
 //
 // # Locks
 //
-// Lock order: Coordinator.applyMu, Coordinator.mu, shard.mu, Coordinator.goMu. No lock is held while waiting for the high
-// watermark, for the controller (a new producer id) or for markers.
+// Lock order: the runtime's (package coordinator): applyMu, mu, the shard's lock
+// (coordinator.Shard), goMu. No lock is held while waiting for the high watermark, for the
+// controller (a new producer id) or for markers.
 package txn

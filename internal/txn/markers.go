@@ -5,10 +5,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/gregorhq/gregor/internal/coordinator"
 )
 
 // startCompletionLocked starts completing m, which is in PrepareCommit or PrepareAbort: its
-// markers are written, then the Complete record. The caller holds s.mu.
+// markers are written, then the Complete record. The caller holds the shard's lock.
 func (c *Coordinator) startCompletionLocked(s *shard, m *txnMetadata) {
 	epoch := s.epoch
 	c.goTracked(func() { c.complete(s, m, epoch) })
@@ -21,7 +23,7 @@ func (c *Coordinator) complete(s *shard, m *txnMetadata, coordinatorEpoch int32)
 	commit := m.state == statePrepareCommit
 	pending := m.partitionList()
 	for len(pending) > 0 && c.cfg.Markers != nil {
-		failed := c.cfg.Markers.WriteTxnMarkers(s.ctx, m.producerID, m.epoch, commit, coordinatorEpoch, pending)
+		failed := c.cfg.Markers.WriteTxnMarkers(s.Context(), m.producerID, m.epoch, commit, coordinatorEpoch, pending)
 		retry := map[string][]int32{}
 		for t, ps := range failed {
 			for p, err := range ps {
@@ -42,14 +44,14 @@ func (c *Coordinator) complete(s *shard, m *txnMetadata, coordinatorEpoch int32)
 			break
 		}
 		select {
-		case <-s.ctx.Done():
+		case <-s.Context().Done():
 			return // unloaded: the next leader resumes the transaction on load
 		case <-time.After(c.cfg.MarkerRetryBackoff):
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.unloaded {
+	s.Lock()
+	defer s.Unlock()
+	if s.StateLocked() == coordinator.Unloaded {
 		return
 	}
 	cur := s.txns[m.id]

@@ -75,7 +75,7 @@ func epochExhausted(epoch int16) bool { return epoch >= math.MaxInt16-1 }
 
 // writeLocked writes m as the new state of its transactional id and swaps it into memory; a
 // nil m (with id) is a tombstone. It returns the offset after the record, for waitCommitted.
-// The caller holds s.mu.
+// The caller holds the shard's lock.
 func (s *shard) writeLocked(id string, m *txnMetadata) (int64, error) {
 	next, err := s.log.Append([]records.Record{txnRecord(id, m)})
 	if err != nil {
@@ -110,7 +110,7 @@ func (c *Coordinator) InitProducerID(ctx context.Context, id string, timeoutMs i
 		}
 		m, next, needID, err := c.initLocked(s, id, timeoutMs, producerID, producerEpoch, newID)
 		l := s.log
-		s.mu.Unlock()
+		s.Unlock()
 		if needID {
 			if c.cfg.NextProducerID == nil {
 				return -1, -1, kerr.CoordinatorNotAvailable
@@ -132,7 +132,7 @@ func (c *Coordinator) InitProducerID(ctx context.Context, id string, timeoutMs i
 }
 
 // initLocked is InitProducerID's decision. needID asks the caller for a new producer id
-// (newID, -1 when none yet) and to call again. The caller holds s.mu.
+// (newID, -1 when none yet) and to call again. The caller holds the shard's lock.
 func (c *Coordinator) initLocked(s *shard, id string, timeoutMs int32, producerID int64, producerEpoch int16, newID int64) (m *txnMetadata, next int64, needID bool, err error) {
 	now := c.now()
 	cur := s.txns[id]
@@ -208,7 +208,7 @@ func (c *Coordinator) AddPartitions(ctx context.Context, id string, producerID i
 	}
 	next, err := c.addPartitionsLocked(s, id, producerID, producerEpoch, partitions)
 	l := s.log
-	s.mu.Unlock()
+	s.Unlock()
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (c *Coordinator) VerifyPartitions(id string, producerID int64, producerEpoc
 	if err != nil {
 		return nil, err
 	}
-	defer s.mu.Unlock()
+	defer s.Unlock()
 	cur := s.txns[id]
 	if err := checkProducer(cur, producerID, producerEpoch); err != nil {
 		return nil, err
@@ -290,7 +290,7 @@ func (c *Coordinator) EndTxn(ctx context.Context, id string, producerID int64, p
 	}
 	next, err := c.endTxnLocked(s, id, producerID, producerEpoch, commit)
 	l := s.log
-	s.mu.Unlock()
+	s.Unlock()
 	if err != nil {
 		return err
 	}
@@ -327,7 +327,7 @@ func (c *Coordinator) endTxnLocked(s *shard, id string, producerID int64, produc
 // abortLocked aborts cur's ongoing transaction on the coordinator's own initiative (its
 // producer is fenced by InitProducerId, or it timed out): the epoch is bumped, so the abort
 // markers fence the old producer in every partition, and the abort completes in the
-// background. The caller holds s.mu.
+// background. The caller holds the shard's lock.
 func (c *Coordinator) abortLocked(s *shard, cur *txnMetadata, now int64) {
 	m := cur.clone()
 	if !epochExhausted(m.epoch) {
