@@ -99,6 +99,11 @@ func TestPerfE2E(t *testing.T) {
 	if s.P50Ms > s.P999Ms || s.P999Ms > s.MaxLatencyMs+0.001 {
 		t.Errorf("e2e percentiles out of order: %+v", s)
 	}
+	// Every record was acknowledged before the run ended, so the acknowledgement figures
+	// are of all of them: real, ordered latencies.
+	if s.AckP50Ms <= 0 || s.AckP50Ms > s.AckP99Ms {
+		t.Errorf("e2e acknowledgement percentiles missing or out of order: %+v", s)
+	}
 }
 
 func TestPerfLimits(t *testing.T) {
