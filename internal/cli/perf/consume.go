@@ -113,6 +113,7 @@ func (o *consumeOptions) run(ctx context.Context, stdout io.Writer) error {
 		kgo.ConsumeTopics(o.topic),
 		kgo.ConsumeResetOffset(reset),
 		kgo.FetchMaxPartitionBytes(o.fetchSize),
+		kgo.WithPools(new(recordPool)),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -153,6 +154,7 @@ func (o *consumeOptions) run(ctx context.Context, stdout io.Writer) error {
 			n++
 			msgs++
 			bytes += int64(len(r.Key) + len(r.Value))
+			r.Recycle()
 		})
 		if n > 0 {
 			lastConsumed = now
@@ -190,4 +192,23 @@ func countPartitions(m map[string][]int32) int {
 		n += len(ps)
 	}
 	return n
+}
+
+// recordPool lends the client the slices it decodes each fetched batch's records into, and
+// takes them back once every record of the batch is recycled, so that counting records does
+// not leave a slice per batch to the garbage collector.
+type recordPool struct{ p sync.Pool }
+
+// GetRecords returns a slice of capacity at least n.
+func (rp *recordPool) GetRecords(n int) []kgo.Record {
+	if s, ok := rp.p.Get().(*[]kgo.Record); ok && cap(*s) >= n {
+		return (*s)[:0]
+	}
+	return make([]kgo.Record, 0, max(n, 64))
+}
+
+// PutRecords takes a slice back.
+func (rp *recordPool) PutRecords(s []kgo.Record) {
+	s = s[:0]
+	rp.p.Put(&s)
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +41,11 @@ type e2eOptions struct {
 // E2ESummary is the result of an e2e run: end-to-end latency, from before the
 // produce call to the record's arrival at a consumer, in milliseconds with
 // microsecond resolution.
+//
+// The Ack figures time the same records from before the produce call to the
+// producer's acknowledgement: what is left of the end-to-end latency is the
+// delivery to the consumer (its fetch's wake-up, the response and the
+// client's decoding), so a run tells on which side the time goes.
 type E2ESummary struct {
 	Records      int64   `json:"records"`
 	Throughput   float64 `json:"target_records_per_sec"`
@@ -47,12 +54,15 @@ type E2ESummary struct {
 	P50Ms        float64 `json:"p50_ms"`
 	P99Ms        float64 `json:"p99_ms"`
 	P999Ms       float64 `json:"p999_ms"`
+	AckP50Ms     float64 `json:"ack_p50_ms"`
+	AckP99Ms     float64 `json:"ack_p99_ms"`
 }
 
-// String prints the figures in the words of Kafka's EndToEndLatency tool.
+// String prints the figures in the words of Kafka's EndToEndLatency tool, then
+// the acknowledgement percentiles.
 func (s E2ESummary) String() string {
-	return fmt.Sprintf("%d records received at a target of %.0f records/sec.\nAvg latency: %.4f ms\nPercentiles: 50th = %.3f, 99th = %.3f, 99.9th = %.3f (max %.3f) ms\n",
-		s.Records, s.Throughput, s.AvgLatencyMs, s.P50Ms, s.P99Ms, s.P999Ms, s.MaxLatencyMs)
+	return fmt.Sprintf("%d records received at a target of %.0f records/sec.\nAvg latency: %.4f ms\nPercentiles: 50th = %.3f, 99th = %.3f, 99.9th = %.3f (max %.3f) ms\nProduce acknowledged: 50th = %.3f, 99th = %.3f ms\n",
+		s.Records, s.Throughput, s.AvgLatencyMs, s.P50Ms, s.P99Ms, s.P999Ms, s.MaxLatencyMs, s.AckP50Ms, s.AckP99Ms)
 }
 
 func newE2ECommand() *cobra.Command {
@@ -65,7 +75,9 @@ func newE2ECommand() *cobra.Command {
 		Short: "Produce at a target rate while consuming, and report end-to-end latency",
 		Long: `Produce --num-records records at --throughput records/sec while a consumer
 reads the topic from its current end, and report the end-to-end latency (send
-call to arrival at the consumer) with percentiles. The topic is created with
+call to arrival at the consumer) with percentiles, and the percentiles of the
+producer's acknowledgements. Values are random uppercase letters after an
+8-byte send time, as Kafka's EndToEndLatency sends. The topic is created with
 the broker's defaults when it does not exist.`,
 		Example: `  gregor perf e2e --topic lat --num-records 10000 --record-size 1024 --throughput 1000 --producer-props acks=all`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -134,20 +146,36 @@ func (o *e2eOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 
 	// The producer runs alongside; the consumer loop below measures.
 	var failed atomic.Int64
+	var (
+		ackMu   sync.Mutex // guards acks; promises run on the client's goroutines
+		ackHist Histogram  // microseconds from send to acknowledgement
+	)
 	prodCtx, stopProducing := context.WithCancel(ctx)
 	defer stopProducing()
+	// The value is random uppercase letters, as Kafka's EndToEndLatency sends,
+	// behind the send time: a value of zeros would shrink to nothing under
+	// compression and measure records that carry no bytes.
+	payload := make([]byte, o.recordSize)
+	for i := range payload {
+		payload[i] = byte('A' + rand.IntN(26))
+	}
 	go func() {
 		pacer := NewPacer(o.throughput, time.Now)
 		for i := int64(0); i < o.numRecords; i++ {
 			if pacer.Wait(prodCtx) != nil {
 				return
 			}
-			v := make([]byte, o.recordSize)
+			v := append([]byte(nil), payload...)
 			binary.BigEndian.PutUint64(v, uint64(time.Now().UnixNano()))
-			producer.Produce(prodCtx, &kgo.Record{Value: v}, func(_ *kgo.Record, err error) {
+			producer.Produce(prodCtx, &kgo.Record{Value: v}, func(r *kgo.Record, err error) {
 				if err != nil {
 					failed.Add(1)
+					return
 				}
+				us := time.Since(time.Unix(0, int64(binary.BigEndian.Uint64(r.Value)))).Microseconds()
+				ackMu.Lock()
+				ackHist.Record(us)
+				ackMu.Unlock()
 			})
 		}
 	}()
@@ -187,6 +215,14 @@ func (o *e2eOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	sum := E2ESummary{Records: got, Throughput: o.throughput, MaxLatencyMs: float64(maxUs) / 1000,
 		P50Ms: float64(hist.Percentile(0.5)) / 1000, P99Ms: float64(hist.Percentile(0.99)) / 1000,
 		P999Ms: float64(hist.Percentile(0.999)) / 1000}
+	// The consumer can see the last records before their producer has the
+	// acknowledgements: wait for those (bounded), so every record is counted.
+	fctx, cancelFlush := context.WithTimeout(ctx, o.timeout)
+	producer.Flush(fctx)
+	cancelFlush()
+	ackMu.Lock()
+	sum.AckP50Ms, sum.AckP99Ms = float64(ackHist.Percentile(0.5))/1000, float64(ackHist.Percentile(0.99))/1000
+	ackMu.Unlock()
 	if got > 0 {
 		sum.AvgLatencyMs = float64(total) / float64(got) / 1000
 	}

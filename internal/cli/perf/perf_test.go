@@ -99,6 +99,11 @@ func TestPerfE2E(t *testing.T) {
 	if s.P50Ms > s.P999Ms || s.P999Ms > s.MaxLatencyMs+0.001 {
 		t.Errorf("e2e percentiles out of order: %+v", s)
 	}
+	// Every record was acknowledged before the run ended, so the acknowledgement figures
+	// are of all of them: real, ordered latencies.
+	if s.AckP50Ms <= 0 || s.AckP50Ms > s.AckP99Ms {
+		t.Errorf("e2e acknowledgement percentiles missing or out of order: %+v", s)
+	}
 }
 
 func TestPerfLimits(t *testing.T) {
@@ -108,5 +113,38 @@ func TestPerfLimits(t *testing.T) {
 	}
 	if l.LoopbackMBPerSec <= 0 || l.DiskMBPerSec <= 0 || l.DiskSync1MiBPerSec <= 0 || l.DiskSync16KiBPerSec <= 0 {
 		t.Errorf("limits: %+v", l)
+	}
+}
+
+// TestPerfProduceCompressionDefault: as Kafka's producer, the tools compress nothing unless
+// compression.type says so, and use the codec it names.
+func TestPerfProduceCompressionDefault(t *testing.T) {
+	addr := startBroker(t)
+	for _, c := range []struct {
+		topic string
+		props []string
+		want  uint8 // the batch attributes' codec
+	}{
+		{"plain", nil, 0},
+		{"lz4", []string{"--producer-props", "compression.type=lz4"}, 3},
+	} {
+		createTopic(t, addr, c.topic, 1)
+		perf(t, addr, append([]string{"produce", "--topic", c.topic, "--num-records", "20", "--record-size", "100", "--throughput", "-1"}, c.props...)...)
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(c.topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := cl.PollRecords(t.Context(), 1)
+		cl.Close()
+		if err := fs.Err0(); err != nil {
+			t.Fatalf("%s: %v", c.topic, err)
+		}
+		recs := fs.Records()
+		if len(recs) == 0 {
+			t.Fatalf("%s: no record read back", c.topic)
+		}
+		if got := recs[0].Attrs.CompressionType(); got != c.want {
+			t.Errorf("%s: batch codec %d, want %d", c.topic, got, c.want)
+		}
 	}
 }

@@ -45,6 +45,10 @@ func loadProps(flag, path string, pairs []string) (map[string]string, error) {
 func producerOpts(props map[string]string) (opts []kgo.Opt, bootstrap string, ignored []string, err error) {
 	acks := "all"
 	idempotent := true
+	// Kafka's producer compresses nothing unless compression.type says so; the
+	// client library's own default is snappy, which would make every figure
+	// (and the broker's and consumer's work) differ from Kafka's tools.
+	compression := kgo.NoCompression()
 	for k, v := range props {
 		switch k {
 		case "bootstrap.servers":
@@ -76,7 +80,7 @@ func producerOpts(props map[string]string) (opts []kgo.Opt, bootstrap string, ig
 			if cerr != nil {
 				return nil, "", nil, cerr
 			}
-			opts = append(opts, kgo.ProducerBatchCompression(c))
+			compression = c
 		case "max.in.flight.requests.per.connection":
 			n, perr := strconv.Atoi(v)
 			if perr != nil || n <= 0 {
@@ -104,6 +108,7 @@ func producerOpts(props map[string]string) (opts []kgo.Opt, bootstrap string, ig
 	if !idempotent {
 		opts = append(opts, kgo.DisableIdempotentWrite())
 	}
+	opts = append(opts, kgo.ProducerBatchCompression(compression))
 	return opts, bootstrap, ignored, nil
 }
 
