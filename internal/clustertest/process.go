@@ -159,7 +159,9 @@ func (p *Process) Kill() {
 // process is resumed too: a stopped process keeps SIGTERM pending, and Stop would wait forever.
 func (p *Process) Stop() error {
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	p.Resume()
+	if p.paused.Load() {
+		p.Resume()
+	}
 	<-p.exited
 	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 		return fmt.Errorf("gregor exited with status %d", code)
