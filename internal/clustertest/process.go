@@ -171,7 +171,7 @@ func (p *Process) Stop() error {
 
 // Pause sends SIGSTOP: the process stays alive but does nothing (no heartbeats, no
 // answers), as a broker stuck in a long pause would. Requests to it hang rather than fail,
-// so the first Pause after a Resume registers a cleanup that resumes it: cleanups run last
+// so a Pause of a running process registers a cleanup that resumes it: cleanups run last
 // registered first, so the process runs again before the clients and producers the test made
 // earlier are closed or flushed (which could otherwise wait on it until the test's timeout),
 // whatever the test's outcome.
