@@ -19,6 +19,18 @@ import (
 // broker it knows, the paused one included, where it hangs for the client's 10 s dial timeout
 // whatever the context says; a few of those in a row outlast any deadline.
 func TestPausedFollowerLeavesAndRejoinsISR(t *testing.T) {
+	pausedFollowerLeavesAndRejoinsISR(t, false)
+}
+
+// The same when the paused follower is the active controller: its leader's AlterPartition,
+// forwarded to it before the quorum elects another, goes to the new controller once Raft shows
+// one (it waited out its whole 30 s timeout on the paused node, holding every ISR change of
+// the partition meanwhile).
+func TestPausedControllerLeavesAndRejoinsISR(t *testing.T) {
+	pausedFollowerLeavesAndRejoinsISR(t, true)
+}
+
+func pausedFollowerLeavesAndRejoinsISR(t *testing.T, pauseController bool) {
 	const topic, partitions = "lag", int32(3)
 	c := startCluster(t, 3, "broker.session.timeout.ms=60000")
 	c.createTopic(topic, partitions, 3, nil)
@@ -26,13 +38,11 @@ func TestPausedFollowerLeavesAndRejoinsISR(t *testing.T) {
 		return strings.Contains(line, "topic="+topic) &&
 			(strings.Contains(line, "ISR") || strings.Contains(line, "AlterPartition") || strings.Contains(line, "leader"))
 	})
-	// The follower to pause is not the active controller: pausing that is a failover, not lag.
 	ctrl := c.controller()
-	var follower int32
-	for id := int32(1); id <= 3 && follower == 0; id++ {
-		if id != ctrl {
-			follower = id
-		}
+	// The first broker that is not the active controller, or the active controller.
+	follower := ctrl
+	for id := int32(1); id <= 3 && !pauseController && follower == ctrl; id++ {
+		follower = id
 	}
 	var part int32 = -1
 	for p := range partitions {
