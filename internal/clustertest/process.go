@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -51,6 +52,8 @@ type Process struct {
 	addr string
 	// exited is closed when the process has been waited for.
 	exited chan struct{}
+	// paused is whether Pause stopped the process and nothing resumed it since.
+	paused atomic.Bool
 	log    *strings.Builder
 	logMu  sync.Mutex
 }
@@ -141,18 +144,24 @@ func (p *Process) Log() string {
 	return p.log.String()
 }
 
-// Kill sends SIGKILL and waits for the process to be gone: nothing is flushed or closed.
+// Kill sends SIGKILL and waits for the process to be gone: nothing is flushed or closed. A
+// paused process dies as well (SIGKILL needs no SIGCONT).
 func (p *Process) Kill() {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
 	p.cmd.Process.Kill()
 	<-p.exited
+	p.paused.Store(false)
 }
 
-// Stop sends SIGTERM and waits for a clean exit, returning the exit error, if any.
+// Stop sends SIGTERM and waits for a clean exit, returning the exit error, if any. A paused
+// process is resumed too: a stopped process keeps SIGTERM pending, and Stop would wait forever.
 func (p *Process) Stop() error {
 	p.cmd.Process.Signal(syscall.SIGTERM)
+	if p.paused.Load() {
+		p.Resume()
+	}
 	<-p.exited
 	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 		return fmt.Errorf("gregor exited with status %d", code)
@@ -161,11 +170,27 @@ func (p *Process) Stop() error {
 }
 
 // Pause sends SIGSTOP: the process stays alive but does nothing (no heartbeats, no
-// answers), as a broker stuck in a long pause would.
-func (p *Process) Pause() { p.cmd.Process.Signal(syscall.SIGSTOP) }
+// answers), as a broker stuck in a long pause would. Requests to it hang rather than fail,
+// so a Pause of a running process registers a cleanup that resumes it: cleanups run last
+// registered first, so the process runs again before the clients and producers the test made
+// earlier are closed or flushed (which could otherwise wait on it until the test's timeout),
+// whatever the test's outcome.
+func (p *Process) Pause() {
+	p.cmd.Process.Signal(syscall.SIGSTOP)
+	if !p.paused.Swap(true) {
+		p.t.Cleanup(func() {
+			if p.paused.Load() {
+				p.Resume()
+			}
+		})
+	}
+}
 
-// Resume sends SIGCONT to a paused process.
-func (p *Process) Resume() { p.cmd.Process.Signal(syscall.SIGCONT) }
+// Resume sends SIGCONT to a paused process (to a running one it does nothing).
+func (p *Process) Resume() {
+	p.paused.Store(false)
+	p.cmd.Process.Signal(syscall.SIGCONT)
+}
 
 // Restart starts the process again on the same data directory (on new ports).
 func (p *Process) Restart() {

@@ -68,7 +68,7 @@ func (c *Controller) forward(ctx context.Context, req kmsg.Request, notControlle
 			return nil, errBecameActive
 		}
 		for _, addr := range c.controllerAddrs() {
-			resp, err := c.client.call(ctx, addr, req)
+			resp, err := c.callCandidate(ctx, addr, req)
 			if err == nil && !notController(resp) {
 				return resp, nil
 			}
@@ -85,6 +85,42 @@ func (c *Controller) forward(ctx context.Context, req kmsg.Request, notControlle
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
+}
+
+// leaderWatchInterval is how often callCandidate looks at who leads Raft while a call waits.
+const leaderWatchInterval = 50 * time.Millisecond
+
+// callCandidate sends req to addr, one candidate of forward, and gives up on it (an error,
+// ctx untouched, so that forward tries the next candidate) once Raft shows a leader change
+// that does not lead to addr: the Raft leader is no longer the node called, or a leader is
+// known now where none was. A candidate that cannot answer (a paused or partitioned former
+// controller: its connection stays open, its answer never comes) would otherwise hold the
+// request, and what waits on it (an ISR change), for the whole of ctx; Kafka's brokers drop
+// their connection to a former controller likewise.
+func (c *Controller) callCandidate(ctx context.Context, addr string, req kmsg.Request) (kmsg.Response, error) {
+	leaderAt := func() string {
+		a, _ := c.raft.LeaderWithID()
+		return string(a)
+	}
+	start := leaderAt()
+	callCtx, cancel := context.WithCancel(ctx)
+	defer cancel() // also ends the watch below
+	go func() {
+		t := time.NewTicker(leaderWatchInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-callCtx.Done():
+				return
+			case <-t.C:
+				if now := leaderAt(); now != start && now != addr {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return c.client.call(callCtx, addr, req)
 }
 
 // allNotController reports whether every code is NOT_CONTROLLER (and there is at least one).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +72,37 @@ func (c *cluster) stop(id int32) {
 		c.t.Errorf("SIGTERM node %d: %v", id, err)
 	}
 	c.down[id-1] = true
+}
+
+// pause sends SIGSTOP to node id: alive, registered, silent. It is not asked for metadata
+// until resume (a request to it would hang); the process resumes it at the test's end if the
+// test does not (clustertest.Process.Pause).
+func (c *cluster) pause(id int32) {
+	c.procs[id-1].Pause()
+	c.down[id-1] = true
+}
+
+// resume sends SIGCONT to node id.
+func (c *cluster) resume(id int32) {
+	c.procs[id-1].Resume()
+	c.down[id-1] = false
+}
+
+// logOnFailure logs, if the test fails, the nodes' log lines that match: the few lines that
+// explain a failure, which the full logs the processes dump then bury.
+func (c *cluster) logOnFailure(match func(line string) bool) {
+	c.t.Cleanup(func() {
+		if !c.t.Failed() {
+			return
+		}
+		for i, p := range c.procs {
+			for line := range strings.Lines(p.Log()) {
+				if match(line) {
+					c.t.Logf("node %d: %s", i+1, strings.TrimSuffix(line, "\n"))
+				}
+			}
+		}
+	})
 }
 
 // restart starts node id again on its data directory.

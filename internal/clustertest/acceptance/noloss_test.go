@@ -105,13 +105,21 @@ func startProducer(t *testing.T, c *cluster, topic string, partitions []int32, o
 	return p
 }
 
-// stop ends the producing loop and waits for every record handed over to be done.
+// stop ends the producing loop and waits, at most 30 s, for every record handed over to be
+// done. A loop still blocked in Produce then (a full buffer that a stuck cluster does not
+// drain) is freed by closing the client, which fails the buffered records: a failing test
+// fails, it does not hang.
 func (p *producer) stop() {
 	p.cancel()
-	<-p.done
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p.cl.Flush(ctx)
+	select {
+	case <-p.done:
+		p.cl.Flush(ctx)
+	case <-ctx.Done():
+		p.cl.Close()
+		<-p.done
+	}
 }
 
 // waitProgress waits until partition p has n more acknowledged records than it has now.
