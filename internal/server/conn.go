@@ -110,7 +110,7 @@ func (c *conn) readLoop() {
 		if !authenticated {
 			maxSize = min(maxSize, saslMaxReceive)
 		}
-		frame, err := wire.ReadFrame(r, maxSize)
+		frame, err := wire.ReadPooledFrame(r, maxSize)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrUnexpectedEOF) && !isTimeout(err) {
 				c.log.Info("closing connection", "err", err)
@@ -152,9 +152,16 @@ func (c *conn) readLoop() {
 			return
 		}
 		var o outgoing
+		if reply.Msg != nil {
+			o.head = wire.AppendResponse(nil, h, reply.Msg)
+		}
+		if c.srv.cfg.Registry.BodyReleased(h.APIKey) {
+			// The reply is encoded and holds nothing of the request: the next frame may
+			// reuse the buffer. (Other APIs' frames are left to the collector.)
+			wire.ReleaseFrame(frame)
+		}
 		switch {
 		case reply.Msg != nil:
-			o.head = wire.AppendResponse(nil, h, reply.Msg)
 		case reply.Chunks != nil:
 			size := int64(0)
 			for _, ch := range reply.Chunks {
