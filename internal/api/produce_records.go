@@ -25,26 +25,27 @@ import (
 	"github.com/gregorhq/gregor/internal/records"
 )
 
-// prepareRecords checks the records of batch, a batch ValidateProduce accepted (trimmed to
-// hdr.Size(): bytes after it that do not make a whole second batch are ignored, as by Kafka),
-// and returns the batch to append, re-encoded if the topic's compression.type asks for it.
-func (h *Handlers) prepareRecords(batch []byte, hdr records.Header, topic string, partition int32, cfg config.Topic) ([]byte, records.Header, error) {
+// prepareRecords checks the records of batch, a batch ValidateProduceRecords accepted
+// (trimmed to hdr.Size(): bytes after it that do not make a whole second batch are ignored,
+// as by Kafka; stats are what its walk learned), and returns the batch to append, re-encoded
+// if the topic's compression.type asks for it. An uncompressed batch that passes every check
+// and needs no re-encoding is not walked again: its records stay bytes.
+func (h *Handlers) prepareRecords(batch []byte, hdr records.Header, stats records.RecordStats, topic string, partition int32, cfg config.Topic) ([]byte, records.Header, error) {
 	d, err := records.Decode(batch, records.DecompressLimit(int(cfg.MaxMessageBytes)))
 	if err != nil {
 		return nil, hdr, err
 	}
 	if hdr.Codec() != records.CodecNone {
-		// ValidateProduce walked the records of an uncompressed batch; these it could not see.
-		if err := d.Check(); err != nil {
+		// ValidateProduceRecords walked the records of an uncompressed batch; these it could
+		// not see.
+		if stats, err = d.CheckStats(); err != nil {
 			return nil, hdr, err
 		}
 	}
-	if cfg.CompactEnabled() {
-		if err := requireKeys(d, topic, partition); err != nil {
-			return nil, hdr, err
-		}
+	if cfg.CompactEnabled() && stats.NullKey {
+		return nil, hdr, errKeyless(topic, partition)
 	}
-	if err := h.checkTimestamps(d, cfg); err != nil {
+	if err := h.checkTimestamps(d, stats, cfg); err != nil {
 		return nil, hdr, err
 	}
 	codec, convert := records.ParseCodec(cfg.CompressionType)

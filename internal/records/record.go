@@ -117,16 +117,49 @@ func (d Decoded) ForEach(fn func(Record) bool) error {
 // index gives an error wrapping kerr.InvalidRecord. Kafka rebuilds a compressed batch whose
 // inner offsets are not 0..n-1; Gregor keeps the producer's bytes, so it refuses the batch.
 func (d Decoded) Check() error {
-	it := recordIter{b: d.Records, n: d.Header.NumRecords}
+	_, err := d.CheckStats()
+	return err
+}
+
+// CheckStats is Check, and returns what the walk learned of the records.
+func (d Decoded) CheckStats() (RecordStats, error) {
+	return walkRecords(d.Header, d.Records)
+}
+
+// RecordStats is what one walk over a batch's records learns for the checks Kafka's
+// LogValidator makes of every record, so that they need no walk of their own when every
+// record passes (the common case).
+type RecordStats struct {
+	// Walked is false when the records were not walked (ValidateProduceRecords of a
+	// compressed batch): the other fields then say nothing.
+	Walked bool
+	// MinTimestamp and MaxTimestamp bound the records' timestamps, baseTimestamp +
+	// timestampDelta computed as int64 addition (wrapping) does.
+	MinTimestamp, MaxTimestamp int64
+	// NullKey reports whether some record has a null key.
+	NullKey bool
+}
+
+// walkRecords walks the records section recs of a batch with header h (see Check), gathering
+// their stats.
+func walkRecords(h Header, recs []byte) (RecordStats, error) {
+	st := RecordStats{Walked: true, MinTimestamp: math.MaxInt64, MaxTimestamp: math.MinInt64}
+	it := recordIter{b: recs, n: h.NumRecords}
 	var r rawRecord
 	for {
 		ok, err := it.next(&r)
-		if err != nil || !ok {
-			return err
+		if err != nil {
+			return RecordStats{}, err
+		}
+		if !ok {
+			return st, nil
 		}
 		if want := it.i - 1; r.offsetDelta != want {
-			return kafkaErr(kerr.InvalidRecord, "record %d has offset delta %d, want %d", want, r.offsetDelta, want)
+			return RecordStats{}, kafkaErr(kerr.InvalidRecord, "record %d has offset delta %d, want %d", want, r.offsetDelta, want)
 		}
+		ts := h.BaseTimestamp + r.timestampDelta
+		st.MinTimestamp, st.MaxTimestamp = min(st.MinTimestamp, ts), max(st.MaxTimestamp, ts)
+		st.NullKey = st.NullKey || r.key == nil
 	}
 }
 
