@@ -110,7 +110,13 @@ func (c *conn) readLoop() {
 		if !authenticated {
 			maxSize = min(maxSize, saslMaxReceive)
 		}
-		frame, err := wire.ReadPooledFrame(r, maxSize)
+		// A frame of an API that gives its bytes back is read into a pooled buffer; others
+		// get a buffer of their own, since their requests may keep slices of it.
+		read := wire.ReadFrame
+		if key, ok := wire.PeekAPIKey(r, maxSize); ok && c.srv.cfg.Registry.BodyReleased(key) {
+			read = wire.ReadPooledFrame
+		}
+		frame, err := read(r, maxSize)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrUnexpectedEOF) && !isTimeout(err) {
 				c.log.Info("closing connection", "err", err)

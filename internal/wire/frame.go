@@ -56,6 +56,25 @@ func ReadPooledFrame(r *bufio.Reader, max int32) ([]byte, error) {
 	return readGrowing(r, size, 1<<(class+minFrameShift))
 }
 
+// PeekAPIKey returns the API key of the request frame at the head of r without consuming
+// anything, so that the reader can choose how to read the frame (ReadPooledFrame for an API
+// that releases its frames). It waits for the size, and for the key of a frame whose size is
+// valid (at most max) and large enough to hold one; otherwise, or when r fails first, ok is
+// false, and reading the frame reports what is wrong with it.
+func PeekAPIKey(r *bufio.Reader, max int32) (key int16, ok bool) {
+	b, err := r.Peek(4)
+	if err != nil {
+		return 0, false
+	}
+	if size := int32(binary.BigEndian.Uint32(b)); size < 2 || size > max {
+		return 0, false
+	}
+	if b, err = r.Peek(6); err != nil {
+		return 0, false
+	}
+	return int16(binary.BigEndian.Uint16(b[4:])), true
+}
+
 // ReleaseFrame returns a frame read by ReadPooledFrame to the pool. The caller must hold the
 // only reference to its bytes: the next ReadPooledFrame may overwrite them.
 func ReleaseFrame(frame []byte) {

@@ -215,5 +215,38 @@ func FuzzReadFrame(f *testing.F) {
 			t.Fatalf("pooled read: %d bytes, %v; plain read: %d bytes, %v", len(pooled), perr, len(got), err)
 		}
 		ReleaseFrame(pooled)
+		if key, ok := PeekAPIKey(bufio.NewReader(bytes.NewReader(in)), max); ok && err == nil && int16(binary.BigEndian.Uint16(got)) != key {
+			t.Fatalf("peeked key %d of a frame that reads as %x, %v", key, got, err)
+		}
 	})
+}
+
+// TestPeekAPIKey reads the API key of the next frame without consuming it, and declines a
+// frame too short to hold one, or larger than the maximum, without waiting for more bytes.
+func TestPeekAPIKey(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		key  int16
+		ok   bool
+	}{
+		{"produce", frame([]byte{0, 0, 0, 9, 0, 0, 0, 1}), 0, true},
+		{"fetch", frame([]byte{0, 1, 0, 12}), 1, true},
+		{"empty frame", frame(nil), 0, false},
+		{"one byte", frame([]byte{7}), 0, false},
+		{"truncated key", []byte{0, 0, 0, 8, 0}, 0, false},
+		{"nothing", nil, 0, false},
+		{"over max, key not awaited", []byte{0x7f, 0xff, 0xff, 0xff}, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := bufio.NewReader(bytes.NewReader(tc.in))
+			key, ok := PeekAPIKey(r, 100)
+			if key != tc.key || ok != tc.ok {
+				t.Fatalf("got %d, %v; want %d, %v", key, ok, tc.key, tc.ok)
+			}
+			if rest, _ := io.ReadAll(r); !bytes.Equal(rest, tc.in) {
+				t.Fatalf("peek consumed bytes")
+			}
+		})
+	}
 }
