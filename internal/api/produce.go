@@ -58,7 +58,9 @@ import (
 )
 
 func (h *Handlers) registerProduce(reg *wire.Registry) {
-	reg.Register(wire.API{Key: kmsg.Produce, MinVersion: 0, MaxVersion: 11, Handle: h.produce})
+	// The records are written to the log (or re-encoded into a new buffer) before the
+	// handler returns, and the response holds nothing of the request: the frame may be reused.
+	reg.Register(wire.API{Key: kmsg.Produce, MinVersion: 0, MaxVersion: 11, Handle: h.produce, BodyReleased: true})
 }
 
 // minProduceVersion is the first Produce version served: the first with RecordBatch v2.
@@ -159,12 +161,13 @@ func (h *Handlers) appendPartition(version, acks int16, txnID *string, topic str
 			return nil, err
 		}
 	}
-	hdr, err := records.ValidateProduce(batch, int(p.Config().MaxMessageBytes))
+	cfg := p.Config()
+	hdr, stats, err := records.ValidateProduceRecords(batch, int(cfg.MaxMessageBytes))
 	if err == nil {
 		err = records.ValidateProduceVersion(version, hdr)
 	}
 	if err == nil {
-		batch, hdr, err = h.prepareRecords(batch[:hdr.Size()], hdr, topic, partition, p.Config())
+		batch, hdr, err = h.prepareRecords(batch[:hdr.Size()], hdr, stats, topic, partition, cfg)
 	}
 	if err != nil {
 		return nil, err
@@ -190,51 +193,60 @@ func (h *Handlers) appendPartition(version, acks int16, txnID *string, topic str
 	return &replica.PendingWrite{P: p, NextOffset: res.LastOffset + 1, Epoch: res.LeaderEpoch}, nil
 }
 
-// requireKeys refuses a record without a key on a compacted topic, as Kafka's LogValidator
+// errKeyless refuses a record without a key on a compacted topic, as Kafka's LogValidator
 // does: the log cleaner could not keep it.
-func requireKeys(d records.Decoded, topic string, partition int32) error {
-	keyless := false
-	err := d.ForEach(func(r records.Record) bool {
-		keyless = r.Key == nil
-		return !keyless
-	})
-	if err != nil {
-		return err
-	}
-	if keyless {
-		return fmt.Errorf("Compacted topic cannot accept message without key in topic partition %s-%d: %w",
-			topic, partition, kerr.InvalidRecord)
-	}
-	return nil
+func errKeyless(topic string, partition int32) error {
+	return fmt.Errorf("Compacted topic cannot accept message without key in topic partition %s-%d: %w",
+		topic, partition, kerr.InvalidRecord)
 }
 
-// checkTimestamps checks a batch's record timestamps against the topic's bounds.
-func (h *Handlers) checkTimestamps(d records.Decoded, cfg config.Topic) error {
-	hdr := d.Header
+// timestampCheck is a topic's bounds on record timestamps at one instant (all in ms): a
+// record passes without a timestamp (noTimestamp) or with one in [now - before, now + after].
+// The timestamps that pass make one interval, so a batch whose smallest and largest
+// timestamps pass has none that fails.
+type timestampCheck struct{ now, before, after int64 }
+
+// timestampCheckFor returns the check of a batch with header hdr on a topic with cfg, and
+// false when its timestamps are not checked (LogAppendTime: the broker sets them).
+func (h *Handlers) timestampCheckFor(hdr records.Header, cfg config.Topic) (timestampCheck, bool) {
 	if cfg.MessageTimestampType != "CreateTime" || hdr.LogAppendTime() {
-		return nil
+		return timestampCheck{}, false
 	}
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
 	}
-	nowMs := now().UnixMilli()
-	before, after := cfg.MessageTimestampBeforeMaxMs, cfg.MessageTimestampAfterMaxMs
-	check := func(ts int64, what string) error {
-		if ts == noTimestamp || !tooEarly(ts, nowMs, before) && !tooLate(ts, nowMs, after) {
-			return nil
-		}
-		return &kafkaError{kerr.InvalidTimestamp, fmt.Sprintf(
-			"Timestamp %d of %s is out of range. The timestamp should be within [%d, %d]",
-			ts, what, satSub(nowMs, before), satAdd(nowMs, after))}
+	return timestampCheck{now().UnixMilli(), cfg.MessageTimestampBeforeMaxMs, cfg.MessageTimestampAfterMaxMs}, true
+}
+
+func (c timestampCheck) ok(ts int64) bool {
+	return ts == noTimestamp || !tooEarly(ts, c.now, c.before) && !tooLate(ts, c.now, c.after)
+}
+
+// refuse is INVALID_TIMESTAMP for the record at offsetDelta, whose timestamp is ts.
+func (c timestampCheck) refuse(ts int64, offsetDelta int32) error {
+	return &kafkaError{kerr.InvalidTimestamp, fmt.Sprintf(
+		"Timestamp %d of message with offset delta %d is out of range. The timestamp should be within [%d, %d]",
+		ts, offsetDelta, satSub(c.now, c.before), satAdd(c.now, c.after))}
+}
+
+// checkTimestamps checks a batch's record timestamps against the topic's bounds. stats, when
+// walked, lets a batch whose every timestamp is in bounds pass without another walk; the
+// records are walked only to name the first one that is not.
+func (h *Handlers) checkTimestamps(d records.Decoded, stats records.RecordStats, cfg config.Topic) error {
+	c, checked := h.timestampCheckFor(d.Header, cfg)
+	if !checked || stats.Walked && c.ok(stats.MinTimestamp) && c.ok(stats.MaxTimestamp) {
+		return nil
 	}
-	var bad error
+	var failed error
 	err := d.ForEach(func(r records.Record) bool {
-		bad = check(hdr.BaseTimestamp+r.TimestampDelta, fmt.Sprintf("message with offset delta %d", r.OffsetDelta))
-		return bad == nil
+		if ts := d.Header.BaseTimestamp + r.TimestampDelta; !c.ok(ts) {
+			failed = c.refuse(ts, r.OffsetDelta)
+		}
+		return failed == nil
 	})
-	if bad != nil {
-		return bad
+	if failed != nil {
+		return failed
 	}
 	return err
 }

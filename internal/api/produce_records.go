@@ -25,39 +25,46 @@ import (
 	"github.com/gregorhq/gregor/internal/records"
 )
 
-// prepareRecords checks the records of batch, a batch ValidateProduce accepted (trimmed to
-// hdr.Size(): bytes after it that do not make a whole second batch are ignored, as by Kafka),
-// and returns the batch to append, re-encoded if the topic's compression.type asks for it.
-func (h *Handlers) prepareRecords(batch []byte, hdr records.Header, topic string, partition int32, cfg config.Topic) ([]byte, records.Header, error) {
-	d, err := records.Decode(batch, records.DecompressLimit(int(cfg.MaxMessageBytes)))
+// prepareRecords checks the records of batch, a batch ValidateProduceRecords accepted
+// (trimmed to hdr.Size(): bytes after it that do not make a whole second batch are ignored,
+// as by Kafka; stats are what its walk learned), and returns the batch to append, re-encoded
+// if the topic's compression.type asks for it. An uncompressed batch that passes every check
+// and needs no re-encoding is not walked again: its records stay bytes.
+func (h *Handlers) prepareRecords(batch []byte, hdr records.Header, stats records.RecordStats, topic string, partition int32, cfg config.Topic) ([]byte, records.Header, error) {
+	out, oh := batch, hdr
+	// The decompressed records live only as long as the callback: what is appended is the
+	// producer's batch or one Recompress built anew.
+	err := records.WithDecoded(batch, records.DecompressLimit(int(cfg.MaxMessageBytes)), func(d records.Decoded) error {
+		if hdr.Codec() != records.CodecNone {
+			// ValidateProduceRecords walked the records of an uncompressed batch; these it
+			// could not see.
+			var err error
+			if stats, err = d.CheckStats(); err != nil {
+				return err
+			}
+		}
+		if cfg.CompactEnabled() && stats.NullKey {
+			return errKeyless(topic, partition)
+		}
+		if err := h.checkTimestamps(d, stats, cfg); err != nil {
+			return err
+		}
+		codec, convert := records.ParseCodec(cfg.CompressionType)
+		if !convert || codec == hdr.Codec() {
+			return nil
+		}
+		var err error
+		if out, oh, err = d.Recompress(codec, compressionLevel(cfg, codec)); err != nil {
+			return err
+		}
+		if oh.Size() > int64(cfg.MaxMessageBytes) {
+			// Kafka checks the size of the batch it rebuilt too (RecordBatchTooLargeException).
+			return &kafkaError{kerr.MessageTooLarge, "batch re-encoded for the topic's compression.type exceeds max.message.bytes"}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, hdr, err
-	}
-	if hdr.Codec() != records.CodecNone {
-		// ValidateProduce walked the records of an uncompressed batch; these it could not see.
-		if err := d.Check(); err != nil {
-			return nil, hdr, err
-		}
-	}
-	if cfg.CompactEnabled() {
-		if err := requireKeys(d, topic, partition); err != nil {
-			return nil, hdr, err
-		}
-	}
-	if err := h.checkTimestamps(d, cfg); err != nil {
-		return nil, hdr, err
-	}
-	codec, convert := records.ParseCodec(cfg.CompressionType)
-	if !convert || codec == hdr.Codec() {
-		return batch, hdr, nil
-	}
-	out, oh, err := d.Recompress(codec, compressionLevel(cfg, codec))
-	if err != nil {
-		return nil, hdr, err
-	}
-	if oh.Size() > int64(cfg.MaxMessageBytes) {
-		// Kafka checks the size of the batch it rebuilt too (RecordBatchTooLargeException).
-		return nil, hdr, &kafkaError{kerr.MessageTooLarge, "batch re-encoded for the topic's compression.type exceeds max.message.bytes"}
 	}
 	return out, oh, nil
 }

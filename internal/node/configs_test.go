@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/clustertest"
+	"github.com/gregorhq/gregor/internal/records"
 )
 
 // topicConfig returns one config of topic as DescribeConfigs reports it.
@@ -260,6 +261,53 @@ func TestProduceTimestampBounds(t *testing.T) {
 		err := cl.ProduceSync(ctx, &kgo.Record{Topic: "lat", Value: []byte("v"), Timestamp: time.Now().Add(-24 * time.Hour)}).FirstErr()
 		if err != nil {
 			t.Errorf("%v, LogAppendTime topic: %v", codec, err)
+		}
+	}
+}
+
+// TestProduceTimestampBoundsPerRecord checks every record of a batch, not its first or last:
+// one record out of bounds in the middle fails the batch and is named in the message; a record
+// without a timestamp (-1) is not checked, even among records that are. Compressed batches are
+// checked the same way after decompression.
+func TestProduceTimestampBoundsPerRecord(t *testing.T) {
+	n := clustertest.StartNode(t)
+	createTopic(t, n.Addr(), "t", 1, map[string]*string{
+		"message.timestamp.before.max.ms": kmsg.StringPtr("3600000"),
+		"message.timestamp.after.max.ms":  kmsg.StringPtr("3600000"),
+	})
+	ctx := testContext(t)
+	cl := newClient(t, n.Addr())
+	now := time.Now().UnixMilli()
+	day := int64(24 * time.Hour / time.Millisecond)
+	for _, codec := range []records.Codec{records.CodecNone, records.CodecLZ4} {
+		for _, c := range []struct {
+			name     string
+			deltas   []int64 // from now
+			wantCode int16
+			wantIn   string // in the error message
+		}{
+			{"all in bounds", []int64{0, 10, -10}, 0, ""},
+			{"a day ago in the middle", []int64{0, -day, 5}, kerr.InvalidTimestamp.Code, "offset delta 1 "},
+			{"in a day at the end", []int64{0, 1, day}, kerr.InvalidTimestamp.Code, "offset delta 2 "},
+			{"no timestamp among others", []int64{0, -1 - now, 3}, 0, ""},
+		} {
+			b := records.NewBuilder(records.BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, BaseTimestamp: now})
+			for i, d := range c.deltas {
+				b.Add(records.Record{OffsetDelta: int32(i), TimestampDelta: d, Value: []byte("v")})
+			}
+			batch, err := b.BuildCompressed(codec, records.DefaultLevel(codec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp := produceRaw(t, ctx, cl, "t", batch)
+			msg := ""
+			if resp.ErrorMessage != nil {
+				msg = *resp.ErrorMessage
+			}
+			if resp.ErrorCode != c.wantCode || !strings.Contains(msg, c.wantIn) {
+				t.Errorf("codec %d, %s: %v %q, want %v with %q", codec, c.name,
+					kerr.ErrorForCode(resp.ErrorCode), msg, kerr.ErrorForCode(c.wantCode), c.wantIn)
+			}
 		}
 	}
 }

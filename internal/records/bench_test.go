@@ -53,3 +53,47 @@ func BenchmarkCRC32C(b *testing.B) {
 		ComputeCRC(batch)
 	}
 }
+
+// BenchmarkDecodeLZ4 decompresses a 16 KiB lz4 batch of 16 1-KiB records and walks its
+// records, as Produce checks a compressed batch: into a new buffer (Decode) and into a
+// pooled one (WithDecoded).
+func BenchmarkDecodeLZ4(b *testing.B) {
+	bl := NewBuilder(BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, BaseTimestamp: 1700000000000})
+	v := make([]byte, 1000)
+	for i := range 16 {
+		for j := range v {
+			v[j] = byte(i*7 + j*j) // compresses a little, as real values do
+		}
+		bl.Add(Record{OffsetDelta: int32(i), Value: v})
+	}
+	batch, err := bl.BuildCompressed(CodecLZ4, DefaultLZ4Level)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("new", func(b *testing.B) {
+		b.SetBytes(int64(len(batch)))
+		b.ReportAllocs()
+		for range b.N {
+			d, err := Decode(batch, 1<<20)
+			if err == nil {
+				_, err = d.CheckStats()
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("pooled", func(b *testing.B) {
+		b.SetBytes(int64(len(batch)))
+		b.ReportAllocs()
+		for range b.N {
+			err := WithDecoded(batch, 1<<20, func(d Decoded) error {
+				_, err := d.CheckStats()
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -88,6 +88,12 @@ var errTooLarge = errors.New("decompressed records exceed the limit")
 // stream for the codec or when the output would be larger than limit bytes; it never allocates
 // much more than limit, whatever src claims. CodecNone returns src itself (if within limit).
 func Decompress(codec Codec, src []byte, limit int) ([]byte, error) {
+	return decompressInto(nil, codec, src, limit)
+}
+
+// decompressInto is Decompress writing into dst's capacity (from its start), grown as needed;
+// the result may alias dst.
+func decompressInto(dst []byte, codec Codec, src []byte, limit int) ([]byte, error) {
 	var out []byte
 	var err error
 	switch codec {
@@ -97,13 +103,13 @@ func Decompress(codec Codec, src []byte, limit int) ([]byte, error) {
 		}
 		out = src
 	case CodecGzip:
-		out, err = decompressGzip(src, limit)
+		out, err = decompressGzip(dst, src, limit)
 	case CodecSnappy:
-		out, err = decompressSnappy(src, limit)
+		out, err = decompressSnappy(dst, src, limit)
 	case CodecLZ4:
-		out, err = decompressLZ4(src, limit)
+		out, err = decompressLZ4(dst, src, limit)
 	case CodecZstd:
-		out, err = decompressZstd(src, limit)
+		out, err = decompressZstd(dst, src, limit)
 	default:
 		return nil, kafkaErr(kerr.UnknownServerError, "unknown compression codec %d", codec)
 	}
@@ -168,25 +174,35 @@ func codecName(c Codec) string {
 	return fmt.Sprintf("codec %d", c)
 }
 
-// readLimited reads r to its end into a buffer that never grows much past limit: it reads at
-// most limit+1 bytes and fails with errTooLarge if it got them. sizeHint (the compressed size)
-// sizes the first allocation.
-func readLimited(r io.Reader, limit, sizeHint int) ([]byte, error) {
-	initial := min(max(sizeHint*4, 512), limit+1)
-	buf := bytes.NewBuffer(make([]byte, 0, initial))
-	n, err := buf.ReadFrom(io.LimitReader(r, int64(limit)+1))
-	if err != nil {
-		return nil, err
+// readLimited reads r to its end into dst's capacity, grown as needed but never much past
+// limit: it reads at most limit+1 bytes and fails with errTooLarge if it got them. sizeHint
+// (the compressed size) sizes the first allocation when dst has no capacity.
+func readLimited(dst []byte, r io.Reader, limit, sizeHint int) ([]byte, error) {
+	if cap(dst) == 0 {
+		dst = make([]byte, 0, min(max(sizeHint*4, 512), limit+1))
 	}
-	if n > int64(limit) {
-		return nil, errTooLarge
+	dst = dst[:0]
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)] // grow, as append does
+		}
+		n, err := r.Read(dst[len(dst):min(cap(dst), limit+1)])
+		dst = dst[:len(dst)+n]
+		if len(dst) > limit {
+			return nil, errTooLarge
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return buf.Bytes(), nil
 }
 
 var gzipReaders sync.Pool // *gzip.Reader
 
-func decompressGzip(src []byte, limit int) ([]byte, error) {
+func decompressGzip(dst, src []byte, limit int) ([]byte, error) {
 	var zr *gzip.Reader
 	if v := gzipReaders.Get(); v != nil {
 		zr = v.(*gzip.Reader)
@@ -200,7 +216,7 @@ func decompressGzip(src []byte, limit int) ([]byte, error) {
 			return nil, err
 		}
 	}
-	out, err := readLimited(zr, limit, len(src))
+	out, err := readLimited(dst, zr, limit, len(src))
 	gzipReaders.Put(zr)
 	return out, err
 }
@@ -234,15 +250,15 @@ func compressGzip(level int, records []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-func decompressSnappy(src []byte, limit int) ([]byte, error) {
+func decompressSnappy(dst, src []byte, limit int) ([]byte, error) {
 	if !bytes.HasPrefix(src, xerialMagic) {
-		return decodeSnappyBlock(nil, src, limit)
+		return decodeSnappyBlock(dst[:0], src, limit)
 	}
 	if len(src) < xerialHeaderSize {
 		return nil, errors.New("xerial snappy header truncated")
 	}
 	rest := src[xerialHeaderSize:]
-	var out []byte
+	out := dst[:0]
 	for len(rest) > 0 {
 		if len(rest) < 4 {
 			return nil, errors.New("xerial snappy block length truncated")
@@ -275,7 +291,10 @@ func decodeSnappyBlock(dst, src []byte, limit int) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	if len(dst) == 0 {
-		return snappy.Decode(make([]byte, n), src)
+		if dst == nil || cap(dst) < n {
+			dst = make([]byte, n)
+		}
+		return snappy.Decode(dst[:n], src)
 	}
 	start := len(dst)
 	if cap(dst)-start < n {
@@ -311,13 +330,13 @@ func compressSnappy(records []byte) []byte {
 
 var lz4Readers sync.Pool // *lz4.Reader
 
-func decompressLZ4(src []byte, limit int) ([]byte, error) {
+func decompressLZ4(dst, src []byte, limit int) ([]byte, error) {
 	zr, _ := lz4Readers.Get().(*lz4.Reader)
 	if zr == nil {
 		zr = lz4.NewReader(nil)
 	}
 	zr.Reset(bytes.NewReader(src))
-	out, err := readLimited(zr, limit, len(src))
+	out, err := readLimited(dst, zr, limit, len(src))
 	zr.Reset(nil)
 	lz4Readers.Put(zr)
 	return out, err
@@ -353,7 +372,7 @@ func compressLZ4(level int, records []byte) ([]byte, error) {
 // zstdDecoders pools synchronous streaming decoders: creating one is expensive.
 var zstdDecoders sync.Pool // *zstd.Decoder
 
-func decompressZstd(src []byte, limit int) ([]byte, error) {
+func decompressZstd(dst, src []byte, limit int) ([]byte, error) {
 	d, _ := zstdDecoders.Get().(*zstd.Decoder)
 	if d == nil {
 		var err error
@@ -367,7 +386,7 @@ func decompressZstd(src []byte, limit int) ([]byte, error) {
 		zstdDecoders.Put(d)
 		return nil, err
 	}
-	out, err := readLimited(d, limit, len(src))
+	out, err := readLimited(dst, d, limit, len(src))
 	d.Reset(nil)
 	zstdDecoders.Put(d)
 	return out, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -300,4 +301,62 @@ func FuzzDecompress(f *testing.F) {
 			t.Fatalf("round trip of %d bytes: %v", len(out), err)
 		}
 	})
+}
+
+// TestWithDecodedReusesBuffers decodes batches of every codec and of varied sizes one after
+// another and from several goroutines through the pooled buffers, and checks that each sees
+// exactly the records Decode gives, and that the limit still holds.
+func TestWithDecodedReusesBuffers(t *testing.T) {
+	var batches [][]byte
+	for _, codec := range []Codec{CodecNone, CodecGzip, CodecSnappy, CodecLZ4, CodecZstd} {
+		for _, n := range []int{1, 200, 7, 1000} {
+			bl := NewBuilder(BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, BaseTimestamp: 1})
+			for i := range n {
+				bl.Add(Record{OffsetDelta: int32(i), Value: bytes.Repeat([]byte{byte(i)}, 1+i%300)})
+			}
+			b, err := bl.BuildCompressed(codec, DefaultLevel(codec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			batches = append(batches, b)
+		}
+	}
+	check := func(b []byte) error {
+		want, err := Decode(b, 1<<20)
+		if err != nil {
+			return err
+		}
+		return WithDecoded(b, 1<<20, func(d Decoded) error {
+			if !bytes.Equal(d.Records, want.Records) || d.Header != want.Header {
+				return fmt.Errorf("codec %d: records differ from Decode's", want.Header.Codec())
+			}
+			return d.Check()
+		})
+	}
+	for _, b := range batches {
+		if err := check(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 3 * len(batches) {
+				if err := check(batches[(i+g)%len(batches)]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	big := batches[len(batches)-1] // zstd, 1000 records
+	if err := WithDecoded(big, 1000, func(Decoded) error { return nil }); !errors.Is(err, kerr.CorruptMessage) {
+		t.Fatalf("past the limit: %v, want CORRUPT_MESSAGE", err)
+	}
 }

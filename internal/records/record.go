@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 )
@@ -67,6 +68,38 @@ type Decoded struct {
 // may inflate to at most limit bytes (see DecompressLimit). It checks the header as
 // ForEachRecord does, and the codec; it does not walk the records (ForEach and Check do).
 func Decode(batch []byte, limit int) (Decoded, error) {
+	return decodeInto(nil, batch, limit)
+}
+
+// WithDecoded decodes batch as Decode does, but decompresses into a buffer from a pool, and
+// calls fn with the result: a producer's compressed batch is decompressed only to check its
+// records, so the buffer serves the next batch instead of becoming garbage. The Decoded, and
+// every Record or slice taken from its Records, is valid only until fn returns; Decoded's
+// Recompress builds a new batch, which fn may return. The error is Decode's, else fn's.
+func WithDecoded(batch []byte, limit int, fn func(Decoded) error) error {
+	bp, _ := decodeBuffers.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	d, err := decodeInto(*bp, batch, limit)
+	if err == nil {
+		err = fn(d)
+	}
+	if d.Header.Codec() != CodecNone && cap(d.Records) <= maxPooledDecodeBuffer {
+		*bp = d.Records[:0] // the buffer, grown if it had to
+	}
+	decodeBuffers.Put(bp)
+	return err
+}
+
+// decodeBuffers pools WithDecoded's decompression buffers (*[]byte); one larger than
+// maxPooledDecodeBuffer is left to the collector rather than kept.
+var decodeBuffers sync.Pool
+
+const maxPooledDecodeBuffer = 8 << 20
+
+// decodeInto is Decode decompressing into dst's capacity.
+func decodeInto(dst, batch []byte, limit int) (Decoded, error) {
 	h, err := ParseHeader(batch)
 	if err != nil {
 		return Decoded{}, kafkaErr(kerr.CorruptMessage, "batch of %d bytes is shorter than the %d-byte v2 header", len(batch), HeaderSize)
@@ -80,7 +113,7 @@ func Decode(batch []byte, limit int) (Decoded, error) {
 	batch = batch[:h.Size()]
 	recs := batch[HeaderSize:]
 	if h.Codec() != CodecNone {
-		if recs, err = Decompress(h.Codec(), recs, limit); err != nil {
+		if recs, err = decompressInto(dst, h.Codec(), recs, limit); err != nil {
 			return Decoded{}, err
 		}
 	}
@@ -117,16 +150,49 @@ func (d Decoded) ForEach(fn func(Record) bool) error {
 // index gives an error wrapping kerr.InvalidRecord. Kafka rebuilds a compressed batch whose
 // inner offsets are not 0..n-1; Gregor keeps the producer's bytes, so it refuses the batch.
 func (d Decoded) Check() error {
-	it := recordIter{b: d.Records, n: d.Header.NumRecords}
+	_, err := d.CheckStats()
+	return err
+}
+
+// CheckStats is Check, and returns what the walk learned of the records.
+func (d Decoded) CheckStats() (RecordStats, error) {
+	return walkRecords(d.Header, d.Records)
+}
+
+// RecordStats is what one walk over a batch's records learns for the checks Kafka's
+// LogValidator makes of every record, so that they need no walk of their own when every
+// record passes (the common case).
+type RecordStats struct {
+	// Walked is false when the records were not walked (ValidateProduceRecords of a
+	// compressed batch): the other fields then say nothing.
+	Walked bool
+	// MinTimestamp and MaxTimestamp bound the records' timestamps, baseTimestamp +
+	// timestampDelta computed as int64 addition (wrapping) does.
+	MinTimestamp, MaxTimestamp int64
+	// NullKey reports whether some record has a null key.
+	NullKey bool
+}
+
+// walkRecords walks the records section recs of a batch with header h (see Check), gathering
+// their stats.
+func walkRecords(h Header, recs []byte) (RecordStats, error) {
+	st := RecordStats{Walked: true, MinTimestamp: math.MaxInt64, MaxTimestamp: math.MinInt64}
+	it := recordIter{b: recs, n: h.NumRecords}
 	var r rawRecord
 	for {
 		ok, err := it.next(&r)
-		if err != nil || !ok {
-			return err
+		if err != nil {
+			return RecordStats{}, err
+		}
+		if !ok {
+			return st, nil
 		}
 		if want := it.i - 1; r.offsetDelta != want {
-			return kafkaErr(kerr.InvalidRecord, "record %d has offset delta %d, want %d", want, r.offsetDelta, want)
+			return RecordStats{}, kafkaErr(kerr.InvalidRecord, "record %d has offset delta %d, want %d", want, r.offsetDelta, want)
 		}
+		ts := h.BaseTimestamp + r.timestampDelta
+		st.MinTimestamp, st.MaxTimestamp = min(st.MinTimestamp, ts), max(st.MaxTimestamp, ts)
+		st.NullKey = st.NullKey || r.key == nil
 	}
 }
 

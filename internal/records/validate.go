@@ -80,62 +80,62 @@ func kafkaErr(code *kerr.Error, format string, args ...any) error {
 //
 // ValidateProduce does not modify b, never panics and allocates only for an error.
 func ValidateProduce(b []byte, maxMessageBytes int) (Header, error) {
+	h, _, err := ValidateProduceRecords(b, maxMessageBytes)
+	return h, err
+}
+
+// ValidateProduceRecords is ValidateProduce, and also returns what its walk over the records
+// of an uncompressed batch learned, so that the caller's checks of every record (timestamps,
+// keys on compacted topics) need no second walk. For a compressed batch the stats are not
+// walked (RecordStats.Walked is false): Decoded.CheckStats walks the decompressed records.
+func ValidateProduceRecords(b []byte, maxMessageBytes int) (Header, RecordStats, error) {
 	size, err := nextBatchSize(b)
 	if err != nil {
-		return Header{}, err
+		return Header{}, RecordStats{}, err
 	}
 	if size == 0 {
-		return Header{}, kafkaErr(kerr.InvalidRecord, "produce request must have at least one record batch per partition (%d bytes given)", len(b))
+		return Header{}, RecordStats{}, kafkaErr(kerr.InvalidRecord, "produce request must have at least one record batch per partition (%d bytes given)", len(b))
 	}
 	if magic := b[16]; magic != Magic {
-		return Header{}, kafkaErr(kerr.InvalidRecord, "produce requests v3+ may contain only record batches with magic 2, not %d", magic)
+		return Header{}, RecordStats{}, kafkaErr(kerr.InvalidRecord, "produce requests v3+ may contain only record batches with magic 2, not %d", magic)
 	}
 	next, err := nextBatchSize(b[size:])
 	if err != nil {
-		return Header{}, err
+		return Header{}, RecordStats{}, err
 	}
 	if next != 0 {
-		return Header{}, kafkaErr(kerr.InvalidRecord, "produce requests v3+ may contain exactly one record batch per partition")
+		return Header{}, RecordStats{}, kafkaErr(kerr.InvalidRecord, "produce requests v3+ may contain exactly one record batch per partition")
 	}
 	batch := b[:size]
 
 	baseOffset := int64(binary.BigEndian.Uint64(batch))
 	if baseOffset != 0 {
-		return Header{}, kafkaErr(kerr.InvalidRecord, "batch base offset must be 0, not %d", baseOffset)
+		return Header{}, RecordStats{}, kafkaErr(kerr.InvalidRecord, "batch base offset must be 0, not %d", baseOffset)
 	}
 	if int64(size) > int64(maxMessageBytes) {
-		return Header{}, kafkaErr(kerr.MessageTooLarge, "batch of %d bytes exceeds the maximum of %d", size, maxMessageBytes)
+		return Header{}, RecordStats{}, kafkaErr(kerr.MessageTooLarge, "batch of %d bytes exceeds the maximum of %d", size, maxMessageBytes)
 	}
 	if size < HeaderSize {
-		return Header{}, kafkaErr(kerr.CorruptMessage, "batch of %d bytes is shorter than the %d-byte v2 header", size, HeaderSize)
+		return Header{}, RecordStats{}, kafkaErr(kerr.CorruptMessage, "batch of %d bytes is shorter than the %d-byte v2 header", size, HeaderSize)
 	}
 	h, _ := ParseHeader(batch) // cannot fail: size >= HeaderSize
 	if crc := ComputeCRC(batch); crc != h.CRC {
-		return Header{}, kafkaErr(kerr.CorruptMessage, "batch crc %#08x does not match the computed %#08x", h.CRC, crc)
+		return Header{}, RecordStats{}, kafkaErr(kerr.CorruptMessage, "batch crc %#08x does not match the computed %#08x", h.CRC, crc)
 	}
 	if c := h.Codec(); c > CodecZstd {
-		return Header{}, kafkaErr(kerr.UnknownServerError, "unknown compression codec %d", c)
+		return Header{}, RecordStats{}, kafkaErr(kerr.UnknownServerError, "unknown compression codec %d", c)
 	}
 	if err := checkClientBatch(h); err != nil {
-		return Header{}, err
+		return Header{}, RecordStats{}, err
 	}
-	if h.Codec() == CodecNone {
-		it := recordIter{b: batch[HeaderSize:], n: h.NumRecords}
-		var r rawRecord
-		for {
-			ok, err := it.next(&r)
-			if err != nil {
-				return Header{}, err
-			}
-			if !ok {
-				break
-			}
-			if want := it.i - 1; r.offsetDelta != want {
-				return Header{}, kafkaErr(kerr.InvalidRecord, "record %d has offset delta %d, want %d", want, r.offsetDelta, want)
-			}
-		}
+	if h.Codec() != CodecNone {
+		return h, RecordStats{}, nil
 	}
-	return h, nil
+	st, err := walkRecords(h, batch[HeaderSize:])
+	if err != nil {
+		return Header{}, RecordStats{}, err
+	}
+	return h, st, nil
 }
 
 // ValidateProduceVersion checks what depends on the Produce request's version, as Kafka's

@@ -296,3 +296,58 @@ func TestSetLogAppendTimeKeepsCRC(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRecordStats checks what the walk of ValidateProduceRecords (uncompressed) and
+// Decoded.CheckStats (compressed) learns of the records: the range of their timestamps,
+// negative deltas and wrapping included, and whether a key is null.
+func TestRecordStats(t *testing.T) {
+	const base = 1_700_000_000_000
+	for _, tc := range []struct {
+		name     string
+		deltas   []int64
+		nullKey  int // index of the record with a null key, -1 none
+		min, max int64
+	}{
+		{"one record", []int64{0}, -1, base, base},
+		{"increasing", []int64{0, 5, 9}, -1, base, base + 9},
+		{"negative delta", []int64{3, -7, 2}, 1, base - 7, base + 3},
+		{"null key last", []int64{0, 0}, 1, base, base},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			build := func(codec Codec) ([]byte, error) {
+				bl := NewBuilder(BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, BaseTimestamp: base})
+				for i, d := range tc.deltas {
+					r := Record{OffsetDelta: int32(i), TimestampDelta: d, Key: []byte("k"), Value: []byte("v")}
+					if i == tc.nullKey {
+						r.Key = nil
+					}
+					bl.Add(r)
+				}
+				return bl.BuildCompressed(codec, DefaultLevel(codec))
+			}
+			want := RecordStats{Walked: true, MinTimestamp: tc.min, MaxTimestamp: tc.max, NullKey: tc.nullKey >= 0}
+			plain, _ := build(CodecNone)
+			_, got, err := ValidateProduceRecords(plain, 1<<20)
+			if err != nil || got != want {
+				t.Fatalf("uncompressed: %+v, %v; want %+v", got, err, want)
+			}
+			for _, codec := range []Codec{CodecGzip, CodecLZ4} {
+				packed, err := build(codec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h, st, err := ValidateProduceRecords(packed, 1<<20)
+				if err != nil || st.Walked {
+					t.Fatalf("codec %d: stats %+v before decompression, %v", codec, st, err)
+				}
+				d, err := Decode(packed[:h.Size()], 1<<20)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err := d.CheckStats(); err != nil || got != want {
+					t.Fatalf("codec %d: %+v, %v; want %+v", codec, got, err, want)
+				}
+			}
+		})
+	}
+}

@@ -110,7 +110,13 @@ func (c *conn) readLoop() {
 		if !authenticated {
 			maxSize = min(maxSize, saslMaxReceive)
 		}
-		frame, err := wire.ReadFrame(r, maxSize)
+		// A frame of an API that gives its bytes back is read into a pooled buffer; others
+		// get a buffer of their own, since their requests may keep slices of it.
+		read := wire.ReadFrame
+		if key, ok := wire.PeekAPIKey(r, maxSize); ok && c.srv.cfg.Registry.BodyReleased(key) {
+			read = wire.ReadPooledFrame
+		}
+		frame, err := read(r, maxSize)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrUnexpectedEOF) && !isTimeout(err) {
 				c.log.Info("closing connection", "err", err)
@@ -152,9 +158,16 @@ func (c *conn) readLoop() {
 			return
 		}
 		var o outgoing
+		if reply.Msg != nil {
+			o.head = wire.AppendResponse(nil, h, reply.Msg)
+		}
+		if c.srv.cfg.Registry.BodyReleased(h.APIKey) {
+			// The reply is encoded and holds nothing of the request: the next frame may
+			// reuse the buffer. (Other APIs' frames are left to the collector.)
+			wire.ReleaseFrame(frame)
+		}
 		switch {
 		case reply.Msg != nil:
-			o.head = wire.AppendResponse(nil, h, reply.Msg)
 		case reply.Chunks != nil:
 			size := int64(0)
 			for _, ch := range reply.Chunks {

@@ -60,6 +60,42 @@ func BenchmarkReadFrame(b *testing.B) {
 	}
 }
 
+// BenchmarkReadFrame96KiB reads 96 KiB produce frames, the size of a request carrying a
+// 16 KiB batch for each of 6 partitions, as new buffers (ReadFrame) and through the frame pool
+// (ReadPooledFrame then ReleaseFrame, as the connection does for Produce).
+func BenchmarkReadFrame96KiB(b *testing.B) {
+	frame := produceFrame(96 << 10)
+	const perStream = 16
+	stream := bytes.Repeat(frame, perStream)
+	for _, bc := range []struct {
+		name    string
+		read    func(*bufio.Reader, int32) ([]byte, error)
+		release func([]byte)
+	}{
+		{"new", ReadFrame, func([]byte) {}},
+		{"pooled", ReadPooledFrame, ReleaseFrame},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			rd := bytes.NewReader(stream)
+			br := bufio.NewReaderSize(rd, 32<<10)
+			b.SetBytes(int64(len(frame)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if i%perStream == 0 {
+					rd.Reset(stream)
+					br.Reset(rd)
+				}
+				f, err := bc.read(br, 100<<20)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bc.release(f)
+			}
+		})
+	}
+}
+
 // BenchmarkDecodeProduce decodes a 16 KiB Produce request body with kmsg,
 // which the produce handler does for every request.
 func BenchmarkDecodeProduce(b *testing.B) {

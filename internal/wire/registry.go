@@ -64,6 +64,12 @@ type API struct {
 	MinVersion int16
 	MaxVersion int16
 	Handle     Handler
+	// BodyReleased says that neither the handler nor its reply keeps a reference to the
+	// request's bytes once the reply is encoded, so that the connection may give the frame
+	// buffer back to the pool (ReleaseFrame) for the next request. kmsg's decoding copies
+	// strings but aliases byte fields (a Produce request's records), so only an API whose
+	// handler is done with those when it returns may say so.
+	BodyReleased bool
 }
 
 // RequestObserver is told of every request a handler served: its API key and how long the
@@ -107,6 +113,10 @@ func (r *Registry) Register(api API) {
 	}
 	r.apis[api.Key.Int16()] = api
 }
+
+// BodyReleased reports whether the API with key releases its request's bytes once its reply
+// is encoded (API.BodyReleased).
+func (r *Registry) BodyReleased(key int16) bool { return r.apis[key].BodyReleased }
 
 // Versions lists the registered APIs in key order, as ApiVersions answers them.
 func (r *Registry) Versions() []kmsg.ApiVersionsResponseApiKey {

@@ -36,18 +36,52 @@ func TestReadFrame(t *testing.T) {
 		{"truncated size", []byte{0, 0}, 100, nil, io.ErrUnexpectedEOF},
 		{"nothing", nil, 100, nil, io.EOF},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ReadFrame(bufio.NewReader(bytes.NewReader(tc.in)), tc.max)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+		for _, read := range []struct {
+			name string
+			fn   func(*bufio.Reader, int32) ([]byte, error)
+		}{{"new", ReadFrame}, {"pooled", ReadPooledFrame}} {
+			t.Run(tc.name+"/"+read.name, func(t *testing.T) {
+				got, err := read.fn(bufio.NewReader(bytes.NewReader(tc.in)), tc.max)
+				if tc.wantErr != nil {
+					if !errors.Is(err, tc.wantErr) {
+						t.Fatalf("err = %v, want %v", err, tc.wantErr)
+					}
+					return
 				}
-				return
-			}
-			if err != nil || !bytes.Equal(got, tc.want) {
-				t.Fatalf("got %d bytes, err %v", len(got), err)
-			}
-		})
+				if err != nil || !bytes.Equal(got, tc.want) {
+					t.Fatalf("got %d bytes, err %v", len(got), err)
+				}
+				if read.name == "pooled" {
+					ReleaseFrame(got)
+				}
+			})
+		}
+	}
+}
+
+// TestReadPooledFrameReuse reads frames of varied sizes through the pool, releasing each,
+// and checks that every frame holds its own bytes whatever buffer it reused.
+func TestReadPooledFrameReuse(t *testing.T) {
+	var stream []byte
+	var want [][]byte
+	for i, n := range []int{5, 3 * frameChunk, 4096, 4097, 100, 3*frameChunk - 1, 0, 1 << 17} {
+		p := bytes.Repeat([]byte{byte(i + 1)}, n)
+		want = append(want, p)
+		stream = append(stream, frame(p)...)
+	}
+	r := bufio.NewReader(bytes.NewReader(stream))
+	for i, w := range want {
+		got, err := ReadPooledFrame(r, 1<<20)
+		if err != nil || !bytes.Equal(got, w) {
+			t.Fatalf("frame %d: got %d bytes (want %d), err %v", i, len(got), len(w), err)
+		}
+		ReleaseFrame(got)
+	}
+	ReleaseFrame(make([]byte, 10))      // not a pooled size: ignored
+	ReleaseFrame(make([]byte, 0, 4096)) // a pooled size from elsewhere: taken
+	got, err := ReadPooledFrame(bufio.NewReader(bytes.NewReader(frame([]byte("xyz")))), 10)
+	if err != nil || string(got) != "xyz" {
+		t.Fatalf("got %q, %v", got, err)
 	}
 }
 
@@ -176,5 +210,43 @@ func FuzzReadFrame(f *testing.F) {
 		if err == nil && (len(in) < 4 || len(got) != int(binary.BigEndian.Uint32(in))) {
 			t.Fatalf("frame of %d bytes from %d input bytes", len(got), len(in))
 		}
+		pooled, perr := ReadPooledFrame(bufio.NewReader(bytes.NewReader(in)), max)
+		if (perr == nil) != (err == nil) || !bytes.Equal(pooled, got) {
+			t.Fatalf("pooled read: %d bytes, %v; plain read: %d bytes, %v", len(pooled), perr, len(got), err)
+		}
+		ReleaseFrame(pooled)
+		if key, ok := PeekAPIKey(bufio.NewReader(bytes.NewReader(in)), max); ok && err == nil && int16(binary.BigEndian.Uint16(got)) != key {
+			t.Fatalf("peeked key %d of a frame that reads as %x, %v", key, got, err)
+		}
 	})
+}
+
+// TestPeekAPIKey reads the API key of the next frame without consuming it, and declines a
+// frame too short to hold one, or larger than the maximum, without waiting for more bytes.
+func TestPeekAPIKey(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		key  int16
+		ok   bool
+	}{
+		{"produce", frame([]byte{0, 0, 0, 9, 0, 0, 0, 1}), 0, true},
+		{"fetch", frame([]byte{0, 1, 0, 12}), 1, true},
+		{"empty frame", frame(nil), 0, false},
+		{"one byte", frame([]byte{7}), 0, false},
+		{"truncated key", []byte{0, 0, 0, 8, 0}, 0, false},
+		{"nothing", nil, 0, false},
+		{"over max, key not awaited", []byte{0x7f, 0xff, 0xff, 0xff}, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := bufio.NewReader(bytes.NewReader(tc.in))
+			key, ok := PeekAPIKey(r, 100)
+			if key != tc.key || ok != tc.ok {
+				t.Fatalf("got %d, %v; want %d, %v", key, ok, tc.key, tc.ok)
+			}
+			if rest, _ := io.ReadAll(r); !bytes.Equal(rest, tc.in) {
+				t.Fatalf("peek consumed bytes")
+			}
+		})
+	}
 }
