@@ -2,6 +2,7 @@ package storage
 
 import (
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/gregorhq/gregor/internal/records"
@@ -22,6 +23,48 @@ func BenchmarkAppend(b *testing.B) {
 		if _, err := l.Append(batch, h); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAppendFlushMessages1 appends 16 KiB batches to a real file with flush.messages=1,
+// so that every append waits for an fdatasync, from concurrent appenders serialized by one
+// lock as the replica's partition lock does. "flush under lock" fsyncs while holding it (each
+// append pays its own fsync, one after another); "group commit" fsyncs after releasing it
+// (FlushIfDue), so appends that queue behind an fsync share the next one.
+func BenchmarkAppendFlushMessages1(b *testing.B) {
+	for _, bc := range []struct {
+		name      string
+		underLock bool
+	}{{"flush under lock", true}, {"group commit", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			l, err := Open(OSFS(), filepath.Join(b.TempDir(), "bench-0"), LogConfig{SegmentBytes: 64 << 20, FlushMessages: 1}, 0, 0, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			var mu sync.Mutex
+			b.SetBytes(16 * 1024)
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				batch, h := makeBatch(16, 16*1024-records.HeaderSize, 1, 1)
+				for pb.Next() {
+					mu.Lock()
+					base, err := l.Append(batch, h)
+					if err == nil && bc.underLock {
+						err = l.FlushIfDue(base + 16)
+					}
+					mu.Unlock()
+					if err == nil && !bc.underLock {
+						err = l.FlushIfDue(base + 16)
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }
 
