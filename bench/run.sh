@@ -130,6 +130,10 @@ wait_answers() {
   done
 }
 
+# Like any Kafka broker, a node with many partitions needs many file descriptors: take the
+# hard limit (best effort).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
 # --- the machine's limits ---------------------------------------------------------------------
 
 mkdir -p "$work/data"
@@ -272,7 +276,9 @@ idle_partitions() {
 rss_before=$(rss_of "$pid")
 step "create $idle idle partitions" idle_partitions
 idle_created=$(cat "$work/idle_created" 2>/dev/null || echo 0)
-row "RSS with $idle_created more idle partitions" "$rss_before -> $(rss_of "$pid") MiB" "n/a" "-"
+# The node keeps each segment's .log, .index and .timeindex open: the open-file limit it was
+# started with (raised to the hard limit above) bounds how many partitions it can host.
+row "RSS with $idle_created more idle partitions (open-file limit $(ulimit -n))" "$rss_before -> $(rss_of "$pid") MiB" "n/a" "-"
 
 restart() {
   stop_node
