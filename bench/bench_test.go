@@ -30,10 +30,15 @@ func TestQuickRun(t *testing.T) {
 		"acks=1, linger 5 ms, none", "acks=all, linger 5 ms, lz4",
 		"consume 1 KiB from page cache", "e2e latency at 50% of max load",
 		"1 partition, acks=1", "idle partitions", "restart with",
+		"flush.messages=1, acks=1,", "flush.messages=1, acks=all,", "disk, fdatasync per 16 KiB",
+		"3 nodes, RF=3, 6 partitions, acks=all", "one node, acks=all, lz4",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(string(out), "FAILED") {
+		t.Errorf("a scenario failed:\n%s", out)
 	}
 	if strings.Contains(string(out), "| n/a MB/s") {
 		t.Errorf("a throughput figure is missing:\n%s", out)

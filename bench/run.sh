@@ -4,8 +4,13 @@
 # It builds gregor, starts a fresh single node (data in a temp dir, random ports), measures the
 # machine's own limits in the same run (loopback TCP, sequential disk writes with and without
 # fdatasync, with the hidden "gregor perf limits"), then runs the scenarios with "gregor perf"
-# and prints each figure with its ratio to the limit that bounds it. Figures are indicative:
-# on a shared machine they move with the neighbours' load.
+# and prints each figure with its ratio to the limit that bounds it. Last, it starts a cluster
+# of three nodes on loopback for the replicated scenario. Figures are indicative: on a shared
+# machine they move with the neighbours' load.
+#
+# Each scenario runs on its own: one that fails (or runs past BENCH_STEP_TIMEOUT seconds per
+# command) gets a FAILED row, the others still run, the table is printed with every row
+# gathered, the failed steps are named after it, and the script exits non-zero.
 #
 # BENCH_QUICK=1 runs a tiny version in seconds (bench/bench_test.go runs it so the script
 # cannot silently rot). GREGOR=path uses a built binary instead of building one.
@@ -14,29 +19,80 @@ cd "$(dirname "$0")/.."
 
 quick=${BENCH_QUICK:-0}
 if [ "$quick" = 1 ]; then
-  records=1000 consume_records=1000 e2e_records=200 many=50 idle=200
+  records=1000 consume_records=1000 e2e_records=200 flush_records=200 many=50 idle=200 idle_per_topic=100
   limits=(--net-mib 32 --disk-mib 8 --sync-writes 4)
+  step_timeout=${BENCH_STEP_TIMEOUT:-120}
 else
-  records=200000 consume_records=200000 e2e_records=20000 many=1000 idle=10000
+  records=200000 consume_records=200000 e2e_records=20000 flush_records=20000 many=1000 idle=10000 idle_per_topic=1000
   limits=(--net-mib 1024 --disk-mib 512 --sync-writes 64)
+  step_timeout=${BENCH_STEP_TIMEOUT:-600}
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gregor-bench.XXXXXX")
-pid=""
+printed=0
+failed=()
+
+# Every node started is listed in $work/pids, so that cleanup stops them however the script ends.
 cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+  if [ "$printed" = 0 ]; then
+    print_table || true
+  fi
+  if [ -f "$work/pids" ]; then
+    while read -r p; do
+      if kill -0 "$p" 2>/dev/null; then
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+      fi
+    done <"$work/pids"
   fi
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Rows live in a file, so that scenarios running in subshells add to the same table.
+: >"$work/rows"
+row() { printf '| %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" >>"$work/rows"; }
+
+print_table() {
+  printed=1
+  echo "| scenario | figure | ratio | limit |"
+  echo "| --- | --- | --- | --- |"
+  cat "$work/rows"
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo
+    echo "Failed steps: ${failed[*]}"
+  fi
+}
+
+# step NAME FUNCTION ARGS...: runs one scenario in a subshell that stops at its first failing
+# command; a failure becomes a FAILED row and the script goes on with the next scenario.
+step() {
+  local name=$1 rc
+  shift
+  set +e
+  (
+    set -e
+    "$@"
+  )
+  rc=$?
+  set -e
+  if [ "$rc" -ne 0 ]; then
+    local why="exit $rc"
+    [ "$rc" = 124 ] && why="timed out after ${step_timeout}s"
+    echo "bench: step \"$name\" failed ($why)" >&2
+    failed+=("\"$name\" ($why)")
+    row "$name" "FAILED ($why)" "n/a" "-"
+  fi
+}
 
 gregor=${GREGOR:-}
 if [ -z "$gregor" ]; then
   gregor=$work/gregor
   go build -o "$gregor" ./cmd/gregor
 fi
+
+# g runs one gregor command, killed after step_timeout seconds (exit 124).
+g() { timeout -k 10 "$step_timeout" "$gregor" "$@"; }
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on.
 free_port() {
@@ -49,42 +105,8 @@ free_port() {
     fi
   done
 }
-port=$(free_port)
-cport=$(free_port)
-bs=127.0.0.1:$port
 
-# start_node starts gregor serve on the data dir and waits until it answers; it sets pid and
-# startup_ms.
-start_node() {
-  local t0 t1
-  t0=$(date +%s%N)
-  "$gregor" serve \
-    --override "listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport" \
-    --override "advertised.listeners=PLAINTEXT://127.0.0.1:$port" \
-    --override "log.dirs=$work/data" \
-    --override "group.initial.rebalance.delay.ms=0" \
-    >>"$work/node.log" 2>&1 &
-  pid=$!
-  local deadline=$((SECONDS + 120))
-  until "$gregor" topic list --bootstrap-server "$bs" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-      echo "gregor did not start; its log:" >&2
-      tail -50 "$work/node.log" >&2
-      exit 1
-    fi
-    sleep 0.05
-  done
-  t1=$(date +%s%N)
-  startup_ms=$(( (t1 - t0) / 1000000 ))
-}
-
-stop_node() {
-  kill "$pid"
-  wait "$pid" 2>/dev/null || true
-  pid=""
-}
-
-rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || echo "n/a"; }
+rss_of() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "n/a"; }
 
 # jget KEY: the number after "KEY": in the JSON on stdin.
 jget() { sed -n "s/.*\"$1\": *\([-0-9.eE+]*\).*/\1/p" | head -1; }
@@ -95,68 +117,227 @@ r1() { awk -v x="$1" 'BEGIN { if (x == "") print "n/a"; else printf "%.1f", x }'
 # ratio A B: A/B to two decimals, or n/a.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", a / b; else print "n/a" }'; }
 
-rows=()
-row() { rows+=("| $1 | $2 | $3 | $4 |"); }
+# wait_answers BOOTSTRAP PID LOG: waits until the node answers (or dies, or 120 s pass).
+wait_answers() {
+  local deadline=$((SECONDS + 120))
+  until "$gregor" topic list --bootstrap-server "$1" >/dev/null 2>&1; do
+    if ! kill -0 "$2" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+      echo "gregor did not start; its log:" >&2
+      tail -50 "$3" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+# Like any Kafka broker, a node with many partitions needs many file descriptors: take the
+# hard limit (best effort).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# --- the machine's limits ---------------------------------------------------------------------
 
 mkdir -p "$work/data"
-"$gregor" perf limits --dir "$work" "${limits[@]}" --format json >"$work/limits.json"
+g perf limits --dir "$work" "${limits[@]}" --format json >"$work/limits.json"
 loop=$(jget loopback_mb_per_sec <"$work/limits.json")
 disk=$(jget disk_write_mb_per_sec <"$work/limits.json")
 sync1m=$(jget disk_write_fdatasync_1mib_mb_per_sec <"$work/limits.json")
 sync16k=$(jget disk_write_fdatasync_16kib_mb_per_sec <"$work/limits.json")
+minld=$(awk -v a="$loop" -v b="$disk" 'BEGIN{print (a<b)?a:b}')
 row "limit: loopback TCP" "$(r1 "$loop") MB/s" "1.00" "-"
 row "limit: disk write, one fdatasync at end" "$(r1 "$disk") MB/s" "1.00" "-"
 row "limit: disk write, fdatasync per 1 MiB" "$(r1 "$sync1m") MB/s" "1.00" "-"
 row "limit: disk write, fdatasync per 16 KiB" "$(r1 "$sync16k") MB/s" "1.00" "-"
 
-start_node
-topic() { "$gregor" topic create --bootstrap-server "$bs" --topic "$1" --partitions "$2" --replication-factor 1 >/dev/null; }
-topic bench6 6
-topic bench1 1
-topic benchmany "$many"
+# --- one node -----------------------------------------------------------------------------------
 
-# produce NAME TOPIC PROPS...: one producer-perf-test run of 1 KiB records; records its row.
-max_rps=0
-produce() {
-  local name=$1 topic=$2
+port=$(free_port)
+cport=$(free_port)
+bs=127.0.0.1:$port
+pid=""
+
+# start_node starts gregor serve on the data dir and waits until it answers; it sets pid and
+# startup_ms.
+start_node() {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$gregor" serve \
+    --override "listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport" \
+    --override "advertised.listeners=PLAINTEXT://127.0.0.1:$port" \
+    --override "log.dirs=$work/data" \
+    --override "admin.listeners=" \
+    --override "group.initial.rebalance.delay.ms=0" \
+    >>"$work/node.log" 2>&1 &
+  pid=$!
+  echo "$pid" >>"$work/pids"
+  wait_answers "$bs" "$pid" "$work/node.log"
+  t1=$(date +%s%N)
+  startup_ms=$(( (t1 - t0) / 1000000 ))
+}
+
+stop_node() {
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  pid=""
+}
+
+# topic NAME PARTITIONS [--config k=v ...]: creates a one-replica topic on the single node.
+topic() {
+  local name=$1 parts=$2
   shift 2
+  g topic create --bootstrap-server "$bs" --topic "$name" --partitions "$parts" --replication-factor 1 "$@" >/dev/null
+}
+
+# produce NAME BOOTSTRAP TOPIC LIMIT_NAME LIMIT_MBPS NUM PROPS...: one producer-perf-test run of
+# 1 KiB records; records its row with its ratio to the limit, and keeps its figures in
+# $work/fig.<TOPIC>.<props> and the best rate in $work/max_rps.
+produce() {
+  local name=$1 bootstrap=$2 topic=$3 limit_name=$4 limit=$5 num=$6
+  shift 6
   local out mb rps p99
-  out=$("$gregor" perf produce --bootstrap-server "$bs" --topic "$topic" --num-records "$records" \
+  out=$(g perf produce --bootstrap-server "$bootstrap" --topic "$topic" --num-records "$num" \
     --record-size 1024 --throughput -1 --format json --producer-props "$@")
   mb=$(jget mb_per_sec <<<"$out")
   rps=$(jget records_per_sec <<<"$out")
   p99=$(jget p99_ms <<<"$out")
-  row "$name" "$(r1 "$mb") MB/s, $(printf %.0f "$rps") rec/s, p99 $p99 ms" "$(ratio "$mb" "$(awk -v a="$loop" -v b="$disk" 'BEGIN{print (a<b)?a:b}')")" "min(loopback, disk)"
-  if awk -v a="$rps" -v b="$max_rps" 'BEGIN{exit !(a>b)}'; then max_rps=$rps; fi
+  [ -n "$mb" ] || { echo "no figure in: $out" >&2; return 1; }
+  row "$name" "$(r1 "$mb") MB/s, $(printf %.0f "$rps") rec/s, p99 $p99 ms" "$(ratio "$mb" "$limit")" "$limit_name"
+  echo "$mb" >"$work/fig.$topic.$(echo "$*" | tr ' =' '_-')"
+  if awk -v a="$rps" -v b="$(cat "$work/max_rps" 2>/dev/null || echo 0)" 'BEGIN{exit !(a>b)}'; then
+    echo "$rps" >"$work/max_rps"
+  fi
 }
-produce "produce 1 KiB, 6 partitions, acks=1, linger 5 ms, none" bench6 acks=1 linger.ms=5 compression.type=none
-produce "produce 1 KiB, 6 partitions, acks=1, linger 5 ms, lz4" bench6 acks=1 linger.ms=5 compression.type=lz4
-produce "produce 1 KiB, 6 partitions, acks=all, linger 5 ms, none" bench6 acks=all linger.ms=5 compression.type=none
-produce "produce 1 KiB, 6 partitions, acks=all, linger 5 ms, lz4" bench6 acks=all linger.ms=5 compression.type=lz4
 
-out=$("$gregor" perf consume --bootstrap-server "$bs" --topic bench6 --messages "$consume_records" --timeout 30000 --format json)
-mb=$(jget fetch_mb_per_sec <<<"$out")
-row "consume 1 KiB from page cache, 6 partitions" "$(r1 "$mb") MB/s" "$(ratio "$mb" "$loop")" "loopback"
+# produce1 NAME TOPIC PROPS...: produce against the single node, bounded by min(loopback, disk).
+produce1() {
+  local name=$1 topic=$2
+  shift 2
+  produce "$name" "$bs" "$topic" "min(loopback, disk)" "$minld" "$records" "$@"
+}
 
-target=$(awk -v r="$max_rps" 'BEGIN { printf "%d", (r / 2 > 1) ? r / 2 : 1 }')
-out=$("$gregor" perf e2e --bootstrap-server "$bs" --topic bench6 --num-records "$e2e_records" --record-size 1024 \
-  --throughput "$target" --format json --producer-props acks=all linger.ms=5)
-row "e2e latency at 50% of max load ($target rec/s), acks=all" \
-  "p50 $(r1 "$(jget p50_ms <<<"$out")") ms, p99 $(r1 "$(jget p99_ms <<<"$out")") ms, p99.9 $(r1 "$(jget p999_ms <<<"$out")") ms" "n/a" "-"
-
-produce "produce 1 KiB, 1 partition, acks=1, linger 5 ms" bench1 acks=1 linger.ms=5
-produce "produce 1 KiB, $many partitions, acks=1, linger 5 ms" benchmany acks=1 linger.ms=5
-
-rss_before=$(rss_mib)
-ntopics=$((idle / 1000)); [ "$ntopics" -ge 1 ] || ntopics=1
-per=$((idle / ntopics))
-for i in $(seq 1 "$ntopics"); do topic "idle$i" "$per"; done
-rss_after=$(rss_mib)
-row "RSS with $((ntopics * per)) more idle partitions" "$rss_before -> $rss_after MiB" "n/a" "-"
-stop_node
 start_node
-row "restart with $((ntopics * per + 7 + many)) partitions" "$startup_ms ms to first answer, RSS $(rss_mib) MiB" "n/a" "-"
+topics() { topic bench6 6 && topic bench1 1 && topic benchmany "$many"; }
+step "create the benchmark topics" topics
+step "produce 1 KiB, 6 partitions, acks=1, linger 5 ms, none" produce1 "produce 1 KiB, 6 partitions, acks=1, linger 5 ms, none" bench6 acks=1 linger.ms=5 compression.type=none
+step "produce 1 KiB, 6 partitions, acks=1, linger 5 ms, lz4" produce1 "produce 1 KiB, 6 partitions, acks=1, linger 5 ms, lz4" bench6 acks=1 linger.ms=5 compression.type=lz4
+step "produce 1 KiB, 6 partitions, acks=all, linger 5 ms, none" produce1 "produce 1 KiB, 6 partitions, acks=all, linger 5 ms, none" bench6 acks=all linger.ms=5 compression.type=none
+step "produce 1 KiB, 6 partitions, acks=all, linger 5 ms, lz4" produce1 "produce 1 KiB, 6 partitions, acks=all, linger 5 ms, lz4" bench6 acks=all linger.ms=5 compression.type=lz4
 
-echo "| scenario | figure | ratio | limit |"
-echo "| --- | --- | --- | --- |"
-printf '%s\n' "${rows[@]}"
+consume() {
+  local out mb
+  out=$(g perf consume --bootstrap-server "$bs" --topic bench6 --messages "$consume_records" --timeout 30000 --format json)
+  mb=$(jget fetch_mb_per_sec <<<"$out")
+  row "consume 1 KiB from page cache, 6 partitions" "$(r1 "$mb") MB/s" "$(ratio "$mb" "$loop")" "loopback"
+}
+step "consume 1 KiB from page cache, 6 partitions" consume
+
+e2e() {
+  local target out
+  target=$(awk -v r="$(cat "$work/max_rps" 2>/dev/null || echo 0)" 'BEGIN { printf "%d", (r / 2 > 1) ? r / 2 : 1 }')
+  out=$(g perf e2e --bootstrap-server "$bs" --topic bench6 --num-records "$e2e_records" --record-size 1024 \
+    --throughput "$target" --format json --producer-props acks=all linger.ms=5)
+  row "e2e latency at 50% of max load ($target rec/s), acks=all" \
+    "p50 $(r1 "$(jget p50_ms <<<"$out")") ms, p99 $(r1 "$(jget p99_ms <<<"$out")") ms, p99.9 $(r1 "$(jget p999_ms <<<"$out")") ms" "n/a" "-"
+}
+step "e2e latency at 50% of max load" e2e
+
+step "produce 1 KiB, 1 partition, acks=1, linger 5 ms" produce1 "produce 1 KiB, 1 partition, acks=1, linger 5 ms" bench1 acks=1 linger.ms=5
+step "produce 1 KiB, $many partitions, acks=1, linger 5 ms" produce1 "produce 1 KiB, $many partitions, acks=1, linger 5 ms" benchmany acks=1 linger.ms=5
+
+# flush.messages=1: every produced batch is fdatasynced before it is acknowledged. The producer
+# sends batches of batch.size=16384 (Kafka's default), so the fair bound is the disk's rate with
+# one fdatasync per 16 KiB written; several batches sharing one fdatasync (group commit) is how
+# a broker gets near or past it.
+flush() {
+  local acks=$1
+  topic "benchflush$acks" 1 --config flush.messages=1
+  produce "produce 1 KiB, 1 partition, flush.messages=1, acks=$acks, batch.size 16 KiB" "$bs" "benchflush$acks" \
+    "disk, fdatasync per 16 KiB" "$sync16k" "$flush_records" acks="$acks" linger.ms=5 batch.size=16384 compression.type=none
+}
+step "produce with flush.messages=1, acks=1" flush 1
+step "produce with flush.messages=1, acks=all" flush all
+
+# Idle partitions, created as a Kafka user would: topics of idle_per_topic partitions, one after
+# another. A create the client gave up on may still finish on the broker, so a retry of the
+# same topic succeeds with --if-not-exists.
+idle_partitions() {
+  local ntopics i try
+  ntopics=$(( (idle + idle_per_topic - 1) / idle_per_topic ))
+  for i in $(seq 1 "$ntopics"); do
+    for try in 1 2 3; do
+      if topic "idle$i" "$idle_per_topic" --if-not-exists; then
+        echo $((i * idle_per_topic)) >"$work/idle_created"
+        break
+      fi
+      echo "bench: creating idle$i failed (try $try)" >&2
+      [ "$try" -lt 3 ] || return 1
+    done
+  done
+}
+rss_before=$(rss_of "$pid")
+step "create $idle idle partitions" idle_partitions
+idle_created=$(cat "$work/idle_created" 2>/dev/null || echo 0)
+# The node keeps each segment's .log, .index and .timeindex open: the open-file limit it was
+# started with (raised to the hard limit above) bounds how many partitions it can host.
+row "RSS with $idle_created more idle partitions (open-file limit $(ulimit -n))" "$rss_before -> $(rss_of "$pid") MiB" "n/a" "-"
+
+restart() {
+  stop_node
+  start_node
+  row "restart with $((idle_created + 7 + 2 + many)) partitions" "$startup_ms ms to first answer, RSS $(rss_of "$pid") MiB" "n/a" "-"
+  echo "$pid" >"$work/single_pid"
+}
+step "restart" restart
+# The restart ran in a subshell: its node is the one to stop now.
+if [ -f "$work/single_pid" ]; then pid=$(cat "$work/single_pid"); fi
+if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then stop_node; fi
+
+# --- three nodes --------------------------------------------------------------------------------
+
+# cluster3 starts three nodes on loopback, each broker and controller voter (as
+# "gregor dev cluster" does), makes a 6-partition topic with three replicas and produces to it
+# with acks=all: every batch crosses loopback to two followers before it is acknowledged.
+cluster3() {
+  local ports=() cports=() voters="" bootstrap="" i p deadline
+  for i in 1 2 3; do
+    ports+=("$(free_port)")
+    cports+=("$(free_port)")
+  done
+  for i in 0 1 2; do
+    voters+="${voters:+,}$((i + 1))@127.0.0.1:${cports[$i]}"
+    bootstrap+="${bootstrap:+,}127.0.0.1:${ports[$i]}"
+  done
+  for i in 0 1 2; do
+    mkdir -p "$work/c$i"
+    "$gregor" serve \
+      --override "node.id=$((i + 1))" \
+      --override "process.roles=broker,controller" \
+      --override "controller.quorum.voters=$voters" \
+      --override "listeners=PLAINTEXT://127.0.0.1:${ports[$i]},CONTROLLER://127.0.0.1:${cports[$i]}" \
+      --override "advertised.listeners=PLAINTEXT://127.0.0.1:${ports[$i]}" \
+      --override "log.dirs=$work/c$i" \
+      --override "admin.listeners=" \
+      >>"$work/c$i.log" 2>&1 &
+    echo "$!" >>"$work/pids"
+  done
+  # The topic needs all three brokers registered: retry until it is created.
+  deadline=$((SECONDS + 120))
+  until g topic create --bootstrap-server "$bootstrap" --topic bench6r3 --partitions 6 --replication-factor 3 \
+    --if-not-exists >/dev/null 2>&1; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "the 3-node cluster did not take the topic; node 1's log:" >&2
+      tail -50 "$work/c0.log" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+  local one
+  one=$(cat "$work/fig.bench6.acks-all_linger.ms-5_compression.type-lz4" 2>/dev/null || echo "")
+  produce "produce 1 KiB, 3 nodes, RF=3, 6 partitions, acks=all, linger 5 ms, lz4" "$bootstrap" bench6r3 \
+    "one node, acks=all, lz4" "$one" "$records" acks=all linger.ms=5 compression.type=lz4
+}
+step "3-node cluster, RF=3" cluster3
+
+print_table
+if [ "${#failed[@]}" -gt 0 ]; then
+  exit 1
+fi

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test: vet, the whole suite with the race detector, then each fuzz target for a
-# short time. FUZZTIME (default 10s) sets how long each fuzz target runs; FUZZTIME=0 skips them.
+# Runs every test: vet, the whole suite with the race detector, every benchmark once (so that
+# they keep working; no figure is checked), then each fuzz target for a short time. FUZZTIME
+# (default 10s) sets how long each fuzz target runs; FUZZTIME=0 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 go vet ./...
 go test -race -count=1 -timeout 20m ./...
+go test -run '^$' -bench . -benchtime=1x -timeout 20m ./...
 
 fuzztime=${FUZZTIME:-10s}
 fuzzlog=$(mktemp)

@@ -109,7 +109,8 @@ var topicDefs = map[string]topicDef{
 		func(t Topic) string { return boolStr(t.UncleanLeaderElectionEnable) }, ""},
 
 	// Checked, not used by Gregor yet: the value is the override, else the broker synonym's,
-	// else Kafka's default.
+	// else Kafka's default. (flush.messages is used, as Topic.FlushMessages, but only from the
+	// topic's override; it is described here so that the broker synonym's value shows.)
 	"flush.messages":                          {TypeLong, "log.flush.interval.messages", "Records between forced flushes.", nil, maxLongStr},
 	"flush.ms":                                {TypeLong, "log.flush.interval.ms", "Time between forced flushes.", nil, maxLongStr},
 	"preallocate":                             {TypeBoolean, "log.preallocate", "Whether segment files are preallocated.", nil, "false"},

@@ -35,6 +35,11 @@ type Topic struct {
 	MessageTimestampBeforeMaxMs int64   // message.timestamp.before.max.ms, >= 0
 	MessageTimestampAfterMaxMs  int64   // message.timestamp.after.max.ms, >= 0
 	UncleanLeaderElectionEnable bool    // unclean.leader.election.enable
+	// FlushMessages is flush.messages, >= 1: fsync the log before acknowledging an append
+	// once this many messages were appended since the last fsync. Kafka's default, MaxInt64,
+	// leaves it to the operating system. Only the topic-level key sets it for now; the broker's
+	// log.flush.interval.messages is stored and described but not applied.
+	FlushMessages int64
 }
 
 // CompactEnabled reports whether cleanup.policy includes compact.
@@ -85,6 +90,7 @@ func (b Broker) TopicDefaults() Topic {
 		MessageTimestampBeforeMaxMs: b.LogMessageTimestampBeforeMaxMs,
 		MessageTimestampAfterMaxMs:  b.LogMessageTimestampAfterMaxMs,
 		UncleanLeaderElectionEnable: b.UncleanLeaderElectionEnable,
+		FlushMessages:               math.MaxInt64,
 	}
 }
 
@@ -191,8 +197,9 @@ var topicKeys = map[string]topicKey{
 		apply: func(t *Topic, v string) error { t.UncleanLeaderElectionEnable, _ = parseBool(v); return nil },
 	},
 
+	"flush.messages": int64Key(1, maxInt64, func(t *Topic, n int64) { t.FlushMessages = n }),
+
 	// Known to Kafka, checked, not used by Gregor yet.
-	"flush.messages":                          int64Key(1, maxInt64, nil),
 	"flush.ms":                                int64Key(0, maxInt64, nil),
 	"preallocate":                             boolKey(),
 	"message.format.version":                  {check: func(string) error { return nil }}, // deprecated; any value

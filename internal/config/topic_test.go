@@ -77,6 +77,7 @@ func TestTopicConfig(t *testing.T) {
 		SegmentMs: 604800000, FileDeleteDelayMs: 60000, DeleteRetentionMs: 86400000,
 		MaxCompactionLagMs: math.MaxInt64, MinCleanableDirtyRatio: 0.5,
 		MessageTimestampBeforeMaxMs: math.MaxInt64, MessageTimestampAfterMaxMs: 3600000,
+		FlushMessages: math.MaxInt64,
 	}
 	if defaults != want {
 		t.Fatalf("defaults %+v", defaults)
@@ -92,7 +93,8 @@ func TestTopicConfig(t *testing.T) {
 		"message.timestamp.type": "LogAppendTime", "retention.bytes": "1000",
 		"index.interval.bytes": "100", "segment.index.bytes": "1024",
 		"segment.ms": "3600000", "min.cleanable.dirty.ratio": "0.25", "unclean.leader.election.enable": "true",
-		"preallocate": "true", // known, not used yet
+		"preallocate":    "true", // known, not used yet
+		"flush.messages": "1",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +107,7 @@ func TestTopicConfig(t *testing.T) {
 		SegmentMs: 3600000, FileDeleteDelayMs: 60000, DeleteRetentionMs: 86400000,
 		MaxCompactionLagMs: math.MaxInt64, MinCleanableDirtyRatio: 0.25,
 		MessageTimestampBeforeMaxMs: math.MaxInt64, MessageTimestampAfterMaxMs: 3600000,
-		UncleanLeaderElectionEnable: true,
+		UncleanLeaderElectionEnable: true, FlushMessages: 1,
 	}
 	if got != want {
 		t.Fatalf("got  %+v\nwant %+v", got, want)

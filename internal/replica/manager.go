@@ -387,6 +387,7 @@ func (m *Manager) logConfig(cfg config.Topic) storage.LogConfig {
 		RetentionMs:        cfg.RetentionMs,
 		RetentionBytes:     cfg.RetentionBytes,
 		FileDeleteDelayMs:  cfg.FileDeleteDelayMs,
+		FlushMessages:      cfg.FlushMessages,
 		Now:                m.cfg.Now,
 	}
 }

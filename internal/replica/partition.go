@@ -124,6 +124,10 @@ func (p *Partition) append(batch []byte, h records.Header, verify bool, g *Verif
 			res.BaseOffset, res.LastOffset, res.Duplicate = dup.FirstOffset, dup.LastOffset, true
 			res.LogStartOffset = p.log.LogStartOffset()
 			p.appendMu.Unlock()
+			// The first answer waited for flush.messages; so does this one.
+			if err := p.log.FlushIfDue(dup.LastOffset + 1); err != nil {
+				return AppendResult{}, kerr.KafkaStorageError
+			}
 			return res, nil
 		}
 	}
@@ -153,6 +157,11 @@ func (p *Partition) append(batch []byte, h records.Header, verify bool, g *Verif
 	res.LogStartOffset = p.log.LogStartOffset()
 	p.appendedLocked()
 	p.appendMu.Unlock()
+	// flush.messages: fsync before answering, outside appendMu so that the appends queued
+	// behind this fsync share the next one (storage/flush.go).
+	if err := p.log.FlushIfDue(res.LastOffset + 1); err != nil {
+		return AppendResult{}, kerr.KafkaStorageError
+	}
 	return res, nil
 }
 

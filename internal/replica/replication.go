@@ -197,6 +197,11 @@ func (p *Partition) appendFromLeader(epoch int32, data []byte, leaderHW, leaderL
 	if moved {
 		p.logStartMoved() // takes the Manager's locks: after appendMu, not under it
 	}
+	if err == nil {
+		// flush.messages holds on followers too (Kafka applies it to every append), and
+		// outside appendMu as on the leader.
+		err = p.log.FlushIfDue(p.log.LogEndOffset())
+	}
 	return err
 }
 

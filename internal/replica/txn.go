@@ -109,6 +109,9 @@ func (p *Partition) WriteTxnMarker(m TxnMarker) (offset int64, err error) {
 	delete(p.verifying, m.ProducerID) // a verification under way was for the ended transaction
 	p.appendedLocked()
 	p.appendMu.Unlock()
+	if err := p.log.FlushIfDue(offset + 1); err != nil { // flush.messages, outside appendMu
+		return -1, kerr.KafkaStorageError
+	}
 
 	if p.markerListeners != nil {
 		for _, fn := range p.markerListeners(p.TP.Topic) {
@@ -151,6 +154,9 @@ func (p *Partition) AppendFromCoordinator(batch []byte, h records.Header) (Appen
 	res := AppendResult{BaseOffset: base, LogAppendTime: -1, LogStartOffset: p.log.LogStartOffset()}
 	p.appendedLocked()
 	p.appendMu.Unlock()
+	if err := p.log.FlushIfDue(base + int64(h.LastOffsetDelta) + 1); err != nil { // flush.messages, outside appendMu
+		return AppendResult{}, kerr.KafkaStorageError
+	}
 	return res, nil
 }
 

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/gregorhq/gregor/internal/records"
@@ -22,6 +23,48 @@ func BenchmarkAppend(b *testing.B) {
 		if _, err := l.Append(batch, h); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAppendFlushMessages1 appends 16 KiB batches to a real file with flush.messages=1,
+// so that every append waits for an fdatasync, from concurrent appenders serialized by one
+// lock as the replica's partition lock does. "flush under lock" fsyncs while holding it (each
+// append pays its own fsync, one after another); "group commit" fsyncs after releasing it
+// (FlushIfDue), so appends that queue behind an fsync share the next one.
+func BenchmarkAppendFlushMessages1(b *testing.B) {
+	for _, bc := range []struct {
+		name      string
+		underLock bool
+	}{{"flush under lock", true}, {"group commit", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			l, err := Open(OSFS(), filepath.Join(b.TempDir(), "bench-0"), LogConfig{SegmentBytes: 64 << 20, FlushMessages: 1}, 0, 0, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			var mu sync.Mutex
+			b.SetBytes(16 * 1024)
+			b.SetParallelism(4)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				batch, h := makeBatch(16, 16*1024-records.HeaderSize, 1, 1)
+				for pb.Next() {
+					mu.Lock()
+					base, err := l.Append(batch, h)
+					if err == nil && bc.underLock {
+						err = l.FlushIfDue(base + 16)
+					}
+					mu.Unlock()
+					if err == nil && !bc.underLock {
+						err = l.FlushIfDue(base + 16)
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }
 
@@ -74,5 +117,43 @@ func BenchmarkReadLookup(b *testing.B) {
 		if _, err := l.Read(int64(i*7919)%leo, 1<<20, leo, true); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkIndexLookup measures the offset index alone: the floor search that maps an offset
+// to a file position, on the active segment's index (in memory) and on a closed segment's
+// (read from its file, as for fetches of older data).
+func BenchmarkIndexLookup(b *testing.B) {
+	l, err := Open(OSFS(), filepath.Join(b.TempDir(), "bench-0"), LogConfig{SegmentBytes: 32 << 20, IndexIntervalBytes: 1}, 0, 0, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	batch, h := makeBatch(4, 1024-records.HeaderSize, 1, 1)
+	for range 40000 { // 40 MiB: one closed segment of about 32k indexed batches, one active
+		if _, err := l.Append(batch, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if l.NumSegments() != 2 {
+		b.Fatalf("%d segments, want 2", l.NumSegments())
+	}
+	for _, bc := range []struct {
+		name string
+		seg  int
+	}{{"closed segment", 0}, {"active segment", 1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			l.mu.RLock()
+			seg := l.segments[bc.seg]
+			l.mu.RUnlock()
+			s := l.snapshot(seg)
+			span := s.next - s.base
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := lookupPosition(s.offsetIdx, s.base, s.base+int64(i*7919)%span); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

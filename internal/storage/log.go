@@ -48,6 +48,10 @@ type LogConfig struct {
 	// Zero means at once; the replica manager passes Kafka's default (60000) when the topic
 	// sets nothing.
 	FileDeleteDelayMs int64
+	// FlushMessages is flush.messages: once this many messages were appended since the last
+	// flush, FlushIfDue fsyncs the log before the append may be acknowledged. Zero (and
+	// Kafka's default, MaxInt64) leave flushing to the operating system and to Close.
+	FlushMessages int64
 
 	// OnRoll, when set, is called after the active segment rolled, with the new active
 	// segment's base offset: everything below it is in the closed segments. It runs inside
@@ -103,6 +107,8 @@ func (c LogConfig) withDefaults() (LogConfig, error) {
 		return c, fmt.Errorf("storage: segment.jitter.ms %d is negative", c.SegmentJitterMs)
 	case c.FileDeleteDelayMs < 0:
 		return c, fmt.Errorf("storage: file.delete.delay.ms %d is negative", c.FileDeleteDelayMs)
+	case c.FlushMessages < 0:
+		return c, fmt.Errorf("storage: flush.messages %d is negative", c.FlushMessages)
 	}
 	return c, nil
 }
@@ -154,6 +160,8 @@ type Log struct {
 	logger *slog.Logger
 
 	// flushMu serializes Flush, Close and Delete, so that files are not closed under an fsync.
+	// It is also where FlushTo callers queue: whoever takes it next fsyncs for all of them
+	// (group commit, flush.go).
 	flushMu sync.Mutex
 
 	// cleanMu serializes Clean (cleaner.go), which works unlocked on closed segments and
@@ -182,6 +190,9 @@ type Log struct {
 	// The batch with the largest max timestamp (its last offset); -1, -1 when none.
 	maxTimestamp, maxTimestampOffset int64
 	closed                           bool
+	// flushMessages is cfg.FlushMessages, kept here so that FlushIfDue reads it without
+	// appendMu.
+	flushMessages int64
 	// Guarded by mu alone (Flush writes it without appendMu).
 	//
 	// Invariant: logStartOffset <= recoveryPoint <= logEndOffset; everything below it is on

@@ -46,7 +46,7 @@ func Open(fs FS, dir string, cfg LogConfig, recoveryPoint, logStartOffset int64,
 		logger = slog.New(slog.DiscardHandler)
 	}
 	l := &Log{fs: fs, dir: dir, cfg: cfg, logger: logger.With("dir", dir),
-		maxTimestamp: -1, maxTimestampOffset: -1}
+		maxTimestamp: -1, maxTimestampOffset: -1, flushMessages: cfg.FlushMessages}
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}

@@ -8,6 +8,7 @@ import (
 // SetConfig changes the settings of a live log: the next append (rolling), the next
 // DeleteOldSegments (retention) and the next retirement (file.delete.delay.ms) use them. Index
 // sizes apply to segments created from now on. Nil Now and AfterFunc keep the log's own.
+// flush.messages applies to the next FlushIfDue.
 func (l *Log) SetConfig(cfg LogConfig) error {
 	l.appendMu.Lock()
 	defer l.appendMu.Unlock()
@@ -22,6 +23,9 @@ func (l *Log) SetConfig(cfg LogConfig) error {
 		return err
 	}
 	l.cfg = cfg
+	l.mu.Lock()
+	l.flushMessages = cfg.FlushMessages
+	l.mu.Unlock()
 	return nil
 }
 
