@@ -78,6 +78,7 @@ type Broker struct {
 	LogCleanerIoMaxBytesPerSecond  float64 // log.cleaner.io.max.bytes.per.second, default unlimited
 	LogMessageTimestampBeforeMaxMs int64   // log.message.timestamp.before.max.ms, default 2^63-1
 	LogMessageTimestampAfterMaxMs  int64   // log.message.timestamp.after.max.ms, default 3600000 (Kafka 4)
+	LogFlushIntervalMessages       int64   // log.flush.interval.messages, default MaxInt64, >= 1: flush.messages's default
 
 	ProducerIDExpirationMs              int64 // producer.id.expiration.ms, default 86400000, >= 1
 	ProducerIDExpirationCheckIntervalMs int64 // producer.id.expiration.check.interval.ms, default 600000, >= 1
@@ -238,6 +239,7 @@ func Default() Broker {
 		LogCleanerIoMaxBytesPerSecond:       math.MaxFloat64,
 		LogMessageTimestampBeforeMaxMs:      math.MaxInt64,
 		LogMessageTimestampAfterMaxMs:       3600 * 1000,
+		LogFlushIntervalMessages:            math.MaxInt64,
 		ReplicaFetchWaitMaxMs:               500,
 		ReplicaFetchMinBytes:                1,
 		ReplicaFetchMaxBytes:                1024 * 1024,
@@ -528,6 +530,10 @@ var brokerKeys = map[string]func(l *loader, v string) error{
 	},
 	"log.message.timestamp.before.max.ms": func(l *loader, v string) (err error) {
 		l.b.LogMessageTimestampBeforeMaxMs, err = parseInt64(v)
+		return
+	},
+	"log.flush.interval.messages": func(l *loader, v string) (err error) {
+		l.b.LogFlushIntervalMessages, err = parseInt64(v)
 		return
 	},
 	"log.message.timestamp.after.max.ms": func(l *loader, v string) (err error) {
@@ -918,6 +924,7 @@ func (b Broker) Validate() error {
 	bad("log.cleaner.io.max.bytes.per.second", atLeast(b.LogCleanerIoMaxBytesPerSecond, 0))
 	bad("log.message.timestamp.before.max.ms", atLeast(b.LogMessageTimestampBeforeMaxMs, 0))
 	bad("log.message.timestamp.after.max.ms", atLeast(b.LogMessageTimestampAfterMaxMs, 0))
+	bad("log.flush.interval.messages", atLeast(b.LogFlushIntervalMessages, 1))
 	bad("replica.fetch.max.bytes", atLeast(b.ReplicaFetchMaxBytes, 0))
 	bad("num.replica.fetchers", atLeast(b.NumReplicaFetchers, 1))
 	bad("replica.fetch.response.max.bytes", atLeast(b.ReplicaFetchResponseMaxBytes, 0))

@@ -122,6 +122,8 @@ func TestLoadSettings(t *testing.T) {
 			func(b Broker) bool { return b.NumPartitions == 6 && !b.AutoCreateTopicsEnable }},
 		{"log.dirs wins over log.dir", map[string]string{"log.dir": "/a", "log.dirs": "/b,/c"},
 			func(b Broker) bool { return slices.Equal(b.LogDirs, []string{"/b", "/c"}) }},
+		{"log.flush.interval.messages is flush.messages's default", map[string]string{"log.flush.interval.messages": "1"},
+			func(b Broker) bool { return b.TopicDefaults().FlushMessages == 1 }},
 		{"log.dir alone", map[string]string{"log.dir": "/a"},
 			func(b Broker) bool { return slices.Equal(b.LogDirs, []string{"/a"}) && b.MetadataDir() == "/a" }},
 		{"metadata.log.dir", map[string]string{"metadata.log.dir": "/meta"},

@@ -253,9 +253,9 @@ var brokerDefs = map[string]brokerDef{
 	"log.message.timestamp.before.max.ms": {TypeLong, sp(maxLongStr), true, nil},
 	"log.message.timestamp.after.max.ms":  {TypeLong, sp("3600000"), true, nil},
 	"unclean.leader.election.enable":      {TypeBoolean, sp("false"), true, nil},
+	"log.flush.interval.messages":         {TypeLong, sp(maxLongStr), true, nil},
 
 	// Dynamic, not used by Gregor yet: stored, described and checked.
-	"log.flush.interval.messages":             {TypeLong, sp(maxLongStr), true, checkLong(1)},
 	"log.flush.interval.ms":                   {TypeLong, nil, true, checkLong(0)},
 	"log.preallocate":                         {TypeBoolean, sp("false"), true, checkBool},
 	"log.message.timestamp.difference.max.ms": {TypeLong, sp(maxLongStr), true, checkLong(0)},

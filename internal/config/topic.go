@@ -37,8 +37,7 @@ type Topic struct {
 	UncleanLeaderElectionEnable bool    // unclean.leader.election.enable
 	// FlushMessages is flush.messages, >= 1: fsync the log before acknowledging an append
 	// once this many messages were appended since the last fsync. Kafka's default, MaxInt64,
-	// leaves it to the operating system. Only the topic-level key sets it for now; the broker's
-	// log.flush.interval.messages is stored and described but not applied.
+	// leaves it to the operating system. The broker's log.flush.interval.messages is its default.
 	FlushMessages int64
 }
 
@@ -90,7 +89,7 @@ func (b Broker) TopicDefaults() Topic {
 		MessageTimestampBeforeMaxMs: b.LogMessageTimestampBeforeMaxMs,
 		MessageTimestampAfterMaxMs:  b.LogMessageTimestampAfterMaxMs,
 		UncleanLeaderElectionEnable: b.UncleanLeaderElectionEnable,
-		FlushMessages:               math.MaxInt64,
+		FlushMessages:               b.LogFlushIntervalMessages,
 	}
 }
 
