@@ -136,6 +136,12 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 	if active.offsetIdx.mem == nil { // became active by dropping later segments
 		return fmt.Errorf("internal error: active segment %d has no in-memory index", active.baseOffset)
 	}
+	// An idle partition's empty indexes hold no descriptor until written (see index).
+	for _, ix := range []*index{active.offsetIdx, active.timeIdx} {
+		if err := ix.closeIfEmpty(); err != nil {
+			return err
+		}
+	}
 
 	if active.size > 0 {
 		var buf [records.HeaderSize]byte
@@ -283,6 +289,7 @@ func (l *Log) openSegment(base int64) (s *segment, sane bool, err error) {
 			s.close()
 			return nil, false, err
 		}
+		ix.fs, ix.path = l.fs, s.path(suffix)
 		if err != nil {
 			l.logger.Warn("index file corrupt; will rebuild", "file", s.path(suffix), "err", err)
 			sane = false
@@ -309,8 +316,7 @@ var (
 // file abort.
 func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error) {
 	fileSize := s.size
-	s.offsetIdx = &index{kind: offsetIndexKind, file: s.offsetIdx.file, maxEntries: s.offsetIdx.maxEntries, mem: []byte{}}
-	s.timeIdx = &index{kind: timeIndexKind, file: s.timeIdx.file, maxEntries: s.timeIdx.maxEntries, mem: []byte{}}
+	s.offsetIdx, s.timeIdx = s.offsetIdx.reset(), s.timeIdx.reset()
 	s.size, s.nextOffset, s.maxTimestamp, s.maxTimestampOffset = 0, s.baseOffset, -1, -1
 	s.bytesSinceLastIndexEntry = 0
 
