@@ -41,7 +41,8 @@ type index struct {
 	path       string
 	// Written with Log.appendMu held, and only while mem != nil; read by readers only once
 	// mem is nil (viewLocked), which the roll sets, under Log.mu, after writePending opened
-	// the file. Invariant: mem == nil && n > 0 implies file != nil.
+	// the file. Invariants: mem == nil && n > 0 implies file != nil; file == nil implies
+	// the file on disk is empty (or missing, to be rebuilt).
 	file File
 
 	// Written with both Log.appendMu and Log.mu held; read with either held.
@@ -139,11 +140,14 @@ func (ix *index) writePending() error {
 // rewrite replaces the file's contents by entries (after recovery rebuilt them) and keeps
 // them in memory if keep. The caller has exclusive access (Open).
 func (ix *index) rewrite(entries []byte, keep bool) error {
-	if err := ix.openFile(); err != nil {
-		return err
-	}
-	if err := ix.file.Truncate(0); err != nil {
-		return err
+	// With no file open the file is empty (see file), as entries are: nothing to write.
+	if ix.file != nil || len(entries) > 0 {
+		if err := ix.openFile(); err != nil {
+			return err
+		}
+		if err := ix.file.Truncate(0); err != nil {
+			return err
+		}
 	}
 	if len(entries) > 0 {
 		if _, err := ix.file.Write(entries); err != nil {

@@ -274,9 +274,21 @@ func (l *Log) openSegment(base int64) (s *segment, sane bool, err error) {
 		if kind.entrySize == timeIndexKind.entrySize {
 			suffix = TimeIndexFileSuffix
 		}
-		if _, err := l.fs.Stat(s.path(suffix)); errors.Is(err, os.ErrNotExist) {
+		fi, err := l.fs.Stat(s.path(suffix))
+		if errors.Is(err, os.ErrNotExist) {
 			l.logger.Warn("index file missing; will rebuild", "file", s.path(suffix))
 			sane = false
+		}
+		if err == nil && fi.Size() == 0 {
+			// Nothing to check or read (an idle partition's): no file is opened until entries
+			// are written (see index).
+			ix := &index{kind: kind, maxEntries: l.cfg.SegmentIndexBytes / kind.entrySize, fs: l.fs, path: s.path(suffix)}
+			if kind.entrySize == offsetIndexKind.entrySize {
+				s.offsetIdx = ix
+			} else {
+				s.timeIdx = ix
+			}
+			continue
 		}
 		f, err := l.fs.OpenFile(s.path(suffix), segmentFileFlags, 0o644)
 		if err != nil {
