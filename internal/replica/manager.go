@@ -237,6 +237,7 @@ func (m *Manager) Apply(img *metadata.Image) error {
 	want := map[storage.TopicPartition]bool{}
 	var errs []error
 	defaults := m.topicDefaults(img)
+	var changes []partitionChange
 	for _, t := range img.Topics {
 		cfg, err := config.TopicConfig(defaults, t.Configs)
 		if err != nil {
@@ -256,19 +257,36 @@ func (m *Manager) Apply(img *metadata.Image) error {
 				m.deleteLocked(p)
 				p = nil
 			}
-			if p == nil {
-				p, err = m.openLocked(tp, t.ID, cfg)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("open %s-%d: %w", tp.Topic, tp.Partition, err))
-					continue
-				}
-				m.partitions[tp] = p
-			}
-			if p.update(cfg, part) {
-				m.fetchers.add(p, img, part.Leader, part.LeaderEpoch)
-			} else if part.Leader == m.cfg.NodeID {
-				m.fetchers.remove(tp)
-			}
+			changes = append(changes, partitionChange{tp: tp, topicID: t.ID, cfg: cfg, part: part, p: p})
+		}
+	}
+	// Partitions are opened and updated concurrently (see diskParallelism); each call works
+	// on its own partition, and mu, held here, keeps them all from everyone else until done.
+	forEachParallel(len(changes), diskParallelism, func(i int) {
+		c := &changes[i]
+		if c.p != nil {
+			c.fetch = c.p.update(c.cfg, c.part)
+			return
+		}
+		if c.p, c.err = m.openLocked(c.tp, c.topicID, c.cfg); c.err != nil {
+			return
+		}
+		c.fetch = c.p.update(c.cfg, c.part)
+		if c.err = c.p.epochs.Flush(); c.err != nil {
+			c.p.log.Close()
+		}
+	})
+	for i := range changes {
+		c := &changes[i]
+		if c.err != nil {
+			errs = append(errs, fmt.Errorf("open %s-%d: %w", c.tp.Topic, c.tp.Partition, c.err))
+			continue
+		}
+		m.partitions[c.tp] = c.p
+		if c.fetch {
+			m.fetchers.add(c.p, img, c.part.Leader, c.part.LeaderEpoch)
+		} else if c.part.Leader == m.cfg.NodeID {
+			m.fetchers.remove(c.tp)
 		}
 	}
 	for tp, p := range m.partitions {
@@ -284,6 +302,18 @@ func (m *Manager) Apply(img *metadata.Image) error {
 		m.recoveryPoints, m.logStartOffsets, m.highWatermarks = nil, nil, nil
 	}
 	return errors.Join(errs...)
+}
+
+// partitionChange is what Apply does to one partition the image places on this broker: open
+// its log when p is nil, then apply its config and role (fetch: it now follows a leader).
+type partitionChange struct {
+	tp      storage.TopicPartition
+	topicID metadata.UUID
+	cfg     config.Topic
+	part    metadata.Partition
+	p       *Partition
+	fetch   bool
+	err     error
 }
 
 // topicDefaults returns the topic config defaults under img's dynamic broker configs: the
@@ -305,11 +335,13 @@ func (m *Manager) topicDefaults(img *metadata.Image) config.Topic {
 
 func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg config.Topic) (*Partition, error) {
 	dir := filepath.Join(m.cfg.LogDir, storage.DirName(tp.Topic, tp.Partition))
-	if old, ok := m.readTopicID(dir); ok && old != id {
+	old, hasID := m.readTopicID(dir)
+	if hasID && old != id {
 		m.log.Info("removing log of an older topic with the same name", "topic", tp.Topic, "partition", tp.Partition)
 		if err := m.cfg.FS.RemoveAll(dir); err != nil {
 			return nil, err
 		}
+		hasID = false
 	}
 	logger := m.log.With("topic", tp.Topic, "partition", tp.Partition)
 	p := &Partition{
@@ -338,9 +370,11 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 	if err != nil {
 		return nil, err
 	}
-	if err := m.writeTopicID(dir, id); err != nil {
-		l.Close()
-		return nil, err
+	if !hasID { // a restart finds it written already
+		if err := m.writeTopicID(dir, id); err != nil {
+			l.Close()
+			return nil, err
+		}
 	}
 	p.producers, err = loadProducerState(m.cfg.FS, l, logger)
 	if err != nil {
@@ -360,11 +394,11 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 		}
 	}
 	// Entries past what the log holds (it lost an unsynced tail, or an epoch began at the log
-	// end and wrote nothing) go; a leader assigns its epoch again when it takes over.
-	if err := p.epochs.TruncateFromEnd(l.LogEndOffset()); err != nil {
-		l.Close()
-		return nil, err
-	}
+	// end and wrote nothing) go; a leader assigns its epoch again when it takes over. The
+	// file is written by Apply once the partition's role is applied (flushEpochs), before
+	// anything can be appended: most often a restarted leader assigns the same epoch at the
+	// same offset again, and nothing changes on disk.
+	p.epochs.DropFromEnd(l.LogEndOffset())
 	p.log = l
 	p.highWatermark = l.LogEndOffset()
 	if hw, ok := m.highWatermarks[tp]; ok {
@@ -454,24 +488,36 @@ func (m *Manager) Close() error {
 	if err := m.writeLogStartCheckpointLocked(); err != nil {
 		errs = append(errs, err)
 	}
-	points := map[storage.TopicPartition]int64{}
-	for tp, p := range m.partitions {
+	// Logs are closed concurrently (see diskParallelism): each flushes and fsyncs its files.
+	parts := make([]*Partition, 0, len(m.partitions))
+	for _, p := range m.partitions {
+		parts = append(parts, p)
+	}
+	points := make([]int64, len(parts))
+	closeErrs := make([]error, len(parts))
+	forEachParallel(len(parts), diskParallelism, func(i int) {
+		p := parts[i]
 		p.appendMu.Lock()
+		defer p.appendMu.Unlock()
 		// A clean shutdown snapshots the producer state at the log end, so the next start
 		// replays nothing; but not a failed log's, whose state may be missing what the
 		// failure left unrecorded (an aborted transaction's index entry): the next start
 		// replays from an older snapshot and records it then.
 		if p.log.Failed() == nil {
-			p.snapshotProducersLocked(p.log.LogEndOffset())
+			p.snapshotProducersAtEndLocked()
 		}
-		if err := p.log.Close(); err != nil {
-			errs = append(errs, err)
+		closeErrs[i] = p.log.Close()
+		points[i] = p.log.RecoveryPoint()
+	})
+	checkpoint := make(map[storage.TopicPartition]int64, len(parts))
+	for i, p := range parts {
+		if closeErrs[i] != nil {
+			errs = append(errs, closeErrs[i])
 		} else {
-			points[tp] = p.log.RecoveryPoint()
+			checkpoint[p.TP] = points[i]
 		}
-		p.appendMu.Unlock()
 	}
-	if err := storage.WriteCheckpoint(m.cfg.FS, filepath.Join(m.cfg.LogDir, recoveryCheckpointFile), points); err != nil {
+	if err := storage.WriteCheckpoint(m.cfg.FS, filepath.Join(m.cfg.LogDir, recoveryCheckpointFile), checkpoint); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

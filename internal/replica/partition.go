@@ -185,6 +185,25 @@ func (p *Partition) snapshotProducersLocked(offset int64) {
 	}
 }
 
+// snapshotProducersAtEndLocked is the clean shutdown's snapshot of the producer state at the
+// log end, skipped when the next start replays nothing without it, as Kafka's takeSnapshot
+// skips an offset it already has: the newest snapshot is at the log end already (nothing was
+// appended since), or there is no snapshot, no producer and nothing in the log to replay (an
+// idle partition). The caller holds appendMu.
+func (p *Partition) snapshotProducersAtEndLocked() {
+	leo := p.log.LogEndOffset()
+	offsets, err := listSnapshots(p.fs, p.log.Dir())
+	if err == nil {
+		if len(offsets) > 0 && offsets[len(offsets)-1] == leo {
+			return
+		}
+		if len(offsets) == 0 && leo == p.log.LogStartOffset() && p.producers.empty() {
+			return
+		}
+	}
+	p.snapshotProducersLocked(leo)
+}
+
 // expireProducers removes producers idle for expirationMs or more (producer.id.expiration.ms).
 func (p *Partition) expireProducers(expirationMs int64) int {
 	p.appendMu.Lock()

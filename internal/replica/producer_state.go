@@ -77,6 +77,9 @@ func newProducerState() *producerState {
 	return &producerState{producers: map[int64]*producerEntry{}}
 }
 
+// empty reports whether the state knows no producer.
+func (s *producerState) empty() bool { return len(s.producers) == 0 && len(s.ongoing) == 0 }
+
 // firstUnstableOffset is the first offset of the oldest open transaction, -1 when none is
 // open: the last stable offset cannot pass it.
 func (s *producerState) firstUnstableOffset() int64 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +20,7 @@ import (
 //	5 1200
 //
 // Entries are increasing in both fields. It is rewritten (tmp file, fsync, rename) whenever an
-// entry is added or the log is truncated.
+// entry is added or the log is truncated, unless it holds those entries already.
 const LeaderEpochCheckpointFile = "leader-epoch-checkpoint"
 
 // UndefinedEpoch and UndefinedEpochOffset are Kafka's answers for an epoch the cache cannot
@@ -45,6 +46,9 @@ type LeaderEpochCache struct {
 	mu sync.Mutex
 	// Guarded by mu. Invariant: entries are increasing in Epoch and in StartOffset.
 	entries []EpochEntry
+	// onDisk is what the file holds (nil: no file, or an empty one): a write that would
+	// not change it is skipped. It differs from entries only after DropFromEnd, until Flush.
+	onDisk []EpochEntry
 }
 
 // OpenLeaderEpochCache reads dir's leader-epoch-checkpoint (none: an empty cache). An
@@ -67,6 +71,7 @@ func OpenLeaderEpochCache(fs FS, dir string) (*LeaderEpochCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: %s: %w", c.path, err)
 	}
+	c.onDisk = slices.Clone(c.entries)
 	return c, nil
 }
 
@@ -182,17 +187,42 @@ func (c *LeaderEpochCache) EndOffsetFor(epoch int32, logEndOffset int64) (int32,
 func (c *LeaderEpochCache) TruncateFromEnd(endOffset int64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := len(c.entries)
-	for len(c.entries) > 0 && c.entries[len(c.entries)-1].StartOffset >= endOffset {
-		c.entries = c.entries[:len(c.entries)-1]
-	}
-	if len(c.entries) == n {
-		return nil
-	}
+	c.dropFromEndLocked(endOffset)
 	return c.writeLocked()
 }
 
+// DropFromEnd is TruncateFromEnd in memory only: the file keeps the dropped entries until
+// the next write or Flush. A partition being opened uses it, and flushes once its role is
+// applied: a restarted leader whose empty epoch (one that began at the log end) is dropped
+// here and assigned again there then writes nothing. Nothing may be appended to the log
+// before that Flush.
+func (c *LeaderEpochCache) DropFromEnd(endOffset int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropFromEndLocked(endOffset)
+}
+
+// Flush writes the file if it differs from the entries.
+func (c *LeaderEpochCache) Flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writeLocked()
+}
+
+func (c *LeaderEpochCache) dropFromEndLocked(endOffset int64) {
+	n := len(c.entries)
+	for n > 0 && c.entries[n-1].StartOffset >= endOffset {
+		n--
+	}
+	c.entries = c.entries[:n]
+}
+
+// writeLocked rewrites the file with the entries, unless it holds them already. The caller
+// holds mu.
 func (c *LeaderEpochCache) writeLocked() error {
+	if slices.Equal(c.entries, c.onDisk) {
+		return nil
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "0\n%d\n", len(c.entries))
 	for _, e := range c.entries {
@@ -201,5 +231,6 @@ func (c *LeaderEpochCache) writeLocked() error {
 	if err := writeFileAtomic(c.fs, c.path, []byte(b.String())); err != nil {
 		return fmt.Errorf("storage: %s: %w", c.path, err)
 	}
+	c.onDisk = slices.Clone(c.entries)
 	return nil
 }

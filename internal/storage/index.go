@@ -30,10 +30,20 @@ var (
 // to the file lazily (on roll, Flush and Close); the file is then a prefix of mem. Once the
 // segment is inactive, mem is nil and lookups binary-search the file itself, so that only
 // active segments cost memory.
+//
+// An active index with nothing to write keeps no file open (file is nil, path names it): a
+// broker hosting thousands of idle partitions then holds one descriptor for each, its .log,
+// not three. The file is opened when entries are first written (writePending, rewrite).
 type index struct {
 	kind       indexKind
-	file       File
 	maxEntries int64
+	fs         FS
+	path       string
+	// Written with Log.appendMu held, and only while mem != nil; read by readers only once
+	// mem is nil (viewLocked), which the roll sets, under Log.mu, after writePending opened
+	// the file. Invariants: mem == nil && n > 0 implies file != nil; file == nil implies
+	// the file on disk is empty (or missing, to be rebuilt).
+	file File
 
 	// Written with both Log.appendMu and Log.mu held; read with either held.
 	mem  []byte // all entries while active; nil once inactive
@@ -55,7 +65,41 @@ type indexView struct {
 
 // viewLocked snapshots ix; the caller holds Log.mu or Log.appendMu.
 func (ix *index) viewLocked() indexView {
-	return indexView{kind: ix.kind, file: ix.file, mem: ix.mem, n: ix.n}
+	v := indexView{kind: ix.kind, mem: ix.mem, n: ix.n}
+	if ix.mem == nil { // an active index's file is the appender's (see file)
+		v.file = ix.file
+	}
+	return v
+}
+
+// openFile opens the index's file if it has none open. The caller holds Log.appendMu (or
+// has the log to itself, as Open does).
+func (ix *index) openFile() error {
+	if ix.file != nil {
+		return nil
+	}
+	f, err := ix.fs.OpenFile(ix.path, segmentFileFlags, 0o644)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ix.kind.name, err)
+	}
+	ix.file = f
+	return nil
+}
+
+// closeIfEmpty closes the file of an active index that has no entries, to be opened again
+// when it gets some (see index). The caller has the log to itself (Open, segment creation).
+func (ix *index) closeIfEmpty() error {
+	if ix.file == nil || ix.n > 0 || ix.written > 0 || ix.mem == nil {
+		return nil
+	}
+	err := ix.file.Close()
+	ix.file = nil
+	return err
+}
+
+// reset is an empty active index on the same file, for rebuilding it.
+func (ix *index) reset() *index {
+	return &index{kind: ix.kind, maxEntries: ix.maxEntries, fs: ix.fs, path: ix.path, file: ix.file, mem: []byte{}}
 }
 
 func (ix *index) full() bool { return ix.n >= ix.maxEntries }
@@ -73,6 +117,9 @@ func (ix *index) appendLocked(e []byte) {
 func (ix *index) writePending() error {
 	if ix.mem == nil || ix.written == int64(len(ix.mem)) {
 		return nil
+	}
+	if err := ix.openFile(); err != nil {
+		return err
 	}
 	n, err := ix.file.Write(ix.mem[ix.written:])
 	if err == nil && n != len(ix.mem)-int(ix.written) {
@@ -93,8 +140,14 @@ func (ix *index) writePending() error {
 // rewrite replaces the file's contents by entries (after recovery rebuilt them) and keeps
 // them in memory if keep. The caller has exclusive access (Open).
 func (ix *index) rewrite(entries []byte, keep bool) error {
-	if err := ix.file.Truncate(0); err != nil {
-		return err
+	// With no file open the file is empty (see file), as entries are: nothing to write.
+	if ix.file != nil || len(entries) > 0 {
+		if err := ix.openFile(); err != nil {
+			return err
+		}
+		if err := ix.file.Truncate(0); err != nil {
+			return err
+		}
 	}
 	if len(entries) > 0 {
 		if _, err := ix.file.Write(entries); err != nil {

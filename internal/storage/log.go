@@ -565,10 +565,12 @@ func (l *Log) flushLocked() error {
 		l.appendMu.Unlock()
 		return err
 	}
-	var dirty []*segment
+	// The files are taken here, under appendMu: an index opens its file when first written
+	// (see index), which a roll may do while the fsyncs below run.
+	var dirty []File
 	for _, s := range l.segments {
 		if s.dirty {
-			dirty = append(dirty, s)
+			dirty = append(dirty, s.files()...)
 			s.dirty = false
 		}
 	}
@@ -579,8 +581,8 @@ func (l *Log) flushLocked() error {
 
 	// Fsync without appendMu, so appends go on meanwhile.
 	var err error
-	for _, s := range dirty {
-		if err = s.sync(); err != nil {
+	for _, f := range dirty {
+		if err = f.Sync(); err != nil {
 			break
 		}
 	}

@@ -92,8 +92,16 @@ func createSegment(fs FS, dir string, base int64, cfg LogConfig) (*segment, erro
 		s.removeFiles(fs)
 		return nil, fmt.Errorf("create segment %d: %w", base, err)
 	}
-	s.offsetIdx = &index{kind: offsetIndexKind, file: oi, maxEntries: cfg.SegmentIndexBytes / offsetIndexKind.entrySize, mem: []byte{}}
-	s.timeIdx = &index{kind: timeIndexKind, file: ti, maxEntries: cfg.SegmentIndexBytes / timeIndexKind.entrySize, mem: []byte{}}
+	s.offsetIdx = &index{kind: offsetIndexKind, file: oi, maxEntries: cfg.SegmentIndexBytes / offsetIndexKind.entrySize, mem: []byte{},
+		fs: fs, path: s.path(IndexFileSuffix)}
+	s.timeIdx = &index{kind: timeIndexKind, file: ti, maxEntries: cfg.SegmentIndexBytes / timeIndexKind.entrySize, mem: []byte{},
+		fs: fs, path: s.path(TimeIndexFileSuffix)}
+	// The files exist (empty), as Kafka's do; they are opened again when written (see index).
+	if err := errors.Join(s.offsetIdx.closeIfEmpty(), s.timeIdx.closeIfEmpty()); err != nil {
+		s.close()
+		s.removeFiles(fs)
+		return nil, fmt.Errorf("create segment %d: %w", base, err)
+	}
 	return s, nil
 }
 
@@ -136,9 +144,23 @@ func (s *segment) removeFiles(fs FS) error {
 	return first
 }
 
-// sync fsyncs the .log and both indexes.
+// files are the segment's open files: the .log and the indexes that have one open (an index
+// with none has had nothing written since it was created empty). The caller holds
+// Log.appendMu or has the segment to itself.
+func (s *segment) files() []File {
+	fs := []File{s.log}
+	for _, ix := range []*index{s.offsetIdx, s.timeIdx} {
+		if ix.file != nil {
+			fs = append(fs, ix.file)
+		}
+	}
+	return fs
+}
+
+// sync fsyncs the segment's files. The caller holds Log.appendMu or has the segment to
+// itself.
 func (s *segment) sync() error {
-	for _, f := range []File{s.log, s.offsetIdx.file, s.timeIdx.file} {
+	for _, f := range s.files() {
 		if err := f.Sync(); err != nil {
 			return err
 		}
