@@ -237,6 +237,9 @@ type Controller struct {
 	wg        sync.WaitGroup
 }
 
+// singleVoterTimeout is the Raft heartbeat, election and lease timeout of a quorum of one.
+const singleVoterTimeout = 100 * time.Millisecond
+
 func serverID(id int32) raft.ServerID { return raft.ServerID(strconv.Itoa(int(id))) }
 
 // Start opens (or creates) the metadata directory, starts Raft, and returns once this node is
@@ -311,6 +314,11 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	rc := raft.DefaultConfig()
 	rc.LocalID = serverID(cfg.NodeID)
 	rc.Logger = hlog
+	if c.voter && (len(cfg.Voters) == 0 || len(cfg.Voters) == 1 && cfg.Voters[0].ID == cfg.NodeID) {
+		// A quorum of one has nobody to hear from: the follower timeout before it elects
+		// itself only delays every restart of a single node (by 1-2 s with Raft's defaults).
+		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = singleVoterTimeout, singleVoterTimeout, singleVoterTimeout
+	}
 	if cfg.raftConfig != nil {
 		cfg.raftConfig(rc)
 	}
