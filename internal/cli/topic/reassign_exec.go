@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/cli/clientflags"
+	"github.com/gregorhq/gregor/internal/cli/out"
 )
 
 // The throttle configs kafka-reassign-partitions sets and clears.
@@ -264,20 +264,10 @@ func newReassignVerifyCommand(cf *clientflags.Flags) *cobra.Command {
 		Use:   "verify --reassignment-json-file F [--preserve-throttles]",
 		Short: "Show whether the reassignments of a file are done; clear the throttles once they all are",
 	}, func(cmd *cobra.Command, cl *kgo.Client, parts []Reassignment) error {
-		return ReassignVerify(clientflags.Context(cmd), cl, parts, preserve, isTerminal(cmd.OutOrStdout()), cmd.OutOrStdout())
+		return ReassignVerify(clientflags.Context(cmd), cl, parts, preserve, out.IsTerminal(cmd.OutOrStdout()), cmd.OutOrStdout())
 	})
 	cmd.Flags().BoolVar(&preserve, "preserve-throttles", false, "do not clear the throttles when the reassignments are done")
 	return cmd
-}
-
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // ReassignVerify prints the state of every reassignment of parts (kafka-reassign-partitions

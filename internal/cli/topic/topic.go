@@ -97,6 +97,3 @@ func topicName(flag string, args []string) (string, error) {
 func formatTopicID(id kadm.TopicID) string {
 	return base64.RawURLEncoding.EncodeToString(id[:])
 }
-
-// contextOf returns the command's context, or Background when the command is
-// run without Execute (as in tests calling RunE directly).
