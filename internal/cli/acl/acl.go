@@ -10,6 +10,7 @@
 package acl
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -64,6 +65,9 @@ func (s *selection) register(f *pflag.FlagSet, forList bool) {
 	f.StringArrayVar(&s.denyHosts, "deny-host", nil, "host the denied principals connect from (default *)")
 	f.StringArrayVar(&s.operations, "operation", nil, "READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE or ALL (repeatable)")
 }
+
+// errNoResource is the error of create and delete when no resource flag is given.
+var errNoResource = errors.New("name a resource: --topic, --group, --cluster, --transactional-id or --delegation-token")
 
 // resource is one resource named on the command line.
 type resource struct {
@@ -132,6 +136,21 @@ func (s *selection) ops(def kmsg.ACLOperation) ([]kmsg.ACLOperation, error) {
 		ops = append(ops, op)
 	}
 	return ops, nil
+}
+
+// parseFilter parses the flags that create and delete both take besides the resources: the
+// principals and hosts, the operations (def when --operation is not given) and the pattern type.
+func (s *selection) parseFilter(def kmsg.ACLOperation) (es []entry, ops []kmsg.ACLOperation, pt kmsg.ACLResourcePatternType, err error) {
+	if es, err = s.entries(); err != nil {
+		return nil, nil, 0, err
+	}
+	if ops, err = s.ops(def); err != nil {
+		return nil, nil, 0, err
+	}
+	if pt, err = s.patternType(); err != nil {
+		return nil, nil, 0, err
+	}
+	return es, ops, pt, nil
 }
 
 func (s *selection) patternType() (kmsg.ACLResourcePatternType, error) {

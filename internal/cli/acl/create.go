@@ -19,21 +19,13 @@ func newCreateCommand(cf *clientflags.Flags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rs := s.resources()
-			es, err := s.entries()
-			if err != nil {
-				return err
-			}
-			ops, err := s.ops(kmsg.ACLOperationAll)
-			if err != nil {
-				return err
-			}
-			pt, err := s.patternType()
+			es, ops, pt, err := s.parseFilter(kmsg.ACLOperationAll)
 			if err != nil {
 				return err
 			}
 			switch {
 			case len(rs) == 0:
-				return errors.New("name a resource: --topic, --group, --cluster, --transactional-id or --delegation-token")
+				return errNoResource
 			case len(es) == 0:
 				return errors.New("name a principal: --allow-principal or --deny-principal")
 			case pt != kmsg.ACLResourcePatternTypeLiteral && pt != kmsg.ACLResourcePatternTypePrefixed:

@@ -1,7 +1,6 @@
 package acl
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -22,17 +21,9 @@ func newDeleteCommand(cf *clientflags.Flags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rs := s.resources()
 			if len(rs) == 0 {
-				return errors.New("name a resource: --topic, --group, --cluster, --transactional-id or --delegation-token")
+				return errNoResource
 			}
-			es, err := s.entries()
-			if err != nil {
-				return err
-			}
-			ops, err := s.ops(kmsg.ACLOperationAny)
-			if err != nil {
-				return err
-			}
-			pt, err := s.patternType()
+			es, ops, pt, err := s.parseFilter(kmsg.ACLOperationAny)
 			if err != nil {
 				return err
 			}

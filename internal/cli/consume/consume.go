@@ -96,10 +96,7 @@ Properties (--property key=value, as kafka-console-consumer):
 				return err
 			}
 			defer cl.Close()
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
+			ctx := clientflags.Context(cmd)
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 			defer stop()
 			warnMissingTopic(ctx, cl, opts.topic, cmd.ErrOrStderr())

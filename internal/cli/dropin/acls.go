@@ -19,7 +19,7 @@ func init() {
 	register(&tool{
 		name: "kafka-acls",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"add", noValue, "add ACLs"},
 			{"remove", noValue, "remove ACLs"},
 			{"list", noValue, "list ACLs"},

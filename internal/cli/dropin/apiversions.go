@@ -23,15 +23,15 @@ func init() {
 	register(&tool{
 		name: "kafka-broker-api-versions",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 		},
 		run: runBrokerAPIVersions,
 	})
 	register(&tool{
 		name: "kafka-get-offsets",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
-			{"broker-list", requiredValue, "the same as --bootstrap-server (deprecated in Kafka)"},
+			optBootstrapServer,
+			optBrokerList,
 			{"topic", requiredValue, "topics to list, a regular expression (default: all)"},
 			{"partitions", requiredValue, "comma-separated partition ids (default: all)"},
 			{"time", requiredValue, "-1 or latest (default), -2 or earliest, -3 or max-timestamp, or a timestamp in ms"},

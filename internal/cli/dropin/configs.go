@@ -13,7 +13,7 @@ func init() {
 	register(&tool{
 		name: "kafka-configs",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"describe", noValue, "describe configs"},
 			{"alter", noValue, "set or delete configs"},
 			{"entity-type", requiredValue, "topics, brokers, users, clients or ips"},
@@ -31,7 +31,7 @@ func init() {
 	register(&tool{
 		name: "kafka-delete-records",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"offset-json-file", requiredValue, `JSON file: {"partitions":[{"topic":"t","partition":0,"offset":3}],"version":1}`},
 		},
 		run: runDeleteRecords,

@@ -16,8 +16,8 @@ func init() {
 	register(&tool{
 		name: "kafka-console-producer",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
-			{"broker-list", requiredValue, "the same as --bootstrap-server (deprecated in Kafka)"},
+			optBootstrapServer,
+			optBrokerList,
 			{"topic", requiredValue, "topic to produce to"},
 			{"property", requiredValue, "line reader property key=value (parse.key, key.separator, parse.headers, ...)"},
 			{"reader-property", requiredValue, "the same as --property"},
@@ -30,7 +30,7 @@ func init() {
 	register(&tool{
 		name: "kafka-console-consumer",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"topic", requiredValue, "topic to consume"},
 			{"from-beginning", noValue, "start at the earliest record"},
 			{"partition", requiredValue, "consume only this partition"},
@@ -48,11 +48,7 @@ func init() {
 }
 
 func runProducer(e *env, p *parsed) error {
-	bs, err := bootstrap(p)
-	if err != nil {
-		return err
-	}
-	t, err := p.require("topic")
+	bs, t, err := bootstrapAndTopic(p)
 	if err != nil {
 		return err
 	}
@@ -114,11 +110,7 @@ func knownPartitionerClasses() string {
 }
 
 func runConsumer(e *env, p *parsed) error {
-	bs, err := bootstrap(p)
-	if err != nil {
-		return err
-	}
-	t, err := p.require("topic")
+	bs, t, err := bootstrapAndTopic(p)
 	if err != nil {
 		return err
 	}

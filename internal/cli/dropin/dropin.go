@@ -181,6 +181,18 @@ func bootstrap(p *parsed) (string, error) {
 	return "", errors.New("Missing required argument \"[bootstrap-server]\"")
 }
 
+// bootstrapAndTopic returns the bootstrap servers and --topic, which the client tools
+// require, or the error for the first one missing.
+func bootstrapAndTopic(p *parsed) (bs, topic string, err error) {
+	if bs, err = bootstrap(p); err != nil {
+		return "", "", err
+	}
+	if topic, err = p.require("topic"); err != nil {
+		return "", "", err
+	}
+	return bs, topic, nil
+}
+
 // runModern runs a modern command (a noun's cobra command with the verb
 // first in args) on e's streams, with its output going to stdout.
 func runModern(e *env, cmd *cobra.Command, stdout io.Writer, args []string) error {

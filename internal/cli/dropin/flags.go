@@ -56,6 +56,12 @@ func (os options) usage(w io.Writer) {
 	}
 }
 
+// The connection options most tools take, with one wording.
+var (
+	optBootstrapServer = option{"bootstrap-server", requiredValue, "host:port of a broker to connect to"}
+	optBrokerList      = option{"broker-list", requiredValue, "the same as --bootstrap-server (deprecated in Kafka)"}
+)
+
 // parsed holds the options given on one command line. Invariant: every key of vals is
 // the name of an option of the tool that parsed it.
 type parsed struct {

@@ -14,7 +14,7 @@ func init() {
 	register(&tool{
 		name: "kafka-consumer-groups",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"list", noValue, "list groups"},
 			{"describe", noValue, "describe groups: offsets and lag (default), --members or --state"},
 			{"delete", noValue, "delete groups"},

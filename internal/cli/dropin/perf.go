@@ -30,7 +30,7 @@ func init() {
 	register(&tool{
 		name: "kafka-consumer-perf-test",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"broker-list", requiredValue, "the same as --bootstrap-server (Kafka's old flag set)"},
 			{"topic", requiredValue, "topic to consume"},
 			{"messages", requiredValue, "number of records to consume"},
@@ -54,8 +54,8 @@ func init() {
 	register(&tool{
 		name: "kafka-verifiable-producer",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
-			{"broker-list", requiredValue, "the same as --bootstrap-server (deprecated in Kafka)"},
+			optBootstrapServer,
+			optBrokerList,
 			{"topic", requiredValue, "topic to produce to"},
 			{"max-messages", requiredValue, "records to produce; -1 until interrupted"},
 			{"throughput", requiredValue, "maximum records/sec; -1 for no limit"},
@@ -71,8 +71,8 @@ func init() {
 	register(&tool{
 		name: "kafka-verifiable-consumer",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
-			{"broker-list", requiredValue, "the same as --bootstrap-server (deprecated in Kafka)"},
+			optBootstrapServer,
+			optBrokerList,
 			{"topic", requiredValue, "topic to consume"},
 			{"group-id", requiredValue, "consumer group to join"},
 			{"group-instance-id", requiredValue, "static member id"},
@@ -124,11 +124,7 @@ func runProducerPerf(e *env, p *parsed) error {
 }
 
 func runConsumerPerf(e *env, p *parsed) error {
-	bs, err := bootstrap(p)
-	if err != nil {
-		return err
-	}
-	t, err := p.require("topic")
+	bs, t, err := bootstrapAndTopic(p)
 	if err != nil {
 		return err
 	}
@@ -142,11 +138,7 @@ func runConsumerPerf(e *env, p *parsed) error {
 }
 
 func runVerifiableProducer(e *env, p *parsed) error {
-	bs, err := bootstrap(p)
-	if err != nil {
-		return err
-	}
-	t, err := p.require("topic")
+	bs, t, err := bootstrapAndTopic(p)
 	if err != nil {
 		return err
 	}
@@ -159,11 +151,7 @@ func runVerifiableProducer(e *env, p *parsed) error {
 }
 
 func runVerifiableConsumer(e *env, p *parsed) error {
-	bs, err := bootstrap(p)
-	if err != nil {
-		return err
-	}
-	t, err := p.require("topic")
+	bs, t, err := bootstrapAndTopic(p)
 	if err != nil {
 		return err
 	}

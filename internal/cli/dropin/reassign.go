@@ -15,7 +15,7 @@ func init() {
 	register(&tool{
 		name: "kafka-reassign-partitions",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"generate", noValue, "propose an assignment of --topics-to-move-json-file's topics to --broker-list"},
 			{"execute", noValue, "start the reassignments of --reassignment-json-file"},
 			{"verify", noValue, "show the reassignments' progress; clear the throttles when they are done"},
@@ -34,7 +34,7 @@ func init() {
 	register(&tool{
 		name: "kafka-leader-election",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"election-type", requiredValue, "PREFERRED or UNCLEAN"},
 			{"all-topic-partitions", noValue, "elect leaders of every partition"},
 			{"topic", requiredValue, "the topic (with --partition)"},

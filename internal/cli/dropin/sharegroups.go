@@ -15,7 +15,7 @@ func init() {
 	register(&tool{
 		name: "kafka-share-groups",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"list", noValue, "list share groups"},
 			{"describe", noValue, "describe share groups: start offsets and lag (default), --members or --state"},
 			{"delete", noValue, "delete share groups"},

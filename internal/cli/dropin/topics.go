@@ -19,7 +19,7 @@ func init() {
 	register(&tool{
 		name: "kafka-topics",
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"create", noValue, "create a topic"},
 			{"list", noValue, "list topic names"},
 			{"describe", noValue, "describe topics"},

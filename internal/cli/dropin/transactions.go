@@ -17,7 +17,7 @@ func init() {
 		name:        "kafka-transactions",
 		subcommands: []string{"list", "describe"},
 		opts: options{
-			{"bootstrap-server", requiredValue, "host:port of a broker to connect to"},
+			optBootstrapServer,
 			{"transactional-id", requiredValue, "with describe: the transactional id"},
 		},
 		run: runTransactions,

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,14 +78,7 @@ producer's acknowledgements. Values are random uppercase letters after an
 8-byte send time, as Kafka's EndToEndLatency sends. The topic is created with
 the broker's defaults when it does not exist.`,
 		Example: `  gregor perf e2e --topic lat --num-records 10000 --record-size 1024 --throughput 1000 --producer-props acks=all`,
-		Args: func(_ *cobra.Command, args []string) error {
-			for _, a := range args {
-				if !strings.Contains(a, "=") {
-					return fmt.Errorf("unexpected argument %q: only producer properties key=value may follow --producer-props", a)
-				}
-			}
-			return nil
-		},
+		Args:    producerPropsArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.SilenceUsage = true
 			o.props = append(o.props, args...)
@@ -120,13 +111,9 @@ func (o *e2eOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	popts, _, ignored, err := producerOpts(props)
+	popts, _, err := producerOptsWarn(props, stderr, "perf tools")
 	if err != nil {
 		return err
-	}
-	sort.Strings(ignored)
-	for _, k := range ignored {
-		fmt.Fprintf(stderr, "Ignoring producer property %s: not supported by Gregor's perf tools.\n", k)
 	}
 	starts, err := o.endOffsets(ctx)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,16 +46,7 @@ unlimited), printing Kafka's producer-perf-test lines: one every 5 seconds and
 a summary with latency percentiles at the end. Latency is from the send call
 to the acknowledgement.`,
 		Example: `  gregor perf produce --topic bench --num-records 100000 --record-size 1024 --throughput -1 --producer-props acks=1 linger.ms=5`,
-		// Kafka's --producer-props takes several words: "--producer-props acks=1 linger.ms=5".
-		// The words after the first arrive here as arguments; each must be key=value.
-		Args: func(_ *cobra.Command, args []string) error {
-			for _, a := range args {
-				if !strings.Contains(a, "=") {
-					return fmt.Errorf("unexpected argument %q: only producer properties key=value may follow --producer-props", a)
-				}
-			}
-			return nil
-		},
+		Args:    producerPropsArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cmd.SilenceUsage = true
 			o.props = append(o.props, args...)
@@ -123,13 +113,9 @@ func (o *produceOptions) run(ctx context.Context, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts, bs, ignored, err := producerOpts(props)
+	opts, bs, err := producerOptsWarn(props, stderr, "perf producer")
 	if err != nil {
 		return err
-	}
-	sort.Strings(ignored)
-	for _, k := range ignored {
-		fmt.Fprintf(stderr, "Ignoring producer property %s: not supported by Gregor's perf producer.\n", k)
 	}
 	if bs != "" && o.cf.BootstrapServer == clientflags.DefaultBootstrapServer {
 		o.cf.BootstrapServer = bs

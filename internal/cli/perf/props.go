@@ -2,11 +2,14 @@ package perf
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gregorhq/gregor/internal/cli/property"
@@ -36,6 +39,32 @@ func loadProps(flag, path string, pairs []string) (map[string]string, error) {
 		m[k] = v
 	}
 	return m, nil
+}
+
+// producerPropsArgs checks the positional arguments of the verbs that take --producer-props:
+// Kafka's flag takes several words ("--producer-props acks=1 linger.ms=5"), and the words after
+// the first arrive as arguments, so each must be key=value.
+func producerPropsArgs(_ *cobra.Command, args []string) error {
+	for _, a := range args {
+		if !strings.Contains(a, "=") {
+			return fmt.Errorf("unexpected argument %q: only producer properties key=value may follow --producer-props", a)
+		}
+	}
+	return nil
+}
+
+// producerOptsWarn is producerOpts that tells stderr, in sorted order, which properties
+// Gregor's tool (named in the message) ignores.
+func producerOptsWarn(props map[string]string, stderr io.Writer, tool string) (opts []kgo.Opt, bootstrap string, err error) {
+	opts, bootstrap, ignored, err := producerOpts(props)
+	if err != nil {
+		return nil, "", err
+	}
+	sort.Strings(ignored)
+	for _, k := range ignored {
+		fmt.Fprintf(stderr, "Ignoring producer property %s: not supported by Gregor's %s.\n", k, tool)
+	}
+	return opts, bootstrap, nil
 }
 
 // producerOpts turns Kafka producer properties into client options. It

@@ -84,10 +84,7 @@ Properties (--property key=value, as kafka-console-producer):
 				return err
 			}
 			defer cl.Close()
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
+			ctx := clientflags.Context(cmd)
 			return run(ctx, cl, cmd.InOrStdin(), cmd.ErrOrStderr(), lr, topic, partition)
 		},
 	}

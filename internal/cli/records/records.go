@@ -21,6 +21,3 @@ func NewCommand() *cobra.Command {
 	cmd.AddCommand(newDeleteCommand(&cf), newDumpCommand())
 	return cmd
 }
-
-// contextOf returns the command's context, or Background when the command is run without
-// Execute.

@@ -48,12 +48,9 @@ func newCreateCommand(cf *clientflags.Flags) *cobra.Command {
 			}
 			defer adm.Close()
 			resp, err := adm.CreateTopics(clientflags.Context(cmd), partitions, replicationFactor, cfgs, name)
+			r, err := topicResult("creating", name, resp, err)
 			if err != nil {
-				return fmt.Errorf("creating topic %q: %w", name, err)
-			}
-			r, ok := resp[name]
-			if !ok {
-				return fmt.Errorf("creating topic %q: the broker's response does not mention it", name)
+				return err
 			}
 			if r.Err != nil {
 				if ifNotExists && errors.Is(r.Err, kerr.TopicAlreadyExists) {

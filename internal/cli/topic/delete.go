@@ -33,12 +33,9 @@ func newDeleteCommand(cf *clientflags.Flags) *cobra.Command {
 			}
 			defer adm.Close()
 			resp, err := adm.DeleteTopics(clientflags.Context(cmd), name)
+			r, err := topicResult("deleting", name, resp, err)
 			if err != nil {
-				return fmt.Errorf("deleting topic %q: %w", name, err)
-			}
-			r, ok := resp[name]
-			if !ok {
-				return fmt.Errorf("deleting topic %q: the broker's response does not mention it", name)
+				return err
 			}
 			if r.Err != nil {
 				if ifExists && errors.Is(r.Err, kerr.UnknownTopicOrPartition) {

@@ -2,10 +2,8 @@ package topic
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -18,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/cli/clientflags"
+	"github.com/gregorhq/gregor/internal/cli/out"
 )
 
 // The throttle configs kafka-reassign-partitions sets and clears.
@@ -35,13 +34,7 @@ func tpName(topic string, partition int32) string {
 // currentReplicas returns the replicas of the named partitions, in the files' order; a
 // partition that does not exist is an error, as in Kafka.
 func currentReplicas(ctx context.Context, adm *kadm.Client, parts []Reassignment) ([]Reassignment, error) {
-	var topics []string
-	for _, p := range parts {
-		if !slices.Contains(topics, p.Topic) {
-			topics = append(topics, p.Topic)
-		}
-	}
-	md, err := adm.Metadata(ctx, topics...)
+	md, err := adm.Metadata(ctx, fileTopics(parts)...)
 	if err != nil {
 		return nil, err
 	}
@@ -61,35 +54,42 @@ func currentReplicas(ctx context.Context, adm *kadm.Client, parts []Reassignment
 }
 
 func newReassignExecuteCommand(cf *clientflags.Flags) *cobra.Command {
-	var (
-		file     string
-		throttle int64
-	)
-	cmd := &cobra.Command{
+	var throttle int64
+	cmd := newReassignFileCommand(cf, &cobra.Command{
 		Use:     "execute --reassignment-json-file F [--throttle B/s]",
 		Short:   "Start the reassignments of a reassignment JSON file",
 		Example: `  gregor topic reassign execute --reassignment-json-file plan.json --throttle 10000000`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return errors.New("execute needs --reassignment-json-file")
-			}
-			cmd.SilenceUsage = true
-			parts, err := readReassignmentFile(file)
-			if err != nil {
-				return err
-			}
-			cl, err := cf.NewClient()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			return ReassignExecute(clientflags.Context(cmd), cl, parts, throttle, cmd.OutOrStdout())
-		},
+	}, func(cmd *cobra.Command, cl *kgo.Client, parts []Reassignment) error {
+		return ReassignExecute(clientflags.Context(cmd), cl, parts, throttle, cmd.OutOrStdout())
+	})
+	cmd.Flags().Int64Var(&throttle, "throttle", -1, "limit replication traffic of the moving partitions to this many bytes/sec")
+	return cmd
+}
+
+// newReassignFileCommand completes cmd as a verb that acts on the partitions of
+// --reassignment-json-file (execute, verify, cancel): it checks the flag, reads the file and
+// connects, then hands the partitions and the client to run. The verbs differ only in their
+// other flags and in run.
+func newReassignFileCommand(cf *clientflags.Flags, cmd *cobra.Command, run func(cmd *cobra.Command, cl *kgo.Client, parts []Reassignment) error) *cobra.Command {
+	var file string
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if file == "" {
+			return fmt.Errorf("%s needs --reassignment-json-file", cmd.Name())
+		}
+		cmd.SilenceUsage = true
+		parts, err := readReassignmentFile(file)
+		if err != nil {
+			return err
+		}
+		cl, err := cf.NewClient()
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		return run(cmd, cl, parts)
 	}
-	f := cmd.Flags()
-	f.StringVar(&file, "reassignment-json-file", "", "the reassignment JSON file")
-	f.Int64Var(&throttle, "throttle", -1, "limit replication traffic of the moving partitions to this many bytes/sec")
+	cmd.Flags().StringVar(&file, "reassignment-json-file", "", "the reassignment JSON file")
 	return cmd
 }
 
@@ -181,10 +181,7 @@ func setThrottles(ctx context.Context, adm *kadm.Client, current, target []Reass
 		{Op: kadm.SetConfig, Name: leaderRate, Value: &v},
 		{Op: kadm.SetConfig, Name: followerRate, Value: &v},
 	}, brokers...)
-	if err == nil {
-		err = firstAlterErr(res)
-	}
-	if err != nil {
+	if err := alterErr(res, err); err != nil {
 		return fmt.Errorf("setting the broker throttles: %w", err)
 	}
 	for topic, l := range leaders {
@@ -193,17 +190,19 @@ func setThrottles(ctx context.Context, adm *kadm.Client, current, target []Reass
 			{Op: kadm.SetConfig, Name: leaderReplicas, Value: &lv},
 			{Op: kadm.SetConfig, Name: followerReplicas, Value: &fv},
 		}, topic)
-		if err == nil {
-			err = firstAlterErr(res)
-		}
-		if err != nil {
+		if err := alterErr(res, err); err != nil {
 			return fmt.Errorf("setting the throttled replicas of %s: %w", topic, err)
 		}
 	}
 	return nil
 }
 
-func firstAlterErr(res kadm.AlterConfigsResponses) error {
+// alterErr is the error of an AlterBrokerConfigs or AlterTopicConfigs: the request's own
+// (err), or else the first resource's, with the broker's message.
+func alterErr(res kadm.AlterConfigsResponses, err error) error {
+	if err != nil {
+		return err
+	}
 	for _, r := range res {
 		if r.Err != nil {
 			if r.ErrMessage != "" {
@@ -232,10 +231,7 @@ func clearThrottles(ctx context.Context, adm *kadm.Client, topics []string, w io
 		{Op: kadm.DeleteConfig, Name: leaderRate},
 		{Op: kadm.DeleteConfig, Name: followerRate},
 	}, brokers...)
-	if err == nil {
-		err = firstAlterErr(res)
-	}
-	if err != nil {
+	if err := alterErr(res, err); err != nil {
 		return fmt.Errorf("clearing the broker throttles: %w", err)
 	}
 	fmt.Fprintf(w, "Clearing broker-level throttles on brokers %s\n", joinIDs(brokers))
@@ -244,16 +240,14 @@ func clearThrottles(ctx context.Context, adm *kadm.Client, topics []string, w io
 		{Op: kadm.DeleteConfig, Name: leaderReplicas},
 		{Op: kadm.DeleteConfig, Name: followerReplicas},
 	}, topics...)
-	if err == nil {
-		err = firstAlterErr(res)
-	}
-	if err != nil {
+	if err := alterErr(res, err); err != nil {
 		return fmt.Errorf("clearing the topic throttles: %w", err)
 	}
 	fmt.Fprintf(w, "Clearing topic-level throttles on topic%s %s\n", plural(len(topics)), strings.Join(topics, ","))
 	return nil
 }
 
+// fileTopics returns the topics of parts, each once, in the file's order.
 func fileTopics(parts []Reassignment) []string {
 	var topics []string
 	for _, p := range parts {
@@ -265,45 +259,15 @@ func fileTopics(parts []Reassignment) []string {
 }
 
 func newReassignVerifyCommand(cf *clientflags.Flags) *cobra.Command {
-	var (
-		file     string
-		preserve bool
-	)
-	cmd := &cobra.Command{
+	var preserve bool
+	cmd := newReassignFileCommand(cf, &cobra.Command{
 		Use:   "verify --reassignment-json-file F [--preserve-throttles]",
 		Short: "Show whether the reassignments of a file are done; clear the throttles once they all are",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return errors.New("verify needs --reassignment-json-file")
-			}
-			cmd.SilenceUsage = true
-			parts, err := readReassignmentFile(file)
-			if err != nil {
-				return err
-			}
-			cl, err := cf.NewClient()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			return ReassignVerify(clientflags.Context(cmd), cl, parts, preserve, isTerminal(cmd.OutOrStdout()), cmd.OutOrStdout())
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&file, "reassignment-json-file", "", "the reassignment JSON file")
-	f.BoolVar(&preserve, "preserve-throttles", false, "do not clear the throttles when the reassignments are done")
+	}, func(cmd *cobra.Command, cl *kgo.Client, parts []Reassignment) error {
+		return ReassignVerify(clientflags.Context(cmd), cl, parts, preserve, out.IsTerminal(cmd.OutOrStdout()), cmd.OutOrStdout())
+	})
+	cmd.Flags().BoolVar(&preserve, "preserve-throttles", false, "do not clear the throttles when the reassignments are done")
 	return cmd
-}
-
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // ReassignVerify prints the state of every reassignment of parts (kafka-reassign-partitions
@@ -392,34 +356,14 @@ func printProgress(ctx context.Context, adm *kadm.Client, moving []kadm.ListPart
 }
 
 func newReassignCancelCommand(cf *clientflags.Flags) *cobra.Command {
-	var (
-		file     string
-		preserve bool
-	)
-	cmd := &cobra.Command{
+	var preserve bool
+	cmd := newReassignFileCommand(cf, &cobra.Command{
 		Use:   "cancel --reassignment-json-file F [--preserve-throttles]",
 		Short: "Cancel the reassignments of a file that are in progress",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return errors.New("cancel needs --reassignment-json-file")
-			}
-			cmd.SilenceUsage = true
-			parts, err := readReassignmentFile(file)
-			if err != nil {
-				return err
-			}
-			cl, err := cf.NewClient()
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			return ReassignCancel(clientflags.Context(cmd), cl, parts, preserve, cmd.OutOrStdout())
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&file, "reassignment-json-file", "", "the reassignment JSON file")
-	f.BoolVar(&preserve, "preserve-throttles", false, "do not clear the throttles")
+	}, func(cmd *cobra.Command, cl *kgo.Client, parts []Reassignment) error {
+		return ReassignCancel(clientflags.Context(cmd), cl, parts, preserve, cmd.OutOrStdout())
+	})
+	cmd.Flags().BoolVar(&preserve, "preserve-throttles", false, "do not clear the throttles")
 	return cmd
 }
 

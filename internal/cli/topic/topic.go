@@ -63,6 +63,21 @@ func topicError(topic string, err error, msg string) error {
 	return clientflags.Explain("topic", topic, &brokerError{err: err, msg: msg})
 }
 
+// topicResult returns what the response of a CreateTopics or DeleteTopics of the single topic
+// name says about it, or the error for a failed request (err) or a response that leaves the
+// topic out; verb ("creating", "deleting") starts those errors.
+func topicResult[R any](verb, name string, resp map[string]R, err error) (R, error) {
+	if err != nil {
+		var zero R
+		return zero, fmt.Errorf("%s topic %q: %w", verb, name, err)
+	}
+	r, ok := resp[name]
+	if !ok {
+		return r, fmt.Errorf("%s topic %q: the broker's response does not mention it", verb, name)
+	}
+	return r, nil
+}
+
 // topicName picks the single topic a verb acts on from --topic or one
 // positional argument.
 func topicName(flag string, args []string) (string, error) {
@@ -82,6 +97,3 @@ func topicName(flag string, args []string) (string, error) {
 func formatTopicID(id kadm.TopicID) string {
 	return base64.RawURLEncoding.EncodeToString(id[:])
 }
-
-// contextOf returns the command's context, or Background when the command is
-// run without Execute (as in tests calling RunE directly).
