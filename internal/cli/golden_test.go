@@ -8,8 +8,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gregorhq/gregor/internal/cli/internal/golden"
@@ -280,6 +282,12 @@ func TestCommandsGolden(t *testing.T) {
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatal(err)
 	}
+	// EndTxn answers once PrepareCommit is written; the markers and CompleteCommit follow.
+	adm := kadm.NewClient(cl)
+	clustertest.WaitFor(t, 30*time.Second, "tx-1 in CompleteCommit", func() bool {
+		d, err := adm.DescribeTransactions(ctx, "tx-1")
+		return err == nil && d["tx-1"].State == "CompleteCommit"
+	})
 	check(nil, "", "txn", "list")
 	check(clusterDescribe(addr), "", "cluster", "describe")
 	check(txnDuration, "", "txn", "describe", "tx-1")
