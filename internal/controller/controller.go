@@ -235,6 +235,9 @@ type Controller struct {
 	closeErr  error
 	done      chan struct{} // closed by Close
 	wg        sync.WaitGroup
+	// restoreTimeouts: this single voter started with singleVoterTimeout; its first
+	// becomeActive (which runs under the decision slot) sets Raft's default timeouts back.
+	restoreTimeouts bool
 }
 
 // singleVoterTimeout is the Raft heartbeat, election and lease timeout of a quorum of one.
@@ -317,7 +320,10 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	if c.voter && (len(cfg.Voters) == 0 || len(cfg.Voters) == 1 && cfg.Voters[0].ID == cfg.NodeID) {
 		// A quorum of one has nobody to hear from: the follower timeout before it elects
 		// itself only delays every restart of a single node (by 1-2 s with Raft's defaults).
+		// Once elected it goes back to the defaults (becomeActive), since the leader
+		// heartbeats its non-voters every tenth of the timeout.
 		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = singleVoterTimeout, singleVoterTimeout, singleVoterTimeout
+		c.restoreTimeouts = true
 	}
 	if cfg.raftConfig != nil {
 		cfg.raftConfig(rc)
@@ -424,6 +430,14 @@ func (c *Controller) becomeActive() {
 		return
 	}
 	c.updateOwnAddress()
+	if c.restoreTimeouts {
+		c.restoreTimeouts = false
+		def, cur := raft.DefaultConfig(), c.raft.ReloadableConfig()
+		cur.HeartbeatTimeout, cur.ElectionTimeout = def.HeartbeatTimeout, def.ElectionTimeout
+		if err := c.raft.ReloadConfig(cur); err != nil {
+			c.log.Warn("restoring the Raft timeouts failed", "err", err)
+		}
+	}
 	var recs []metadata.Record
 	if c.Image().ClusterID == "" {
 		id := metadata.RandomUUID().String()
