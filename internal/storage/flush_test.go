@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"encoding/binary"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,4 +158,55 @@ func TestFlushToFailedFsync(t *testing.T) {
 	if l.RecoveryPoint() != 0 {
 		t.Errorf("recovery point moved to %d past a failed fsync", l.RecoveryPoint())
 	}
+}
+
+// A roll writes the closed segment's last index entries (its final time index entry is how
+// a restart learns the segment's largest timestamp). Under flush.messages=1 that segment was
+// already flushed before the roll, so the next flush, which moves the recovery point past
+// it, must sync those entries too: after a crash they are there.
+func TestFlushAfterRollSyncsClosedSegmentIndexes(t *testing.T) {
+	fs := NewMemFS()
+	batch, _ := makeBatch(1, 100, 0, 0)
+	cfg := LogConfig{FlushMessages: 1, SegmentBytes: int64(2*len(batch) + 1)}
+	l := mustOpen(t, fs, "/d/t-0", cfg, 0)
+	var last appended
+	for _, ts := range []int64{100, 300, 200} { // the third append rolls
+		last = appendBatch(t, l, 1, 100, ts)
+		if err := l.FlushIfDue(last.last + 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs.Crash()
+	tidx := readFile(t, fs, filepath.Join("/d/t-0", segmentFileName(0, TimeIndexFileSuffix)))
+	if len(tidx) < 12 {
+		t.Fatalf("closed segment's time index after the crash: %d bytes, want its final entry", len(tidx))
+	}
+	if ts := int64(binary.BigEndian.Uint64(tidx[len(tidx)-12:])); ts != 300 {
+		t.Fatalf("closed segment's last time index entry: timestamp %d, want 300", ts)
+	}
+}
+
+// Retention may retire (and, with file.delete.delay.ms=0, close) a segment whose fsync a
+// flush has lined up: the flush skips it instead of failing the log.
+func TestFlushSkipsSegmentRetiredMeanwhile(t *testing.T) {
+	c := &syncCounter{hold: make(chan struct{}), held: make(chan struct{})}
+	fs := NewErrorFS(NewMemFS(), c.inject)
+	batch, _ := makeBatch(1, 100, 0, 0)
+	l := mustOpen(t, fs, "/d/t-0", LogConfig{SegmentBytes: int64(len(batch) + 1)}, 0)
+	defer l.Close()
+	var last appended
+	for range 3 { // one batch a segment
+		last = appendBatch(t, l, 1, 100, 1)
+	}
+	done := make(chan error, 1)
+	go func() { done <- l.Flush() }()
+	<-c.held // the flush holds the first segment's files, and waits in its .log fsync
+	if err := l.DeleteRecordsBefore(last.last); err != nil {
+		t.Fatal(err)
+	}
+	close(c.hold)
+	if err := <-done; err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	appendBatch(t, l, 1, 100, 1) // fails the test if the flush failed the log
 }

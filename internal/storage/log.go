@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -403,6 +404,9 @@ func (l *Log) rollLocked(base int64) (*segment, error) {
 	if err := old.timeIdx.writePending(); err != nil {
 		return nil, fmt.Errorf("storage: roll %s: %w", l.dir, err)
 	}
+	// Those index entries are on no disk yet, even when the segment's records are: the next
+	// flush, which moves the recovery point past this segment, must sync them.
+	old.dirty = true
 	s, err := createSegment(l.fs, l.dir, base, l.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("storage: roll %s: %w", l.dir, err)
@@ -583,6 +587,13 @@ func (l *Log) flushLocked() error {
 	var err error
 	for _, f := range dirty {
 		if err = f.Sync(); err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				// Retention retired the segment meanwhile (with file.delete.delay.ms=0 its
+				// files close at once): its records are gone from the log, nothing to keep.
+				// Close and Delete, the only other closers, wait for flushMu.
+				err = nil
+				continue
+			}
 			break
 		}
 	}
