@@ -235,7 +235,7 @@ func (c timestampCheck) refuse(ts int64, offsetDelta int32) error {
 // records are walked only to name the first one that is not.
 func (h *Handlers) checkTimestamps(d records.Decoded, stats records.RecordStats, cfg config.Topic) error {
 	c, checked := h.timestampCheckFor(d.Header, cfg)
-	if !checked || stats.Walked && c.ok(stats.MinTimestamp) && c.ok(stats.MaxTimestamp) {
+	if !checked || stats.Walked && (stats.MinTimestamp > stats.MaxTimestamp || c.ok(stats.MinTimestamp) && c.ok(stats.MaxTimestamp)) {
 		return nil
 	}
 	var failed error

@@ -290,6 +290,8 @@ func TestProduceTimestampBoundsPerRecord(t *testing.T) {
 			{"a day ago in the middle", []int64{0, -day, 5}, kerr.InvalidTimestamp.Code, "offset delta 1 "},
 			{"in a day at the end", []int64{0, 1, day}, kerr.InvalidTimestamp.Code, "offset delta 2 "},
 			{"no timestamp among others", []int64{0, -1 - now, 3}, 0, ""},
+			{"no timestamp, then a day ago", []int64{0, -1 - now, -day}, kerr.InvalidTimestamp.Code, "offset delta 2 "},
+			{"no timestamp only", []int64{-1 - now, -1 - now}, 0, ""},
 		} {
 			b := records.NewBuilder(records.BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, BaseTimestamp: now})
 			for i, d := range c.deltas {

@@ -167,11 +167,16 @@ type RecordStats struct {
 	// compressed batch): the other fields then say nothing.
 	Walked bool
 	// MinTimestamp and MaxTimestamp bound the records' timestamps, baseTimestamp +
-	// timestampDelta computed as int64 addition (wrapping) does.
+	// timestampDelta computed as int64 addition (wrapping) does, leaving out records without
+	// one (NO_TIMESTAMP, -1), which Kafka does not check against the topic's bounds. With no
+	// timestamped record, MinTimestamp > MaxTimestamp.
 	MinTimestamp, MaxTimestamp int64
 	// NullKey reports whether some record has a null key.
 	NullKey bool
 }
+
+// noTimestamp is RecordBatch.NO_TIMESTAMP, a record's "no timestamp".
+const noTimestamp = -1
 
 // walkRecords walks the records section recs of a batch with header h (see Check), gathering
 // their stats.
@@ -190,8 +195,9 @@ func walkRecords(h Header, recs []byte) (RecordStats, error) {
 		if want := it.i - 1; r.offsetDelta != want {
 			return RecordStats{}, kafkaErr(kerr.InvalidRecord, "record %d has offset delta %d, want %d", want, r.offsetDelta, want)
 		}
-		ts := h.BaseTimestamp + r.timestampDelta
-		st.MinTimestamp, st.MaxTimestamp = min(st.MinTimestamp, ts), max(st.MaxTimestamp, ts)
+		if ts := h.BaseTimestamp + r.timestampDelta; ts != noTimestamp {
+			st.MinTimestamp, st.MaxTimestamp = min(st.MinTimestamp, ts), max(st.MaxTimestamp, ts)
+		}
 		st.NullKey = st.NullKey || r.key == nil
 	}
 }
