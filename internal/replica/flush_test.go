@@ -1,7 +1,9 @@
 package replica
 
 import (
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,5 +74,47 @@ func TestFlushMessagesOneSurvivesCrash(t *testing.T) {
 	defer m2.Close()
 	if got := p2.LogEndOffset(); got != acked {
 		t.Fatalf("after a crash the log ends at %d; %d records were acknowledged", got, acked)
+	}
+}
+
+// Under flush.messages=1 an append's records are neither exposed (high watermark) nor
+// acknowledged before their fsync: a consumer must not read what a power loss can take back.
+func TestFlushMessagesHoldsHighWatermarkUntilSynced(t *testing.T) {
+	var holding atomic.Bool
+	hold, held := make(chan struct{}), make(chan struct{}, 1)
+	fs := storage.NewErrorFS(storage.NewMemFS(), func(op, path string) error {
+		if op == storage.OpSync && strings.HasSuffix(path, storage.LogFileSuffix) && holding.Load() {
+			held <- struct{}{}
+			<-hold
+		}
+		return nil
+	})
+	m, p := flushManager(t, fs, 1)
+	defer m.Close()
+	raw, h := batch(-1, -1, -1, 2, time.Now().UnixMilli())
+	if _, err := p.Append(raw, h); err != nil {
+		t.Fatal(err)
+	}
+	if hw := p.HighWatermark(); hw != 2 {
+		t.Fatalf("high watermark %d after the first append, want 2", hw)
+	}
+	holding.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		raw, h := batch(-1, -1, -1, 3, time.Now().UnixMilli())
+		_, err := p.Append(raw, h)
+		done <- err
+	}()
+	<-held // the second append is written and waits in its fsync
+	if leo, hw := p.LogEndOffset(), p.HighWatermark(); leo != 5 || hw != 2 {
+		t.Fatalf("during the fsync: log end %d, high watermark %d; want 5 and 2", leo, hw)
+	}
+	holding.Store(false)
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if hw := p.HighWatermark(); hw != 5 {
+		t.Fatalf("high watermark %d after the fsync, want 5", hw)
 	}
 }

@@ -136,7 +136,8 @@ func (p *Partition) maybeAdvanceHighWatermarkLocked(leo int64) bool {
 	if p.leader != p.nodeID {
 		return false
 	}
-	hw := leo
+	// Under flush.messages, the leader's own copy counts only once it is on disk.
+	hw := min(leo, p.log.DurableEnd())
 	for _, id := range p.maximalISRLocked() {
 		if id == p.nodeID {
 			continue

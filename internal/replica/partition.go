@@ -128,6 +128,7 @@ func (p *Partition) append(batch []byte, h records.Header, verify bool, g *Verif
 			if err := p.log.FlushIfDue(dup.LastOffset + 1); err != nil {
 				return AppendResult{}, kerr.KafkaStorageError
 			}
+			p.flushed()
 			return res, nil
 		}
 	}
@@ -162,6 +163,7 @@ func (p *Partition) append(batch []byte, h records.Header, verify bool, g *Verif
 	if err := p.log.FlushIfDue(res.LastOffset + 1); err != nil {
 		return AppendResult{}, kerr.KafkaStorageError
 	}
+	p.flushed()
 	return res, nil
 }
 

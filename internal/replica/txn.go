@@ -112,6 +112,7 @@ func (p *Partition) WriteTxnMarker(m TxnMarker) (offset int64, err error) {
 	if err := p.log.FlushIfDue(offset + 1); err != nil { // flush.messages, outside appendMu
 		return -1, kerr.KafkaStorageError
 	}
+	p.flushed()
 
 	if p.markerListeners != nil {
 		for _, fn := range p.markerListeners(p.TP.Topic) {
@@ -157,6 +158,7 @@ func (p *Partition) AppendFromCoordinator(batch []byte, h records.Header) (Appen
 	if err := p.log.FlushIfDue(base + int64(h.LastOffsetDelta) + 1); err != nil { // flush.messages, outside appendMu
 		return AppendResult{}, kerr.KafkaStorageError
 	}
+	p.flushed()
 	return res, nil
 }
 
@@ -171,6 +173,18 @@ func (p *Partition) appendedLocked() {
 	p.maybeAdvanceHighWatermarkLocked(leo)
 	p.firstUnstableOffset = fu
 	p.wakeWaitersLocked()
+	p.mu.Unlock()
+}
+
+// flushed follows a FlushIfDue that returned nil: the flush.messages flush it waited for may
+// let the high watermark move (DurableEnd), and the fetches and acks=all produces waiting on
+// it go on.
+func (p *Partition) flushed() {
+	leo := p.log.LogEndOffset()
+	p.mu.Lock()
+	if p.maybeAdvanceHighWatermarkLocked(leo) {
+		p.wakeWaitersLocked()
+	}
 	p.mu.Unlock()
 }
 

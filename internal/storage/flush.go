@@ -29,6 +29,21 @@ func (l *Log) FlushIfDue(end int64) error {
 	return l.FlushTo(end)
 }
 
+// DurableEnd is the offset below which records may be acknowledged and exposed under
+// flush.messages: the log end offset, except while a flush is due (appended messages since
+// the last flush reached flush.messages), when it is the recovery point. Kafka flushes inside
+// the append, before the high watermark can move; here the flush runs after the append
+// releases its locks (group commit), so a leader bounds its high watermark by this instead,
+// and moves it on once FlushIfDue returns.
+func (l *Log) DurableEnd() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.flushMessages > 0 && l.logEndOffset-l.recoveryPoint >= l.flushMessages {
+		return l.recoveryPoint
+	}
+	return l.logEndOffset
+}
+
 // FlushTo returns once every offset below end is on disk: at once when the recovery point has
 // passed end already, else after one Flush, shared with every caller that queued behind the
 // same fsync. A failed fsync fails the log (see Flush) and every caller waiting on it.
