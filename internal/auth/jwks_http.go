@@ -93,10 +93,16 @@ func (s *JWKSource) fetchURL() ([]JWK, error) {
 	return ParseJWKS(b)
 }
 
-// refreshURL fetches the set again if due(), which it asks with s.mu held, after it has the
-// fetch lock: callers that queued behind one fetch find it no longer due and use its keys.
+// refreshURL fetches the set again if due(), which it asks with s.mu held, unless another
+// caller is fetching it at this moment: then it returns at once, and its caller goes on with
+// the keys known.
 func (s *JWKSource) refreshURL(due func(now time.Time) bool) {
-	s.fetchMu.Lock()
+	// One fetch at a time, and nobody queues behind it: a slow or unreachable identity
+	// provider (each try may take the whole timeout) must not stall every authentication.
+	// The others go on with the keys known now.
+	if !s.fetchMu.TryLock() {
+		return
+	}
 	defer s.fetchMu.Unlock()
 	s.mu.Lock()
 	ok := due(s.opts.Now())
@@ -131,7 +137,7 @@ func (s *JWKSource) refreshForKidLocked(now time.Time) bool {
 func jwksHTTPClient(jaas map[string]string) (*http.Client, error) {
 	path, inline := jaas["ssl.truststore.location"], jaas["ssl.truststore.certificates"]
 	if path == "" && inline == "" {
-		return &http.Client{}, nil
+		return &http.Client{CheckRedirect: noDowngrade}, nil
 	}
 	trust := []byte(inline)
 	if path != "" {
@@ -156,5 +162,17 @@ func jwksHTTPClient(jaas map[string]string) (*http.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: tr}, nil
+	return &http.Client{Transport: tr, CheckRedirect: noDowngrade}, nil
+}
+
+// noDowngrade refuses a redirect from https to http, where anyone on the path could hand the
+// broker signing keys of their own.
+func noDowngrade(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("refusing a redirect from https to %s", req.URL.Scheme)
+	}
+	return nil
 }

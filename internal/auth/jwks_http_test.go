@@ -182,3 +182,48 @@ func TestLoadOAuthBearerHTTPS(t *testing.T) {
 		t.Fatal("a bad refresh.ms was accepted")
 	}
 }
+
+// A fetch that hangs (an identity provider down) holds up only the authentication that
+// started it: the others go on with the keys known.
+func TestJWKSFetchHangBlocksOnlyItsCaller(t *testing.T) {
+	is := NewTestIssuer(t, "")
+	js := newJWKSServer(t, is.JWKS())
+	var clockMu sync.Mutex
+	now := testNow
+	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
+	keys, err := NewJWKSourceWith(js.srv.URL+"/jwks", JWKSOptions{Client: js.srv.Client(), Refresh: time.Hour, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &JWTValidator{Keys: keys, SubClaim: "sub", ScopeClaim: "scope", Now: func() time.Time { return testNow }}
+	token := is.Sign(t, "RS256", "", claims(nil))
+
+	hang := make(chan struct{})
+	js.mu.Lock()
+	js.hang = hang
+	js.mu.Unlock()
+	clockMu.Lock()
+	now = now.Add(2 * time.Hour) // the refresh is due
+	clockMu.Unlock()
+	first := make(chan error, 1)
+	go func() { _, err := v.Validate(token); first <- err }()
+	deadline := time.Now().Add(10 * time.Second)
+	for js.count() < 2 { // the first authentication is fetching, and hangs
+		if time.Now().After(deadline) {
+			t.Fatal("the due refresh did not start")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := v.Validate(token); err != nil {
+		t.Fatalf("second authentication during the hung fetch: %v", err)
+	}
+	select {
+	case <-first:
+		t.Fatal("the second authentication waited for the hung fetch to end")
+	default:
+	}
+	close(hang)
+	if err := <-first; err != nil {
+		t.Fatalf("the authentication that fetched: %v", err)
+	}
+}
