@@ -55,12 +55,17 @@ func (c *Controller) RegisterBroker(ctx context.Context, b metadata.Broker) (int
 	if b.ID < 0 {
 		return 0, &codedError{kerr.InvalidRequest, fmt.Sprintf("invalid broker id %d", b.ID)}
 	}
+	return c.register(ctx, b, -1)
+}
+
+// register is RegisterBroker; previousEpoch is as in registerBroker.
+func (c *Controller) register(ctx context.Context, b metadata.Broker, previousEpoch int64) (int64, error) {
 	var epoch int64
 	var err error
 	if !c.isActive() && c.remote() {
-		epoch, err = c.forwardRegisterBroker(ctx, b)
+		epoch, err = c.forwardRegisterBroker(ctx, b, previousEpoch)
 	} else {
-		epoch, err = c.registerBroker(ctx, b, "")
+		epoch, err = c.registerBroker(ctx, b, "", previousEpoch)
 	}
 	if err == nil && b.ID == c.cfg.NodeID {
 		c.brokerEpoch.Store(epoch)
@@ -76,9 +81,23 @@ func (c *Controller) BrokerEpoch() int64 { return c.brokerEpoch.Load() }
 // epoch. raftAddr, when not empty, is the Raft address of a broker-only node, which joins the
 // quorum as a non-voter. A registration that changes nothing (a retry of the same incarnation)
 // keeps its epoch; any other gets a new one.
-func (c *Controller) registerBroker(ctx context.Context, b metadata.Broker, raftAddr string) (int64, error) {
+//
+// previousEpoch is -1 for the registration of a starting process. A running process that
+// registers again (its heartbeat was refused for its epoch) names the epoch it had
+// (BrokerRegistration v3's PreviousBrokerEpoch); if another incarnation holds the
+// registration now, that process was replaced while it was paused or cut off, and it is
+// refused with DUPLICATE_BROKER_REGISTRATION rather than allowed to take the broker back
+// from its replacement.
+func (c *Controller) registerBroker(ctx context.Context, b metadata.Broker, raftAddr string, previousEpoch int64) (int64, error) {
+	var refused error
 	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
-		if old, ok := img.Brokers[b.ID]; ok && brokersEqual(old, b) {
+		old, ok := img.Brokers[b.ID]
+		if ok && brokersEqual(old, b) {
+			return nil
+		}
+		if ok && previousEpoch >= 0 && old.IncarnationID != b.IncarnationID {
+			refused = fail(kerr.DuplicateBrokerRegistration, fmt.Sprintf(
+				"broker %d (epoch %d) was registered again by another incarnation (epoch %d)", b.ID, previousEpoch, old.Epoch))
 			return nil
 		}
 		// No Epoch: a new registration, whose epoch is its log offset.
@@ -94,6 +113,9 @@ func (c *Controller) registerBroker(ctx context.Context, b metadata.Broker, raft
 		c.brokersMu.Unlock()
 		return recs
 	})
+	if err == nil {
+		err = refused
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -444,9 +444,11 @@ const raftListenerName = "__RAFT"
 
 // forwardRegisterBroker sends a BrokerRegistration. As in Kafka, a broker registered this way
 // is fenced until its heartbeats unfence it, whatever b.Fenced says. It returns the broker's
-// epoch.
-func (c *Controller) forwardRegisterBroker(ctx context.Context, b metadata.Broker) (int64, error) {
+// epoch. previousEpoch is as in registerBroker.
+func (c *Controller) forwardRegisterBroker(ctx context.Context, b metadata.Broker, previousEpoch int64) (int64, error) {
 	req := kmsg.NewPtrBrokerRegistrationRequest()
+	req.SetVersion(3) // PreviousBrokerEpoch
+	req.PreviousBrokerEpoch = previousEpoch
 	req.BrokerID = b.ID
 	req.ClusterID = c.Image().ClusterID
 	req.IncarnationID = b.IncarnationID
@@ -469,7 +471,7 @@ func (c *Controller) forwardRegisterBroker(ctx context.Context, b metadata.Broke
 	})
 	if errors.Is(err, errBecameActive) {
 		b.Fenced = true
-		return c.registerBroker(ctx, b, "")
+		return c.registerBroker(ctx, b, "", previousEpoch)
 	}
 	if err != nil {
 		return 0, err

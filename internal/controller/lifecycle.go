@@ -96,31 +96,33 @@ func (c *Controller) heartbeatLoop(ctx context.Context, b metadata.Broker, inter
 }
 
 // reregister follows a heartbeat refused for its epoch: this broker's registration is not the
-// one the active controller has. This node's image tells why, once it has caught up with the
-// controller's (until then it still shows this broker's epoch, and the next tick looks
-// again). A registration of another incarnation means a newer process of this broker took
-// over (this one was paused or cut off meanwhile): this one must not act for the broker any
-// more, so heartbeats stop and Replaced is closed, and reregister returns false. Otherwise
-// (no registration, or one of this incarnation with another epoch) the broker registers
-// again, fenced, and its heartbeats unfence it once it is caught up, as at startup.
+// one the active controller has. It registers again, naming the epoch it had: if another
+// incarnation holds the registration now (this node's image may show it, else the controller
+// says so with DUPLICATE_BROKER_REGISTRATION), a newer process of this broker took over while
+// this one was paused or cut off, and this one must not act for the broker any more:
+// heartbeats stop, Replaced is closed, and reregister returns false. Otherwise the broker is
+// registered again, fenced, and its heartbeats unfence it once it is caught up, as at startup.
 func (c *Controller) reregister(ctx context.Context, b metadata.Broker) bool {
-	reg, ok := c.Image().Brokers[b.ID]
-	switch {
-	case ok && reg.Epoch == c.BrokerEpoch():
-		return true // this node's image is behind the controller's
-	case ok && reg.IncarnationID != b.IncarnationID:
+	prev := c.BrokerEpoch()
+	replaced := func(newEpoch int64) bool {
 		c.log.Error("a newer incarnation of this broker registered; this one stops acting for it",
-			"broker", b.ID, "epoch", c.BrokerEpoch(), "new_epoch", reg.Epoch)
+			"broker", b.ID, "epoch", prev, "new_epoch", newEpoch)
 		c.replacedOnce.Do(func() { close(c.replaced) })
 		return false
 	}
-	b.Fenced = true
-	epoch, err := c.RegisterBroker(ctx, b)
-	if err != nil {
-		c.log.Warn("registering again failed", "err", err)
-		return true
+	if reg, ok := c.Image().Brokers[b.ID]; ok && reg.IncarnationID != b.IncarnationID {
+		return replaced(reg.Epoch)
 	}
-	c.log.Info("registered again", "broker", b.ID, "epoch", epoch)
+	b.Fenced = true
+	epoch, err := c.register(ctx, b, prev)
+	switch {
+	case errors.Is(err, kerr.DuplicateBrokerRegistration):
+		return replaced(-1)
+	case err != nil:
+		c.log.Warn("registering again failed", "err", err)
+	default:
+		c.log.Info("registered again", "broker", b.ID, "epoch", epoch)
+	}
 	return true
 }
 

@@ -195,7 +195,7 @@ func (c *Controller) handleBrokerRegistration(ctx context.Context, r kmsg.Reques
 		resp.ErrorCode = kerr.InvalidRequest.Code
 		return resp
 	}
-	epoch, err := c.registerBroker(ctx, b, raftAddr)
+	epoch, err := c.registerBroker(ctx, b, raftAddr, req.PreviousBrokerEpoch)
 	if err != nil {
 		resp.ErrorCode, _ = codeOf(err, "")
 		return resp
