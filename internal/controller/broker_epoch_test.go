@@ -51,6 +51,20 @@ func TestRegistrationEpochs(t *testing.T) {
 	if old != e1 || cur <= e1 {
 		t.Fatalf("epochs %d -> %d", old, cur)
 	}
+	// The replaced process registers again, naming the epoch it had: refused, and the
+	// replacement's registration stands.
+	b.Fenced = true
+	if _, err := c.register(ctx, b, old); errCode(err) != "DUPLICATE_BROKER_REGISTRATION" {
+		t.Fatalf("registration of the replaced incarnation: %v", err)
+	}
+	if epochOf(c, 2) != cur {
+		t.Fatalf("epoch %d after a refused registration, want %d", epochOf(c, 2), cur)
+	}
+	// The current incarnation doing the same is let through.
+	b.IncarnationID = c.Image().Brokers[2].IncarnationID
+	if e, err := c.register(ctx, b, cur); err != nil || e != epochOf(c, 2) {
+		t.Fatalf("registration of the current incarnation again: %d %v", e, err)
+	}
 }
 
 // A heartbeat with the epoch of a replaced registration is refused and changes nothing: it
