@@ -127,8 +127,9 @@ func (c *Controller) reregister(ctx context.Context, b metadata.Broker) bool {
 }
 
 // Replaced is closed when this node's broker learns that a newer incarnation of it registered
-// (see reregister): the process should stop, as a Kafka broker whose registration was taken
-// over does.
+// (see reregister): the process should stop. (A Kafka broker in that state goes on sending
+// heartbeats that are refused until it is stopped by hand; stopping by itself frees the
+// operator from finding it.)
 func (c *Controller) Replaced() <-chan struct{} { return c.replaced }
 
 // StopHeartbeats ends this broker's background heartbeats, if any, without a controlled
