@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -196,4 +197,40 @@ func (p *Process) Resume() {
 func (p *Process) Restart() {
 	p.t.Helper()
 	p.start()
+}
+
+// Replacement starts another process with p's settings (its node.id among them) on a new data
+// directory, as an operator does who starts a broker's replacement on another machine while
+// the old one is believed dead (it may only be paused). p is left as it is.
+func (p *Process) Replacement() *Process {
+	p.t.Helper()
+	dir := p.t.TempDir()
+	args := slices.Clone(p.args)
+	for i, a := range args {
+		if strings.HasPrefix(a, "log.dirs=") {
+			args[i] = "log.dirs=" + dir
+		}
+	}
+	r := &Process{Dir: dir, t: p.t, args: args, log: &strings.Builder{}}
+	r.start()
+	p.t.Cleanup(func() {
+		r.Kill()
+		if p.t.Failed() {
+			p.t.Logf("gregor replacement process log:\n%s", r.Log())
+		}
+	})
+	return r
+}
+
+// Exited is closed once the process has exited (and been waited for).
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// ExitCode is the exit status of a process that has exited (-1 while it runs).
+func (p *Process) ExitCode() int {
+	select {
+	case <-p.exited:
+		return p.cmd.ProcessState.ExitCode()
+	default:
+		return -1
+	}
 }

@@ -20,10 +20,18 @@ import (
 // Fencing a broker moves leadership of its partitions to another ISR member and removes it
 // from ISRs (see elections.go). Liveness (lastHeartbeat) lives only in the active controller's
 // memory: a new active controller starts every broker's timer from "now", as Kafka does.
+//
+// Broker epochs (Kafka's, KIP-631): every registration gets a new epoch, the offset of its log
+// entry, kept in the image (metadata.Broker.Epoch). The broker names it on every heartbeat and
+// AlterPartition; a request with any other epoch is refused with STALE_BROKER_EPOCH and changes
+// nothing, so a process of a replaced incarnation (paused while a new one registered, then
+// resumed) can neither keep the broker's session alive nor change an ISR.
 
 // BrokerHeartbeat is one heartbeat of a broker (Kafka's BrokerHeartbeatRequest).
 type BrokerHeartbeat struct {
 	BrokerID int32
+	// BrokerEpoch is the epoch the broker's registration returned.
+	BrokerEpoch int64
 	// MetadataOffset is how far the broker has applied the metadata log.
 	MetadataOffset uint64
 	WantFence      bool
@@ -40,25 +48,59 @@ type HeartbeatResult struct {
 // RegisterBroker records a broker's registration (or its new registration, replacing the old).
 // A broker registered fenced loses the leadership of its partitions until it heartbeats again
 // (a restart). On a node that is not the active controller it is forwarded, and then always
-// registers fenced (Kafka's BrokerRegistration). It returns a
-// *kerr.Error (NOT_CONTROLLER) or the context's error on failure.
-func (c *Controller) RegisterBroker(ctx context.Context, b metadata.Broker) error {
+// registers fenced (Kafka's BrokerRegistration). It returns the broker's epoch, or a
+// *kerr.Error (NOT_CONTROLLER) or the context's error on failure. The epoch of this node's
+// own broker is kept for its heartbeats and AlterPartitions (see BrokerEpoch).
+func (c *Controller) RegisterBroker(ctx context.Context, b metadata.Broker) (int64, error) {
 	if b.ID < 0 {
-		return &codedError{kerr.InvalidRequest, fmt.Sprintf("invalid broker id %d", b.ID)}
+		return 0, &codedError{kerr.InvalidRequest, fmt.Sprintf("invalid broker id %d", b.ID)}
 	}
-	if !c.isActive() && c.remote() {
-		return c.forwardRegisterBroker(ctx, b)
-	}
-	return c.registerBroker(ctx, b, "")
+	return c.register(ctx, b, -1)
 }
 
-// registerBroker decides a registration on the active controller. raftAddr, when not empty,
-// is the Raft address of a broker-only node, which joins the quorum as a non-voter.
-func (c *Controller) registerBroker(ctx context.Context, b metadata.Broker, raftAddr string) error {
+// register is RegisterBroker; previousEpoch is as in registerBroker.
+func (c *Controller) register(ctx context.Context, b metadata.Broker, previousEpoch int64) (int64, error) {
+	var epoch int64
+	var err error
+	if !c.isActive() && c.remote() {
+		epoch, err = c.forwardRegisterBroker(ctx, b, previousEpoch)
+	} else {
+		epoch, err = c.registerBroker(ctx, b, "", previousEpoch)
+	}
+	if err == nil && b.ID == c.cfg.NodeID {
+		c.brokerEpoch.Store(epoch)
+	}
+	return epoch, err
+}
+
+// BrokerEpoch is the epoch of this node's broker as its last registration returned (0 before
+// it registered).
+func (c *Controller) BrokerEpoch() int64 { return c.brokerEpoch.Load() }
+
+// registerBroker decides a registration on the active controller and returns the broker's
+// epoch. raftAddr, when not empty, is the Raft address of a broker-only node, which joins the
+// quorum as a non-voter. A registration that changes nothing (a retry of the same incarnation)
+// keeps its epoch; any other gets a new one.
+//
+// previousEpoch is -1 for the registration of a starting process. A running process that
+// registers again (its heartbeat was refused for its epoch) names the epoch it had
+// (BrokerRegistration v3's PreviousBrokerEpoch); if another incarnation holds the
+// registration now, that process was replaced while it was paused or cut off, and it is
+// refused with DUPLICATE_BROKER_REGISTRATION rather than allowed to take the broker back
+// from its replacement.
+func (c *Controller) registerBroker(ctx context.Context, b metadata.Broker, raftAddr string, previousEpoch int64) (int64, error) {
+	var refused error
 	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
-		if old, ok := img.Brokers[b.ID]; ok && brokersEqual(old, b) {
+		old, ok := img.Brokers[b.ID]
+		if ok && brokersEqual(old, b) {
 			return nil
 		}
+		if ok && previousEpoch >= 0 && old.IncarnationID != b.IncarnationID {
+			refused = fail(kerr.DuplicateBrokerRegistration, fmt.Sprintf(
+				"broker %d (epoch %d) was registered again by another incarnation (epoch %d)", b.ID, previousEpoch, old.Epoch))
+			return nil
+		}
+		// No Epoch: a new registration, whose epoch is its log offset.
 		recs := []metadata.Record{metadata.BrokerRecord{
 			ID: b.ID, Endpoints: b.Endpoints, Rack: b.Rack, Fenced: b.Fenced, IncarnationID: b.IncarnationID,
 		}}
@@ -71,16 +113,20 @@ func (c *Controller) registerBroker(ctx context.Context, b metadata.Broker, raft
 		c.brokersMu.Unlock()
 		return recs
 	})
+	if err == nil {
+		err = refused
+	}
 	if err != nil {
-		return err
+		return 0, err
 	}
-	c.brokersMu.Lock()
-	c.regOffset[b.ID] = c.Image().Offset
-	c.brokersMu.Unlock()
+	// The image holds the registration now (decide returns once it is applied here). A later
+	// registration of the same id may have followed it; then this one's epoch is already stale
+	// and its heartbeats are refused, which is what a superseded registration deserves.
+	epoch := c.Image().Brokers[b.ID].Epoch
 	if raftAddr == "" {
-		return nil
+		return epoch, nil
 	}
-	return c.addNonvoter(b.ID, raftAddr)
+	return epoch, c.addNonvoter(b.ID, raftAddr)
 }
 
 // addNonvoter makes a broker-only node follow the metadata log.
@@ -134,6 +180,12 @@ func (c *Controller) heartbeat(ctx context.Context, hb BrokerHeartbeat) (Heartbe
 			refused = fail(kerr.BrokerIDNotRegistered, fmt.Sprintf("broker %d is not registered", hb.BrokerID))
 			return nil
 		}
+		// Before anything else, and before the session timer: a stale heartbeat must not keep
+		// the registration of a newer incarnation alive.
+		if hb.BrokerEpoch != b.Epoch {
+			refused = staleBrokerEpoch(b, hb.BrokerEpoch)
+			return nil
+		}
 		c.brokersMu.Lock()
 		c.lastHeartbeat[hb.BrokerID] = c.cfg.Now()
 		if hb.WantShutDown {
@@ -142,8 +194,9 @@ func (c *Controller) heartbeat(ctx context.Context, hb BrokerHeartbeat) (Heartbe
 		shutting := c.shuttingDown[hb.BrokerID]
 		c.brokersMu.Unlock()
 
-		// Caught up: the broker has applied the log at least up to its registration.
-		res.IsCaughtUp = hb.MetadataOffset >= c.registeredAt(hb.BrokerID)
+		// Caught up: the broker has applied the log at least up to its registration (whose
+		// offset is its epoch).
+		res.IsCaughtUp = hb.MetadataOffset >= uint64(b.Epoch)
 		res.IsFenced = b.Fenced
 		switch {
 		case shutting:
@@ -177,17 +230,15 @@ func (c *Controller) heartbeat(ctx context.Context, hb BrokerHeartbeat) (Heartbe
 	return res, err
 }
 
-// registeredAt is the log offset a broker must have applied to count as caught up: the image
-// offset after this controller committed its registration (0 when unknown, e.g. after a
-// failover).
-func (c *Controller) registeredAt(id int32) uint64 {
-	c.brokersMu.Lock()
-	defer c.brokersMu.Unlock()
-	return c.regOffset[id]
+// staleBrokerEpoch is the refusal of a request that names epoch for broker b.
+func staleBrokerEpoch(b metadata.Broker, epoch int64) error {
+	return fail(kerr.StaleBrokerEpoch, fmt.Sprintf("expected broker epoch %d of broker %d, but got %d", b.Epoch, b.ID, epoch))
 }
 
+// brokerRecord is the record of b's registration as it is, epoch included: a change of its
+// state (fencing), not a new registration.
 func brokerRecord(b metadata.Broker) metadata.BrokerRecord {
-	return metadata.BrokerRecord{ID: b.ID, Endpoints: b.Endpoints, Rack: b.Rack, Fenced: b.Fenced, IncarnationID: b.IncarnationID}
+	return metadata.BrokerRecord{ID: b.ID, Endpoints: b.Endpoints, Rack: b.Rack, Fenced: b.Fenced, IncarnationID: b.IncarnationID, Epoch: b.Epoch}
 }
 
 // resetLiveness starts every broker's session timer from now and forgets controlled
@@ -198,7 +249,6 @@ func (c *Controller) resetLiveness(img *metadata.Image) {
 	now := c.cfg.Now()
 	clear(c.lastHeartbeat)
 	clear(c.shuttingDown)
-	clear(c.regOffset)
 	for id := range img.Brokers {
 		c.lastHeartbeat[id] = now
 	}

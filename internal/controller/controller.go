@@ -212,8 +212,6 @@ type Controller struct {
 	lastHeartbeat map[int32]time.Time
 	// shuttingDown are the brokers in controlled shutdown. Guarded by brokersMu.
 	shuttingDown map[int32]bool
-	// regOffset is the image offset after each broker's registration. Guarded by brokersMu.
-	regOffset map[int32]uint64
 
 	// decideCh is the decision lock: a channel of capacity 1, held (by sending) from reading
 	// the image for a decision until its records are applied or have failed. A channel rather
@@ -227,6 +225,13 @@ type Controller struct {
 	hbMu   sync.Mutex
 	hbStop context.CancelFunc // guarded by hbMu; nil when not heartbeating
 	hbDone chan struct{}      // guarded by hbMu
+	// brokerEpoch is this node's broker's epoch as its last registration returned (0: not
+	// registered); its heartbeats and AlterPartitions carry it.
+	brokerEpoch atomic.Int64
+	// replaced is closed when this node's broker learns that a newer incarnation registered
+	// under its id (see heartbeatLoop); replacedOnce guards the close.
+	replaced     chan struct{}
+	replacedOnce sync.Once
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{} // guarded by subMu
@@ -276,9 +281,9 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 
 		lastHeartbeat: map[int32]time.Time{},
 		shuttingDown:  map[int32]bool{},
-		regOffset:     map[int32]uint64{},
 		subs:          map[chan struct{}]struct{}{},
 		done:          make(chan struct{}),
+		replaced:      make(chan struct{}),
 	}
 	var closers []func() error
 	defer func() {

@@ -59,12 +59,23 @@ func startController(t *testing.T, cfg Config) *Controller {
 func registerBrokers(t *testing.T, c *Controller, ids ...int32) {
 	t.Helper()
 	for _, id := range ids {
-		err := c.RegisterBroker(context.Background(), metadata.Broker{
+		_, err := c.RegisterBroker(context.Background(), metadata.Broker{
 			ID: id, Endpoints: []metadata.Endpoint{{Name: "PLAINTEXT", Host: "127.0.0.1", Port: 9092 + id}},
 		})
 		if err != nil {
 			t.Fatalf("RegisterBroker(%d): %v", id, err)
 		}
+	}
+}
+
+// epochOf is broker id's epoch in c's image (0 when it is not registered).
+func epochOf(c *Controller, id int32) int64 { return c.Image().Brokers[id].Epoch }
+
+// leaderRequest is an AlterPartition of broker with its current epoch in c's image.
+func leaderRequest(c *Controller, broker int32, topic string, partition, leaderEpoch, partitionEpoch int32, isr []int32) alterPartitionRequest {
+	return alterPartitionRequest{
+		brokerID: broker, brokerEpoch: epochOf(c, broker), topic: topic, partition: partition,
+		leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, isr: isr,
 	}
 }
 
@@ -112,7 +123,7 @@ func TestStartNewCluster(t *testing.T) {
 	if c.Image().Offset != off {
 		t.Fatal("identical registration committed a record")
 	}
-	if err := c.RegisterBroker(context.Background(), metadata.Broker{ID: -1}); errCode(err) != "INVALID_REQUEST" {
+	if _, err := c.RegisterBroker(context.Background(), metadata.Broker{ID: -1}); errCode(err) != "INVALID_REQUEST" {
 		t.Fatalf("negative broker id: %v", err)
 	}
 }
@@ -226,7 +237,7 @@ func TestCreateTopicsManualAssignment(t *testing.T) {
 	c := startController(t, testConfig(t.TempDir()))
 	ctx := context.Background()
 	registerBrokers(t, c, 1, 2, 3)
-	if err := c.RegisterBroker(ctx, metadata.Broker{ID: 4, Fenced: true}); err != nil {
+	if _, err := c.RegisterBroker(ctx, metadata.Broker{ID: 4, Fenced: true}); err != nil {
 		t.Fatal(err)
 	}
 	specs := []TopicSpec{
@@ -459,7 +470,7 @@ func TestNotController(t *testing.T) {
 	if p := c.CreatePartitions(context.Background(), []PartitionsSpec{{Topic: "t", Count: 2}}, false); errCode(p[0].Err) != "NOT_CONTROLLER" {
 		t.Fatalf("%+v", p)
 	}
-	if err := c.RegisterBroker(context.Background(), metadata.Broker{ID: 2}); errCode(err) != "NOT_CONTROLLER" {
+	if _, err := c.RegisterBroker(context.Background(), metadata.Broker{ID: 2}); errCode(err) != "NOT_CONTROLLER" {
 		t.Fatal(err)
 	}
 }

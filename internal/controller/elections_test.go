@@ -117,7 +117,7 @@ func TestFencingElectsNewLeaderAndAlterPartition(t *testing.T) {
 	// Brokers 1 and 3 heartbeat; broker 2 (the leader) does not, and its session expires.
 	clock.Advance(600 * time.Millisecond)
 	for _, id := range []int32{1, 3} {
-		if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: id, MetadataOffset: c.Image().Offset}); err != nil {
+		if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: id, BrokerEpoch: epochOf(c, id), MetadataOffset: c.Image().Offset}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -133,25 +133,25 @@ func TestFencingElectsNewLeaderAndAlterPartition(t *testing.T) {
 	if _, err := c.AlterPartition(ctx, "t", 0, after.LeaderEpoch, after.Epoch, []int32{3, 1}); errCode(err) != "INVALID_REQUEST" {
 		t.Fatalf("AlterPartition from a non-leader: %v", err)
 	}
-	if _, err := c.alterPartition(ctx, 3, "t", 0, after.LeaderEpoch-1, after.Epoch, []int32{3}); errCode(err) != "FENCED_LEADER_EPOCH" {
+	if _, err := c.alterPartition(ctx, leaderRequest(c, 3, "t", 0, after.LeaderEpoch-1, after.Epoch, []int32{3})); errCode(err) != "FENCED_LEADER_EPOCH" {
 		t.Fatalf("stale leader epoch: %v", err)
 	}
-	if _, err := c.alterPartition(ctx, 3, "t", 0, after.LeaderEpoch, after.Epoch-1, []int32{3}); errCode(err) != "INVALID_UPDATE_VERSION" {
+	if _, err := c.alterPartition(ctx, leaderRequest(c, 3, "t", 0, after.LeaderEpoch, after.Epoch-1, []int32{3})); errCode(err) != "INVALID_UPDATE_VERSION" {
 		t.Fatalf("stale partition epoch: %v", err)
 	}
-	if _, err := c.alterPartition(ctx, 3, "t", 0, after.LeaderEpoch, after.Epoch, []int32{3, 2}); errCode(err) != "INELIGIBLE_REPLICA" {
+	if _, err := c.alterPartition(ctx, leaderRequest(c, 3, "t", 0, after.LeaderEpoch, after.Epoch, []int32{3, 2})); errCode(err) != "INELIGIBLE_REPLICA" {
 		t.Fatalf("fenced broker in the ISR: %v", err)
 	}
-	if _, err := c.alterPartition(ctx, 3, "t", 0, after.LeaderEpoch, after.Epoch, []int32{1}); errCode(err) != "INVALID_REQUEST" {
+	if _, err := c.alterPartition(ctx, leaderRequest(c, 3, "t", 0, after.LeaderEpoch, after.Epoch, []int32{1})); errCode(err) != "INVALID_REQUEST" {
 		t.Fatalf("ISR without the leader: %v", err)
 	}
-	got, err := c.alterPartition(ctx, 3, "t", 0, after.LeaderEpoch, after.Epoch, []int32{3})
+	got, err := c.alterPartition(ctx, leaderRequest(c, 3, "t", 0, after.LeaderEpoch, after.Epoch, []int32{3}))
 	if err != nil || !slices.Equal(got.ISR, []int32{3}) || got.Epoch != after.Epoch+1 || got.LeaderEpoch != after.LeaderEpoch {
 		t.Fatalf("shrink ISR: %+v %v", got, err)
 	}
 
 	// Broker 2 comes back: unfenced, a follower, not in the ISR.
-	if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 2, MetadataOffset: c.Image().Offset}); err != nil {
+	if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 2, BrokerEpoch: epochOf(c, 2), MetadataOffset: c.Image().Offset}); err != nil {
 		t.Fatal(err)
 	}
 	back := c.Image()
@@ -160,7 +160,7 @@ func TestFencingElectsNewLeaderAndAlterPartition(t *testing.T) {
 	}
 	// The leader expands the ISR; then a preferred election moves leadership back to 2.
 	p := back.Topics["t"].Partitions[0]
-	if _, err := c.alterPartition(ctx, 3, "t", 0, p.LeaderEpoch, p.Epoch, []int32{3, 2}); err != nil {
+	if _, err := c.alterPartition(ctx, leaderRequest(c, 3, "t", 0, p.LeaderEpoch, p.Epoch, []int32{3, 2})); err != nil {
 		t.Fatal(err)
 	}
 	results := c.ElectLeaders(ctx, ElectPreferred, []TopicPartition{{"t", 0}, {"nope", 0}})
@@ -188,11 +188,11 @@ func TestControlledShutdownHeartbeat(t *testing.T) {
 			t.Fatal(r.Err)
 		}
 	}
-	res, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 2, MetadataOffset: c.Image().Offset, WantShutDown: true})
+	res, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 2, BrokerEpoch: epochOf(c, 2), MetadataOffset: c.Image().Offset, WantShutDown: true})
 	if err != nil || res.ShouldShutDown {
 		t.Fatalf("first shutdown heartbeat: %+v %v (leadership not moved yet)", res, err)
 	}
-	res, err = c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 2, MetadataOffset: c.Image().Offset, WantShutDown: true})
+	res, err = c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 2, BrokerEpoch: epochOf(c, 2), MetadataOffset: c.Image().Offset, WantShutDown: true})
 	if err != nil || !res.ShouldShutDown || !res.IsFenced {
 		t.Fatalf("second shutdown heartbeat: %+v %v", res, err)
 	}
@@ -266,17 +266,17 @@ func TestAutoLeaderRebalance(t *testing.T) {
 		Assignments: map[int32][]int32{0: {1, 2}}}}, false)
 
 	// Broker 1 fences itself and comes back: broker 2 leads, and broker 1 rejoins the ISR.
-	if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 1, WantFence: true}); err != nil {
+	if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 1, BrokerEpoch: epochOf(c, 1), WantFence: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 1, MetadataOffset: c.Image().Offset}); err != nil {
+	if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: 1, BrokerEpoch: epochOf(c, 1), MetadataOffset: c.Image().Offset}); err != nil {
 		t.Fatal(err)
 	}
 	p := c.Image().Topics["t"].Partitions[0]
 	if p.Leader != 2 {
 		t.Fatalf("leader %d, want 2", p.Leader)
 	}
-	if _, err := c.alterPartition(ctx, 2, "t", 0, p.LeaderEpoch, p.Epoch, []int32{2, 1}); err != nil {
+	if _, err := c.alterPartition(ctx, leaderRequest(c, 2, "t", 0, p.LeaderEpoch, p.Epoch, []int32{2, 1})); err != nil {
 		t.Fatal(err)
 	}
 	// After leader.imbalance.check.interval, leadership returns to the preferred replica.
@@ -304,7 +304,7 @@ func TestUncleanElectionAfterConfigChange(t *testing.T) {
 	heartbeat := func(ids ...int32) {
 		t.Helper()
 		for _, id := range ids {
-			if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: id, MetadataOffset: c.Image().Offset}); err != nil {
+			if _, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: id, BrokerEpoch: epochOf(c, id), MetadataOffset: c.Image().Offset}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -443,9 +443,12 @@ func (c *Controller) AllocateProducerIds(ctx context.Context, brokerID int32) (P
 const raftListenerName = "__RAFT"
 
 // forwardRegisterBroker sends a BrokerRegistration. As in Kafka, a broker registered this way
-// is fenced until its heartbeats unfence it, whatever b.Fenced says.
-func (c *Controller) forwardRegisterBroker(ctx context.Context, b metadata.Broker) error {
+// is fenced until its heartbeats unfence it, whatever b.Fenced says. It returns the broker's
+// epoch. previousEpoch is as in registerBroker.
+func (c *Controller) forwardRegisterBroker(ctx context.Context, b metadata.Broker, previousEpoch int64) (int64, error) {
 	req := kmsg.NewPtrBrokerRegistrationRequest()
+	req.SetVersion(3) // PreviousBrokerEpoch
+	req.PreviousBrokerEpoch = previousEpoch
 	req.BrokerID = b.ID
 	req.ClusterID = c.Image().ClusterID
 	req.IncarnationID = b.IncarnationID
@@ -468,17 +471,21 @@ func (c *Controller) forwardRegisterBroker(ctx context.Context, b metadata.Broke
 	})
 	if errors.Is(err, errBecameActive) {
 		b.Fenced = true
-		return c.registerBroker(ctx, b, "")
+		return c.registerBroker(ctx, b, "", previousEpoch)
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return kerr.ErrorForCode(resp.(*kmsg.BrokerRegistrationResponse).ErrorCode)
+	r := resp.(*kmsg.BrokerRegistrationResponse)
+	if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
+		return 0, err
+	}
+	return r.BrokerEpoch, nil
 }
 
 func (c *Controller) forwardHeartbeat(ctx context.Context, hb BrokerHeartbeat) (HeartbeatResult, error) {
 	req := kmsg.NewPtrBrokerHeartbeatRequest()
-	req.BrokerID = hb.BrokerID
+	req.BrokerID, req.BrokerEpoch = hb.BrokerID, hb.BrokerEpoch
 	req.CurrentMetadataOffset = int64(hb.MetadataOffset)
 	req.WantFence, req.WantShutdown = hb.WantFence, hb.WantShutDown
 	resp, err := c.forward(ctx, req, func(r kmsg.Response) bool {
@@ -497,14 +504,26 @@ func (c *Controller) forwardHeartbeat(ctx context.Context, hb BrokerHeartbeat) (
 	return HeartbeatResult{IsCaughtUp: r.IsCaughtUp, IsFenced: r.IsFenced, ShouldShutDown: r.ShouldShutdown}, nil
 }
 
-func (c *Controller) forwardAlterPartition(ctx context.Context, brokerID int32, topic string, partition int32, leaderEpoch, partitionEpoch int32, isr []int32) (metadata.Partition, error) {
+// forwardAlterPartition sends an AlterPartition: version 1 (topic names) unless the ISR's
+// broker epochs are known, which only version 3 (topic ids) carries.
+func (c *Controller) forwardAlterPartition(ctx context.Context, ar alterPartitionRequest) (metadata.Partition, error) {
+	topic, partition := ar.topic, ar.partition
 	req := kmsg.NewPtrAlterPartitionRequest()
 	req.SetVersion(1)
-	req.BrokerID = brokerID
+	req.BrokerID, req.BrokerEpoch = ar.brokerID, ar.brokerEpoch
 	t := kmsg.NewAlterPartitionRequestTopic()
 	t.Topic = topic
 	p := kmsg.NewAlterPartitionRequestTopicPartition()
-	p.Partition, p.LeaderEpoch, p.PartitionEpoch, p.NewISR = partition, leaderEpoch, partitionEpoch, isr
+	p.Partition, p.LeaderEpoch, p.PartitionEpoch, p.NewISR = partition, ar.leaderEpoch, ar.partitionEpoch, ar.isr
+	if tp, ok := c.Image().Topics[topic]; ok && ar.isrEpochs != nil {
+		req.SetVersion(3)
+		t.TopicID, p.NewISR = tp.ID, nil
+		for i, id := range ar.isr {
+			m := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()
+			m.BrokerID, m.BrokerEpoch = id, ar.isrEpochs[i]
+			p.NewEpochISR = append(p.NewEpochISR, m)
+		}
+	}
 	t.Partitions = append(t.Partitions, p)
 	req.Topics = append(req.Topics, t)
 	partCode := func(r kmsg.Response) (kmsg.AlterPartitionResponseTopicPartition, int16) {
@@ -523,7 +542,7 @@ func (c *Controller) forwardAlterPartition(ctx context.Context, brokerID int32, 
 		return code == kerr.NotController.Code
 	})
 	if errors.Is(err, errBecameActive) {
-		return c.alterPartition(ctx, brokerID, topic, partition, leaderEpoch, partitionEpoch, isr)
+		return c.alterPartition(ctx, ar)
 	}
 	if err != nil {
 		return metadata.Partition{}, err

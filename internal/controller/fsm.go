@@ -45,14 +45,13 @@ func (f *fsm) Apply(l *raft.Log) any {
 	recs, err := metadata.DecodeBatch(l.Data)
 	var next *metadata.Image
 	if err == nil {
-		next, err = cur.Apply(recs)
+		next, err = cur.ApplyAt(recs, l.Index)
 	}
 	if err != nil {
 		f.log.Error("rejected metadata log entry", "index", l.Index, "term", l.Term, "err", err)
 		f.publish(cur.WithOffset(l.Index))
 		return fmt.Errorf("metadata entry %d rejected: %w", l.Index, err)
 	}
-	next.Offset = l.Index
 	f.publish(next)
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+
 	"github.com/gregorhq/gregor/internal/metadata"
 )
 
@@ -25,14 +27,14 @@ func (c *Controller) StartBroker(ctx context.Context, b metadata.Broker, interva
 		b.IncarnationID = metadata.RandomUUID()
 	}
 	b.Fenced = true
-	if err := c.RegisterBroker(ctx, b); err != nil {
+	if _, err := c.RegisterBroker(ctx, b); err != nil {
 		return fmt.Errorf("registering: %w", err)
 	}
 	ch, cancel := c.Subscribe()
 	defer cancel()
 	backoff := 10 * time.Millisecond
 	for {
-		res, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: b.ID, MetadataOffset: c.Image().Offset})
+		res, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: b.ID, BrokerEpoch: c.BrokerEpoch(), MetadataOffset: c.Image().Offset})
 		if err == nil && !res.IsFenced {
 			break
 		}
@@ -59,13 +61,15 @@ func (c *Controller) StartBroker(ctx context.Context, b metadata.Broker, interva
 	c.hbMu.Lock()
 	c.hbStop, c.hbDone = stop, done
 	c.hbMu.Unlock()
-	go c.heartbeatLoop(hbCtx, b.ID, interval, done)
+	go c.heartbeatLoop(hbCtx, b, interval, done)
 	return nil
 }
 
-// heartbeatLoop sends a heartbeat every interval; a failed one is retried at the next tick
-// (the session timeout is several intervals).
-func (c *Controller) heartbeatLoop(ctx context.Context, id int32, interval time.Duration, done chan struct{}) {
+// heartbeatLoop sends a heartbeat of broker b every interval; a failed one is retried at the
+// next tick (the session timeout is several intervals). A heartbeat refused for its epoch
+// (STALE_BROKER_EPOCH) or registration (BROKER_ID_NOT_REGISTERED) is answered by
+// reregister.
+func (c *Controller) heartbeatLoop(ctx context.Context, b metadata.Broker, interval time.Duration, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -76,13 +80,57 @@ func (c *Controller) heartbeatLoop(ctx context.Context, id int32, interval time.
 		case <-t.C:
 		}
 		hctx, cancel := context.WithTimeout(ctx, interval)
-		_, err := c.Heartbeat(hctx, BrokerHeartbeat{BrokerID: id, MetadataOffset: c.Image().Offset})
+		_, err := c.Heartbeat(hctx, BrokerHeartbeat{BrokerID: b.ID, BrokerEpoch: c.BrokerEpoch(), MetadataOffset: c.Image().Offset})
+		if errors.Is(err, kerr.StaleBrokerEpoch) || errors.Is(err, kerr.BrokerIDNotRegistered) {
+			c.log.Warn("broker heartbeat refused", "epoch", c.BrokerEpoch(), "err", err)
+			if !c.reregister(hctx, b) {
+				cancel()
+				return
+			}
+		}
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			c.log.Debug("broker heartbeat failed", "err", err)
 		}
 	}
 }
+
+// reregister follows a heartbeat refused for its epoch: this broker's registration is not the
+// one the active controller has. It registers again, naming the epoch it had: if another
+// incarnation holds the registration now (this node's image may show it, else the controller
+// says so with DUPLICATE_BROKER_REGISTRATION), a newer process of this broker took over while
+// this one was paused or cut off, and this one must not act for the broker any more:
+// heartbeats stop, Replaced is closed, and reregister returns false. Otherwise the broker is
+// registered again, fenced, and its heartbeats unfence it once it is caught up, as at startup.
+func (c *Controller) reregister(ctx context.Context, b metadata.Broker) bool {
+	prev := c.BrokerEpoch()
+	replaced := func(newEpoch int64) bool {
+		c.log.Error("a newer incarnation of this broker registered; this one stops acting for it",
+			"broker", b.ID, "epoch", prev, "new_epoch", newEpoch)
+		c.replacedOnce.Do(func() { close(c.replaced) })
+		return false
+	}
+	if reg, ok := c.Image().Brokers[b.ID]; ok && reg.IncarnationID != b.IncarnationID {
+		return replaced(reg.Epoch)
+	}
+	b.Fenced = true
+	epoch, err := c.register(ctx, b, prev)
+	switch {
+	case errors.Is(err, kerr.DuplicateBrokerRegistration):
+		return replaced(-1)
+	case err != nil:
+		c.log.Warn("registering again failed", "err", err)
+	default:
+		c.log.Info("registered again", "broker", b.ID, "epoch", epoch)
+	}
+	return true
+}
+
+// Replaced is closed when this node's broker learns that a newer incarnation of it registered
+// (see reregister): the process should stop. (A Kafka broker in that state goes on sending
+// heartbeats that are refused until it is stopped by hand; stopping by itself frees the
+// operator from finding it.)
+func (c *Controller) Replaced() <-chan struct{} { return c.replaced }
 
 // StopHeartbeats ends this broker's background heartbeats, if any, without a controlled
 // shutdown: the controller fences the broker after its session timeout. Tests use it to
@@ -104,6 +152,11 @@ func (c *Controller) StopHeartbeats() {
 // alive there is nowhere to move leadership, and it returns at once.
 func (c *Controller) ShutdownBroker(ctx context.Context) error {
 	c.StopHeartbeats()
+	select {
+	case <-c.replaced:
+		return nil // the registration is another process's: nothing of it to shut down
+	default:
+	}
 	img := c.Image()
 	if _, ok := img.Brokers[c.cfg.NodeID]; !ok {
 		return nil
@@ -117,10 +170,17 @@ func (c *Controller) ShutdownBroker(ctx context.Context) error {
 	}
 	backoff := 10 * time.Millisecond
 	for {
-		res, err := c.Heartbeat(ctx, BrokerHeartbeat{BrokerID: c.cfg.NodeID, MetadataOffset: c.Image().Offset, WantShutDown: true})
+		res, err := c.Heartbeat(ctx, BrokerHeartbeat{
+			BrokerID: c.cfg.NodeID, BrokerEpoch: c.BrokerEpoch(), MetadataOffset: c.Image().Offset, WantShutDown: true,
+		})
 		if err == nil && res.ShouldShutDown {
 			c.log.Info("controlled shutdown complete")
 			return nil
+		}
+		if errors.Is(err, kerr.StaleBrokerEpoch) {
+			// Another registration holds the broker now: its leadership is not this
+			// process's to hand over.
+			return fmt.Errorf("controlled shutdown: %w", err)
 		}
 		select {
 		case <-time.After(backoff):

@@ -11,28 +11,61 @@ import (
 )
 
 // AlterPartition sets a partition's ISR on behalf of this node as its leader (Kafka's
-// AlterPartition). leaderEpoch and partitionEpoch are what the leader last saw. It is refused
-// with FENCED_LEADER_EPOCH or INVALID_UPDATE_VERSION when they are stale, NOT_CONTROLLER when
-// the controller is behind or not active, INVALID_REQUEST when this node is not the leader or
-// the ISR leaves it out or names a non-replica, INELIGIBLE_REPLICA when it names a fenced or
+// AlterPartition). leaderEpoch and partitionEpoch are what the leader last saw; the request
+// carries this node's broker epoch (BrokerEpoch). It is refused with STALE_BROKER_EPOCH when
+// that is not the broker's current epoch (a newer incarnation registered), FENCED_LEADER_EPOCH
+// or INVALID_UPDATE_VERSION when the partition's epochs are stale, NOT_CONTROLLER when the
+// controller is behind or not active, INVALID_REQUEST when this node is not the leader or the
+// ISR leaves it out or names a non-replica, INELIGIBLE_REPLICA when it adds a fenced or
 // shutting-down broker; otherwise the change is committed and the partition returned as
 // committed. On a node that is not the active controller the request is forwarded.
+//
+// The broker epochs of the ISR members are not sent (the leader does not learn them: its
+// followers fetch below Fetch v15, which would carry them), so an added replica is checked
+// against its current registration only: registered, unfenced, not shutting down. An
+// incarnation of it that a newer one replaced is fenced from the moment the newer one
+// registers, and stays so until the newer one heartbeats, caught up.
 func (c *Controller) AlterPartition(ctx context.Context, topic string, partition int32, leaderEpoch, partitionEpoch int32, isr []int32) (metadata.Partition, error) {
-	if !c.isActive() && c.remote() {
-		return c.forwardAlterPartition(ctx, c.cfg.NodeID, topic, partition, leaderEpoch, partitionEpoch, isr)
+	req := alterPartitionRequest{
+		brokerID: c.cfg.NodeID, brokerEpoch: c.BrokerEpoch(),
+		topic: topic, partition: partition, leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, isr: isr,
 	}
-	return c.alterPartition(ctx, c.cfg.NodeID, topic, partition, leaderEpoch, partitionEpoch, isr)
+	if !c.isActive() && c.remote() {
+		return c.forwardAlterPartition(ctx, req)
+	}
+	return c.alterPartition(ctx, req)
 }
 
-func (c *Controller) alterPartition(ctx context.Context, brokerID int32, topic string, partition int32, leaderEpoch, partitionEpoch int32, isr []int32) (metadata.Partition, error) {
+// alterPartitionRequest is one partition of an AlterPartition.
+type alterPartitionRequest struct {
+	brokerID    int32
+	brokerEpoch int64
+	topic       string
+	partition   int32
+	// leaderEpoch and partitionEpoch are the partition's epochs as the leader saw them.
+	leaderEpoch, partitionEpoch int32
+	isr                         []int32
+	// isrEpochs, when not nil, holds the broker epoch of each member of isr as the leader saw
+	// it (AlterPartition v3's NewIsrWithEpochs, KIP-903), -1 where unknown.
+	//
+	// Invariant: nil or len(isrEpochs) == len(isr).
+	isrEpochs []int64
+}
+
+func (c *Controller) alterPartition(ctx context.Context, req alterPartitionRequest) (metadata.Partition, error) {
+	topic, partition := req.topic, req.partition
 	var refused error
 	err := c.decide(ctx, func(img *metadata.Image) []metadata.Record {
+		if err := checkBrokerEpoch(img, req.brokerID, req.brokerEpoch); err != nil {
+			refused = err
+			return nil
+		}
 		t, p, ok := img.Partition(topic, partition)
 		if !ok {
 			refused = fail(kerr.UnknownTopicOrPartition, "")
 			return nil
 		}
-		if ch, err := c.planAlterPartition(img, brokerID, t, p, leaderEpoch, partitionEpoch, isr); err != nil {
+		if ch, err := c.planAlterPartition(img, req.brokerID, t, p, req.leaderEpoch, req.partitionEpoch, req.isr, req.isrEpochs); err != nil {
 			refused = err
 		} else if ch != nil {
 			return []metadata.Record{*ch}
@@ -52,9 +85,22 @@ func (c *Controller) alterPartition(ctx context.Context, brokerID int32, topic s
 	return *p, nil
 }
 
+// checkBrokerEpoch refuses a request of broker id that names epoch, unless that is the epoch
+// of its current registration (Kafka's ClusterControlManager.checkBrokerEpoch).
+func checkBrokerEpoch(img *metadata.Image, id int32, epoch int64) error {
+	b, ok := img.Brokers[id]
+	if !ok {
+		return fail(kerr.StaleBrokerEpoch, fmt.Sprintf("broker %d is not registered", id))
+	}
+	if b.Epoch != epoch {
+		return staleBrokerEpoch(b, epoch)
+	}
+	return nil
+}
+
 // planAlterPartition validates an AlterPartition in Kafka's order and returns the change, nil
-// when the ISR is already the one asked for.
-func (c *Controller) planAlterPartition(img *metadata.Image, brokerID int32, t *metadata.Topic, p *metadata.Partition, leaderEpoch, partitionEpoch int32, isr []int32) (*metadata.PartitionChangeRecord, error) {
+// when the ISR is already the one asked for. isrEpochs is as in alterPartitionRequest.
+func (c *Controller) planAlterPartition(img *metadata.Image, brokerID int32, t *metadata.Topic, p *metadata.Partition, leaderEpoch, partitionEpoch int32, isr []int32, isrEpochs []int64) (*metadata.PartitionChangeRecord, error) {
 	switch {
 	case leaderEpoch > p.LeaderEpoch:
 		return nil, fail(kerr.NotController, "the controller has not seen this leader epoch yet")
@@ -68,10 +114,12 @@ func (c *Controller) planAlterPartition(img *metadata.Image, brokerID int32, t *
 		return nil, fail(kerr.InvalidUpdateVersion, fmt.Sprintf("partition epoch %d is older than %d", partitionEpoch, p.Epoch))
 	case !slices.Contains(isr, brokerID):
 		return nil, fail(kerr.InvalidRequest, "the new ISR must contain the leader")
+	case isrEpochs != nil && len(isrEpochs) != len(isr):
+		return nil, fail(kerr.InvalidRequest, "the new ISR and its broker epochs differ in length")
 	}
 	seen := map[int32]bool{}
 	alive := c.aliveWithout(img)
-	for _, id := range isr {
+	for i, id := range isr {
 		if seen[id] {
 			return nil, fail(kerr.InvalidRequest, fmt.Sprintf("broker %d is in the new ISR twice", id))
 		}
@@ -81,6 +129,11 @@ func (c *Controller) planAlterPartition(img *metadata.Image, brokerID int32, t *
 		}
 		if !alive(id) && !slices.Contains(p.ISR, id) {
 			return nil, fail(kerr.IneligibleReplica, fmt.Sprintf("broker %d is fenced or shutting down", id))
+		}
+		// KIP-903: a member the leader saw in an epoch that is no longer the broker's is a
+		// process of an older incarnation; what it fetched says nothing of the current one.
+		if isrEpochs != nil && isrEpochs[i] != -1 && img.Brokers[id].Epoch != isrEpochs[i] {
+			return nil, fail(kerr.IneligibleReplica, fmt.Sprintf("broker %d has epoch %d, not %d", id, img.Brokers[id].Epoch, isrEpochs[i]))
 		}
 	}
 	// The change that brings the last target replica of a reassignment into the ISR also

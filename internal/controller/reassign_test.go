@@ -109,5 +109,5 @@ func TestReassignPlan(t *testing.T) {
 // planAlterPartitionForTest runs planAlterPartition as the partition's leader.
 func (c *Controller) planAlterPartitionForTest(img *metadata.Image, p *metadata.Partition, isr []int32) (*metadata.PartitionChangeRecord, error) {
 	c.shuttingDown = map[int32]bool{}
-	return c.planAlterPartition(img, p.Leader, img.Topics["t"], p, p.LeaderEpoch, p.Epoch, isr)
+	return c.planAlterPartition(img, p.Leader, img.Topics["t"], p, p.LeaderEpoch, p.Epoch, isr, nil)
 }

@@ -5,7 +5,8 @@ package controller
 // a node that is not the active controller answers NOT_CONTROLLER and the sender tries
 // another. Versions: ApiVersions 0-3; CreateTopics 0-7; DeleteTopics 6; CreatePartitions 0-3;
 // AlterConfigs 0-2; IncrementalAlterConfigs 0-1; AllocateProducerIds 0; BrokerRegistration
-// 0-3; BrokerHeartbeat 0-1; AlterPartition 0-1 (topic names); ElectLeaders 1-2;
+// 0-3; BrokerHeartbeat 0-1; AlterPartition 0-3 (v2+: topic ids; v3: the ISR's broker epochs,
+// KIP-903); ElectLeaders 1-2;
 // AlterPartitionReassignments 0 (reassign.go).
 
 import (
@@ -41,7 +42,7 @@ func (c *Controller) rpcRegistry() *wire.Registry {
 	add(kmsg.AllocateProducerIDs, 0, 0, c.handleAllocateProducerIDs)
 	add(kmsg.BrokerRegistration, 0, 3, c.handleBrokerRegistration)
 	add(kmsg.BrokerHeartbeat, 0, 1, c.handleBrokerHeartbeat)
-	add(kmsg.AlterPartition, 0, 1, c.handleAlterPartition)
+	add(kmsg.AlterPartition, 0, 3, c.handleAlterPartition)
 	add(kmsg.ElectLeaders, 1, 2, c.handleElectLeaders)
 	add(kmsg.AlterPartitionAssignments, 0, 0, c.handleAlterPartitionReassignments)
 	return reg
@@ -194,11 +195,12 @@ func (c *Controller) handleBrokerRegistration(ctx context.Context, r kmsg.Reques
 		resp.ErrorCode = kerr.InvalidRequest.Code
 		return resp
 	}
-	if err := c.registerBroker(ctx, b, raftAddr); err != nil {
+	epoch, err := c.registerBroker(ctx, b, raftAddr, req.PreviousBrokerEpoch)
+	if err != nil {
 		resp.ErrorCode, _ = codeOf(err, "")
 		return resp
 	}
-	resp.BrokerEpoch = int64(c.Image().Offset)
+	resp.BrokerEpoch = epoch
 	return resp
 }
 
@@ -210,7 +212,7 @@ func (c *Controller) handleBrokerHeartbeat(ctx context.Context, r kmsg.Request) 
 		offset = uint64(req.CurrentMetadataOffset)
 	}
 	res, err := c.heartbeat(ctx, BrokerHeartbeat{
-		BrokerID: req.BrokerID, MetadataOffset: offset, WantFence: req.WantFence, WantShutDown: req.WantShutdown,
+		BrokerID: req.BrokerID, BrokerEpoch: req.BrokerEpoch, MetadataOffset: offset, WantFence: req.WantFence, WantShutDown: req.WantShutdown,
 	})
 	if err != nil {
 		resp.ErrorCode, _ = codeOf(err, "")
@@ -220,16 +222,52 @@ func (c *Controller) handleBrokerHeartbeat(ctx context.Context, r kmsg.Request) 
 	return resp
 }
 
+// handleAlterPartition answers an AlterPartition. A stale broker epoch refuses the whole
+// request (the top-level error, as in Kafka); each partition is then decided on its own, and
+// checks the epoch again, since a registration may come in between.
 func (c *Controller) handleAlterPartition(ctx context.Context, r kmsg.Request) kmsg.Response {
 	req := r.(*kmsg.AlterPartitionRequest)
 	resp := req.ResponseKind().(*kmsg.AlterPartitionResponse)
+	if !c.isActive() {
+		resp.ErrorCode = kerr.NotController.Code
+		return resp
+	}
+	img := c.Image()
+	if err := checkBrokerEpoch(img, req.BrokerID, req.BrokerEpoch); err != nil {
+		resp.ErrorCode, _ = codeOf(err, "")
+		return resp
+	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewAlterPartitionResponseTopic()
-		rt.Topic = t.Topic
+		rt.Topic, rt.TopidID = t.Topic, t.TopicID
+		topic := t.Topic
+		if req.Version >= 2 {
+			topic = ""
+			if tp, ok := img.TopicsByID[metadata.UUID(t.TopicID)]; ok {
+				topic = tp.Name
+			}
+		}
 		for _, p := range t.Partitions {
 			rp := kmsg.NewAlterPartitionResponseTopicPartition()
 			rp.Partition = p.Partition
-			got, err := c.alterPartition(ctx, req.BrokerID, t.Topic, p.Partition, p.LeaderEpoch, p.PartitionEpoch, slices.Clone(p.NewISR))
+			ar := alterPartitionRequest{
+				brokerID: req.BrokerID, brokerEpoch: req.BrokerEpoch, topic: topic, partition: p.Partition,
+				leaderEpoch: p.LeaderEpoch, partitionEpoch: p.PartitionEpoch, isr: slices.Clone(p.NewISR),
+			}
+			if req.Version >= 3 {
+				ar.isr, ar.isrEpochs = nil, []int64{}
+				for _, m := range p.NewEpochISR {
+					ar.isr = append(ar.isr, m.BrokerID)
+					ar.isrEpochs = append(ar.isrEpochs, m.BrokerEpoch)
+				}
+			}
+			var got metadata.Partition
+			var err error
+			if topic == "" {
+				err = kerr.UnknownTopicID
+			} else {
+				got, err = c.alterPartition(ctx, ar)
+			}
 			if err != nil {
 				rp.ErrorCode, _ = codeOf(err, "")
 			} else {

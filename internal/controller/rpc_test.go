@@ -42,7 +42,12 @@ func TestControllerListenerServesKafkaAndRaft(t *testing.T) {
 
 	hb := kmsg.NewPtrBrokerHeartbeatRequest()
 	hb.BrokerID = 1
+	hb.BrokerEpoch = epochOf(c, 1) - 1
 	hb.CurrentMetadataOffset = int64(c.Image().Offset)
+	if resp, err := hb.RequestWith(ctx, broker); err != nil || resp.ErrorCode != kerr.StaleBrokerEpoch.Code {
+		t.Fatalf("heartbeat with a stale broker epoch: %+v %v", resp, err)
+	}
+	hb.BrokerEpoch = epochOf(c, 1)
 	resp, err := hb.RequestWith(ctx, broker)
 	if err != nil || resp.ErrorCode != 0 || resp.IsFenced {
 		t.Fatalf("BrokerHeartbeat: %+v %v", resp, err)

@@ -9,16 +9,35 @@ import (
 	"strconv"
 )
 
-// Apply returns the image that results from applying recs, in order, to img. The batch is
+// Apply is ApplyAt for the entry right after img (offset img.Offset+1), except that it
+// leaves Offset as it was. Tests and tools that build images use it.
+func (img *Image) Apply(recs []Record) (*Image, error) {
+	return img.apply(recs, img.Offset+1)
+}
+
+// ApplyAt returns the image that results from applying recs, the log entry at offset, to img,
+// with Offset set to offset. A BrokerRecord without an epoch (a new registration) takes
+// offset as its broker epoch.
+func (img *Image) ApplyAt(recs []Record, offset uint64) (*Image, error) {
+	next, err := img.apply(recs, offset)
+	if err != nil {
+		return nil, err
+	}
+	next.Offset = offset
+	return next, nil
+}
+
+// apply returns the image that results from applying recs, in order, to img. The batch is
 // atomic: on the first record that does not fit the image (an unknown topic id, a partition that
 // breaks an invariant, ...) Apply returns an error and no image.
 //
 // Apply never modifies img or anything reachable from it (copy on write: the maps and the topics
 // that the batch changes are copied, the rest is shared). The returned *Image is always a fresh
-// struct, so its caller may set Offset on it before publishing it. Apply leaves Offset as it was.
-func (img *Image) Apply(recs []Record) (*Image, error) {
+// struct, so its caller may set Offset on it before publishing it. apply leaves Offset as it
+// was; offset is the log offset the batch is applied as (the epoch of new registrations).
+func (img *Image) apply(recs []Record, offset uint64) (*Image, error) {
 	next := *img
-	b := &builder{img: &next, ownedTopics: map[*Topic]bool{}, ownedConfigs: map[string]bool{}}
+	b := &builder{img: &next, offset: offset, ownedTopics: map[*Topic]bool{}, ownedConfigs: map[string]bool{}}
 	for i, r := range recs {
 		if r == nil {
 			return nil, fmt.Errorf("metadata: record %d is nil", i)
@@ -51,6 +70,8 @@ func (img *Image) Apply(recs []Record) (*Image, error) {
 // is changed.
 type builder struct {
 	img *Image
+	// offset is the log offset of the batch being applied.
+	offset uint64
 
 	brokersOwned       bool
 	topicsOwned        bool // Topics and TopicsByID
@@ -140,6 +161,15 @@ func (r BrokerRecord) applyTo(b *builder) error {
 	if r.ID < 0 {
 		return fmt.Errorf("invalid broker id %d", r.ID)
 	}
+	epoch := r.Epoch
+	switch {
+	case epoch < 0:
+		return fmt.Errorf("broker %d: invalid broker epoch %d", r.ID, epoch)
+	case epoch == 0:
+		// A new registration: the epoch is where it is in the log. The offset is at least 1
+		// (Raft indexes start there), so the invariant Epoch > 0 holds.
+		epoch = int64(max(b.offset, 1))
+	}
 	b.brokers()[r.ID] = Broker{
 		ID:        r.ID,
 		Endpoints: slices.Clone(r.Endpoints),
@@ -147,6 +177,7 @@ func (r BrokerRecord) applyTo(b *builder) error {
 		Fenced:    r.Fenced,
 
 		IncarnationID: r.IncarnationID,
+		Epoch:         epoch,
 	}
 	return nil
 }
@@ -396,7 +427,7 @@ func (img *Image) Records() []Record {
 	ids := slices.Sorted(maps.Keys(img.Brokers))
 	for _, id := range ids {
 		br := img.Brokers[id]
-		recs = append(recs, BrokerRecord{ID: br.ID, Endpoints: br.Endpoints, Rack: br.Rack, Fenced: br.Fenced, IncarnationID: br.IncarnationID})
+		recs = append(recs, BrokerRecord{ID: br.ID, Endpoints: br.Endpoints, Rack: br.Rack, Fenced: br.Fenced, IncarnationID: br.IncarnationID, Epoch: br.Epoch})
 	}
 	for _, res := range slices.Sorted(maps.Keys(img.BrokerConfigs)) {
 		recs = appendConfigRecords(recs, ConfigResourceBroker, res, img.BrokerConfigs[res])

@@ -30,6 +30,11 @@ func checkInvariants(t testing.TB, img *Image) {
 	if len(img.Topics) != len(img.TopicsByID) {
 		t.Fatalf("%d topics by name, %d by id", len(img.Topics), len(img.TopicsByID))
 	}
+	for id, b := range img.Brokers {
+		if b.Epoch <= 0 {
+			t.Fatalf("broker %d has epoch %d", id, b.Epoch)
+		}
+	}
 	for name, tp := range img.Topics {
 		if tp.Name != name || img.TopicsByID[tp.ID] != tp {
 			t.Fatalf("topic %q: maps disagree", name)

@@ -165,10 +165,11 @@ func ReadSnapshot(r io.Reader) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := Empty().Apply(recs)
+	// At the snapshot's offset: a broker record of an older snapshot, without an epoch, gets
+	// that offset as its epoch.
+	img, err := Empty().ApplyAt(recs, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("metadata: replaying snapshot: %w", err)
 	}
-	img.Offset = f.Offset
 	return img, nil
 }

@@ -30,6 +30,13 @@ type Broker struct {
 	// IncarnationID is chosen by the broker process at each start; a registration with a new
 	// one is a restart.
 	IncarnationID UUID
+	// Epoch is the broker epoch: the offset of the log entry of this registration (Kafka's
+	// broker epoch). Heartbeats, AlterPartition and ISR expansions name it, and the controller
+	// refuses a stale one with STALE_BROKER_EPOCH, so that a process of an older incarnation
+	// (paused, then resumed after a replacement registered) cannot act for the broker.
+	//
+	// Invariant: Epoch > 0 for every registered broker.
+	Epoch int64
 }
 
 // Partition is one partition's replica placement and leadership.

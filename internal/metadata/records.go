@@ -58,6 +58,12 @@ type BrokerRecord struct {
 	Fenced    bool       `json:"fenced,omitempty"`
 	// IncarnationID is the broker process's id for this start (zero in older entries).
 	IncarnationID UUID `json:"incarnationId"`
+	// Epoch is the broker epoch (Kafka's RegisterBrokerRecord.brokerEpoch). Zero (and absent
+	// in older entries) makes the record a new registration: its epoch is the offset of the
+	// log entry that holds it, known only once Raft commits it, so Apply assigns it (see
+	// Image.ApplyAt). A record that changes an existing registration (fencing) or rebuilds one
+	// (a snapshot) carries the epoch it keeps.
+	Epoch int64 `json:"epoch,omitempty"`
 }
 
 // TopicRecord creates a topic with no partitions; PartitionRecords follow it.

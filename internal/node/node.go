@@ -503,6 +503,17 @@ func (n *Node) ListenerAddr(name string) net.Addr {
 	return nil
 }
 
+// Replaced is closed when this node's broker learns that a newer incarnation of it (a process
+// started with the same node.id while this one was paused or cut off) registered: this
+// process no longer acts for the broker (its heartbeats stopped; its AlterPartitions are
+// refused) and should be closed and exit. Never closed on a controller-only node.
+func (n *Node) Replaced() <-chan struct{} {
+	if n.controller == nil || !n.cfg.HasRole("broker") {
+		return nil
+	}
+	return n.controller.Replaced()
+}
+
 // Close shuts the node down in order: a controlled shutdown (leadership of this broker's
 // partitions moves to other brokers first, as Kafka does on SIGTERM), stop serving (requests in flight finish and are
 // answered), stop following metadata, stop the group and transaction coordinators (their timers,

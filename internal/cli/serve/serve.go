@@ -45,7 +45,15 @@ Configuration uses Kafka's names: --config reads a server.properties file, and e
 			if err != nil {
 				return err
 			}
-			<-ctx.Done()
+			select {
+			case <-ctx.Done():
+			case <-n.Replaced():
+				// Another process registered with this node.id: exit rather than serve
+				// as a broker the cluster no longer counts on.
+				logger.Error("a newer process of this broker registered; shutting down")
+				_ = n.Close()
+				return fmt.Errorf("broker %d: replaced by a newer process with the same node.id", cfg.NodeID)
+			}
 			logger.Info("shutting down")
 			if err := n.Close(); err != nil {
 				return fmt.Errorf("shutdown: %w", err)
