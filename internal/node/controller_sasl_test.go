@@ -80,6 +80,23 @@ func TestControllerListenerSASLPlain(t *testing.T) {
 		t.Fatalf("alice, not a super user: err %v, want CLUSTER_AUTHORIZATION_FAILED", err)
 	}
 
+	// A Kafka client that does not authenticate has its first controller request refused:
+	// the connection closes, and nothing is created.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(ctrlAddr), kgo.RequestRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	create := kmsg.NewPtrCreateTopicsRequest()
+	ct := kmsg.NewCreateTopicsRequestTopic()
+	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = "unauthenticated", 1, 1
+	create.Topics = append(create.Topics, ct)
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if resp, err := cl.SeedBrokers()[0].Request(rctx, create); err == nil {
+		t.Fatalf("an unauthenticated CreateTopics on the controller port was answered: %+v", resp)
+	}
+
 	// A Raft connection that skips the preamble (magic byte, then Raft's bytes) is closed
 	// without an answer.
 	nc, err := net.DialTimeout("tcp", ctrlAddr, 5*time.Second)
@@ -127,6 +144,35 @@ func TestControllerListenerSASLPlain(t *testing.T) {
 	}
 	if _, ok := c.Node(c.WaitActiveController()).Controller().Image().Brokers[4]; ok {
 		t.Fatal("the broker with a wrong password registered")
+	}
+}
+
+// TestControllerListenerSASLSSL: three voters and a broker-only node whose controller listener
+// is SASL_SSL with PLAIN. The active controller reaches the broker-only node's Raft listener
+// through the preamble too: the broker-only node registers and follows the metadata log, and
+// a topic it forwards is created.
+func TestControllerListenerSASLSSL(t *testing.T) {
+	dir := t.TempDir()
+	ca := clustertest.NewCA(t, "controller-ca")
+	cert, key := ca.IssuePeer(t, pkix.Name{CommonName: "controller"})
+	c := clustertest.StartCluster(t, 4, clustertest.Overrides(
+		"listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL",
+		"listener.name.controller.ssl.keystore.type", "PEM",
+		"listener.name.controller.ssl.keystore.location", clustertest.WriteFile(t, dir, "node.pem", append(cert, key...)),
+		"listener.name.controller.ssl.truststore.location", clustertest.WriteFile(t, dir, "ca.pem", ca.CertPEM),
+		"listener.name.controller.plain.sasl.jaas.config", controllerJAAS("ctrl", "ctrl-secret"),
+		"authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+		"super.users", "User:ANONYMOUS",
+	))
+	c.WaitActiveController()
+	ctx := testContext(t)
+	adm := clusterAdmin(t, c.Addrs()[3])
+	if res, err := adm.CreateTopic(ctx, 2, 3, nil, "over-sasl-ssl"); err != nil || res.Err != nil {
+		t.Fatalf("create: %v %v", err, res.Err)
+	}
+	c.WaitConverged()
+	if _, ok := c.Node(3).Controller().Image().Topics["over-sasl-ssl"]; !ok {
+		t.Fatal("the broker-only node's image has no topic over-sasl-ssl")
 	}
 }
 
