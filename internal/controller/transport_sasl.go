@@ -150,6 +150,9 @@ func (c *Controller) authenticatePeer(ctx context.Context, nc net.Conn, br *bufi
 	ctx = auth.WithSession(ctx, sess)
 	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	defer func() { _ = nc.SetDeadline(time.Time{}) }()
+	// Shutdown (ctx ends) interrupts a peer that is slow to authenticate.
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
+	defer stop()
 	var out []byte
 	for !sess.Authenticated() {
 		frame, err := wire.ReadFrame(br, saslMaxReceive)
