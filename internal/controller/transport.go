@@ -365,8 +365,15 @@ func (cl *rpcClient) call(ctx context.Context, addr string, req kmsg.Request) (k
 		}
 		br := bufio.NewReader(nc)
 		if cl.mech != nil {
-			if err := cl.authenticate(nc, br, addr, time.Now().Add(handshakeTimeout)); err != nil {
+			// ctx ending interrupts the preamble; exchangeLocked sets its own deadline after.
+			stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
+			err := cl.authenticate(nc, br, addr, time.Now().Add(handshakeTimeout))
+			stop()
+			if err != nil {
 				nc.Close()
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
 				return nil, err
 			}
 		}
