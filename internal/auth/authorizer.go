@@ -43,17 +43,26 @@ type AuthorizerConfig struct {
 // authorization: everything is allowed, as in Kafka without an authorizer) when
 // authorizer.class.name is empty.
 func AuthorizerFromProps(raw map[string]string, acls func() *metadata.ACLSet) *Authorizer {
-	if strings.TrimSpace(raw["authorizer.class.name"]) == "" {
+	cfg, ok := AuthorizerConfigFromProps(raw)
+	if !ok {
 		return nil
 	}
-	var cfg AuthorizerConfig
+	return NewAuthorizer(cfg, acls)
+}
+
+// AuthorizerConfigFromProps reads super.users and allow.everyone.if.no.acl.found from a
+// broker's raw properties; ok is false when authorizer.class.name is empty (no authorizer).
+func AuthorizerConfigFromProps(raw map[string]string) (cfg AuthorizerConfig, ok bool) {
+	if strings.TrimSpace(raw["authorizer.class.name"]) == "" {
+		return AuthorizerConfig{}, false
+	}
 	for _, u := range strings.Split(raw["super.users"], ";") {
 		if u = strings.TrimSpace(u); u != "" {
 			cfg.SuperUsers = append(cfg.SuperUsers, u)
 		}
 	}
 	cfg.AllowEveryoneIfNoACLFound, _ = strconv.ParseBool(strings.TrimSpace(raw["allow.everyone.if.no.acl.found"]))
-	return NewAuthorizer(cfg, acls)
+	return cfg, true
 }
 
 // Authorizer decides requests as Kafka's StandardAuthorizer does:

@@ -223,3 +223,22 @@ func FuzzSASLExchange(f *testing.F) {
 		}
 	})
 }
+
+// TestSessionDeny: a session whose principal authenticated but may not use the listener is no
+// longer authenticated, and its connection closes after the reply.
+func TestSessionDeny(t *testing.T) {
+	sess := NewSession("CONTROLLER", ProtocolSASLPlaintext, testSASL(t))
+	if err := sess.Handshake(MechanismPlain, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sess.Authenticate(context.Background(), []byte("\x00alice\x00pw")); err != nil || !sess.Authenticated() {
+		t.Fatalf("authenticate: %v, authenticated %v", err, sess.Authenticated())
+	}
+	sess.Deny()
+	if sess.Authenticated() || !sess.CloseAfterReply() {
+		t.Fatalf("after Deny: authenticated %v, close after reply %v", sess.Authenticated(), sess.CloseAfterReply())
+	}
+	if err := sess.Handshake(MechanismPlain, 1); !errors.Is(err, kerr.IllegalSaslState) {
+		t.Fatalf("handshake after Deny: %v, want ILLEGAL_SASL_STATE", err)
+	}
+}

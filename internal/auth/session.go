@@ -218,6 +218,16 @@ func (s *Session) Authenticate(ctx context.Context, token []byte) ([]byte, error
 	return reply, nil
 }
 
+// Deny ends a just-completed authentication whose principal may not use the listener (the
+// controller listener refuses principals that are not allowed CLUSTER_ACTION): the session is
+// no longer authenticated, and the connection closes after the current reply.
+func (s *Session) Deny() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state = stateFailed
+	s.closeAfterReply = true
+}
+
 // credentialLifetimer is an exchange whose credential expires (an OAUTHBEARER token).
 type credentialLifetimer interface {
 	credentialExpiry() time.Time

@@ -103,7 +103,7 @@ var knownBrokerKeys = setOf(
 	"controller.performance.sample.period.ms", "controller.performance.always.log.threshold.ms",
 	"metadata.log.segment.bytes", "metadata.log.segment.min.bytes", "metadata.log.segment.ms",
 	"metadata.log.max.record.bytes.between.snapshots", "metadata.log.max.snapshot.interval.ms",
-	"metadata.max.retention.bytes", "metadata.max.retention.ms", "sasl.mechanism.controller.protocol",
+	"metadata.max.retention.bytes", "metadata.max.retention.ms",
 
 	// Groups, offsets, transactions, producer ids.
 	"group.initial.rebalance.delay.ms", "group.min.session.timeout.ms", "group.max.session.timeout.ms",

@@ -13,6 +13,7 @@ var securityKeys = map[string]bool{
 	"ssl.principal.mapping.rules": true,
 	"sasl.enabled.mechanisms":     true, "sasl.jaas.config": true,
 	"sasl.mechanism.inter.broker.protocol":      true, // read by internal/node for its inter-broker clients
+	"sasl.mechanism.controller.protocol":        true, // read by internal/node for the controller links
 	"connection.failed.authentication.delay.ms": true, "connections.max.reauth.ms": true,
 	"sasl.oauthbearer.jwks.endpoint.url": true, "sasl.oauthbearer.expected.audience": true,
 	"sasl.oauthbearer.expected.issuer": true, "sasl.oauthbearer.sub.claim.name": true,

@@ -31,6 +31,7 @@
 package controller
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -47,7 +48,9 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/sasl"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/wire"
 )
@@ -83,6 +86,21 @@ type Config struct {
 	// Set both or neither: every node of a cluster dials and serves the same protocol.
 	ListenerTLS *tls.Config
 	DialTLS     func() *tls.Config
+	// ListenerSASL, when set, makes every connection to the controller listener run the
+	// authentication preamble (transport_sasl.go) before Raft or controller requests; DialSASL
+	// is the mechanism, with this node's credentials, every connection this node dials to
+	// another controller listener authenticates with. Set both or neither. ListenerName names
+	// the listener in the sessions (and logs).
+	ListenerSASL *auth.SASL
+	DialSASL     sasl.Mechanism
+	ListenerName string
+	// PeerAuthorization, when set (an authorizer is configured), limits the controller
+	// listener to the principals allowed CLUSTER_ACTION on the cluster: super users, those an
+	// ACL allows, and PeerPrincipal, the principal this node authenticates as. Others are
+	// refused after they authenticate. It applies only with ListenerSASL: without SASL the
+	// listener learns no principal worth checking.
+	PeerAuthorization *auth.AuthorizerConfig
+	PeerPrincipal     string
 
 	// Voters is the controller quorum (controller.quorum.voters). Empty: this node alone, as a
 	// voter. A node that is not in Voters (and Voters is not empty) is a broker-only node: it
@@ -125,6 +143,8 @@ func (cfg *Config) validate() error {
 		return errors.New("controller: no listener address")
 	case (cfg.ListenerTLS == nil) != (cfg.DialTLS == nil):
 		return errors.New("controller: ListenerTLS and DialTLS must be set together")
+	case (cfg.ListenerSASL == nil) != (cfg.DialSASL == nil):
+		return errors.New("controller: ListenerSASL and DialSASL must be set together")
 	}
 	if cfg.DefaultPartitions <= 0 {
 		cfg.DefaultPartitions = 1
@@ -203,6 +223,8 @@ type Controller struct {
 	fsm    *fsm
 	placer replicaPlacer
 	voter  bool
+	// peerAuthz decides who may use the controller listener; nil: everyone who authenticates.
+	peerAuthz *auth.Authorizer
 
 	// brokersMu guards the active controller's view of broker liveness. It is taken after
 	// decideCh when both are needed.
@@ -276,7 +298,7 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 		log:      cfg.Logger.With("component", "controller", "node", cfg.NodeID),
 		placer:   newPlacer(),
 		voter:    cfg.isVoter(),
-		client:   newRPCClient(fmt.Sprintf("gregor-node-%d", cfg.NodeID), cfg.DialTLS),
+		client:   newRPCClient(fmt.Sprintf("gregor-node-%d", cfg.NodeID), cfg.DialTLS, cfg.DialSASL),
 		decideCh: make(chan struct{}, 1),
 
 		lastHeartbeat: map[int32]time.Time{},
@@ -308,6 +330,11 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: opening snapshot store: %w", err)
 	}
+	// The FSM exists before the listener accepts: the peer authorizer reads its image's ACLs.
+	c.fsm = newFSM(c.log, c.notify)
+	if cfg.PeerAuthorization != nil {
+		c.peerAuthz = auth.NewAuthorizer(*cfg.PeerAuthorization, func() *metadata.ACLSet { return c.Image().ACLs })
+	}
 	c.mux, err = newMuxListener(cfg.BindAddr, advertise, cfg.ListenerTLS, cfg.DialTLS, c.log)
 	if err != nil {
 		return nil, fmt.Errorf("controller: listening on %s: %w", cfg.BindAddr, err)
@@ -317,7 +344,12 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	})
 	closers = append(closers, c.trans.Close)
 	c.rpc = c.rpcRegistry()
-	c.mux.start(c.serveRPC)
+	var authRaft func(net.Conn, *bufio.Reader) bool
+	if cfg.ListenerSASL != nil {
+		authRaft = c.authenticateRaft
+		c.mux.dialAuth = c.client.authenticate
+	}
+	c.mux.start(c.serveRPC, authRaft)
 
 	rc := raft.DefaultConfig()
 	rc.LocalID = serverID(cfg.NodeID)
@@ -333,7 +365,6 @@ func Start(ctx context.Context, cfg Config) (_ *Controller, err error) {
 	if cfg.raftConfig != nil {
 		cfg.raftConfig(rc)
 	}
-	c.fsm = newFSM(c.log, c.notify)
 
 	existing, err := raft.HasExistingState(logs, c.store, snaps)
 	if err != nil {

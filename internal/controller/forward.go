@@ -15,6 +15,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -63,6 +64,15 @@ func (c *Controller) controllerAddrs() []string {
 // errBecameActive when this node became the active controller meanwhile, or the context's error.
 func (c *Controller) forward(ctx context.Context, req kmsg.Request, notController func(kmsg.Response) bool) (kmsg.Response, error) {
 	backoff := 20 * time.Millisecond
+	// authErr is the last refusal of this node's credentials by a controller listener: logged
+	// once, and told when ctx ends, since retrying will not mend it.
+	var authErr error
+	ended := func() error {
+		if authErr != nil {
+			return fmt.Errorf("%w; %v", ctx.Err(), authErr)
+		}
+		return ctx.Err()
+	}
 	for {
 		if c.isActive() {
 			return nil, errBecameActive
@@ -72,14 +82,20 @@ func (c *Controller) forward(ctx context.Context, req kmsg.Request, notControlle
 			if err == nil && !notController(resp) {
 				return resp, nil
 			}
+			if errors.Is(err, errPeerAuthentication) {
+				if authErr == nil {
+					c.log.Warn("a controller listener refused this node", "addr", addr, "err", err)
+				}
+				authErr = err
+			}
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, ended()
 			}
 		}
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, ended()
 		case <-c.done:
 			return nil, &codedError{kerr.NotController, "controller is shut down"}
 		}

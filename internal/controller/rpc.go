@@ -6,8 +6,8 @@ package controller
 // another. Versions: ApiVersions 0-3; CreateTopics 0-7; DeleteTopics 6; CreatePartitions 0-3;
 // AlterConfigs 0-2; IncrementalAlterConfigs 0-1; AllocateProducerIds 0; BrokerRegistration
 // 0-3; BrokerHeartbeat 0-1; AlterPartition 0-3 (v2+: topic ids; v3: the ISR's broker epochs,
-// KIP-903); ElectLeaders 1-2;
-// AlterPartitionReassignments 0 (reassign.go).
+// KIP-903); ElectLeaders 1-2; AlterPartitionReassignments 0 (reassign.go); on a SASL
+// controller listener, SaslHandshake 1 and SaslAuthenticate 0-2 (transport_sasl.go).
 
 import (
 	"context"
@@ -45,6 +45,9 @@ func (c *Controller) rpcRegistry() *wire.Registry {
 	add(kmsg.AlterPartition, 0, 3, c.handleAlterPartition)
 	add(kmsg.ElectLeaders, 1, 2, c.handleElectLeaders)
 	add(kmsg.AlterPartitionAssignments, 0, 0, c.handleAlterPartitionReassignments)
+	if c.cfg.ListenerSASL != nil {
+		c.registerSASL(reg) // transport_sasl.go
+	}
 	return reg
 }
 

@@ -17,6 +17,11 @@ package controller
 // handshake before it reads the magic byte, so Raft and controller requests are both
 // encrypted, and a plaintext connection is dropped when its handshake fails. The dialling
 // side (Raft's Dial, rpcClient) wraps its connections with Config.DialTLS likewise.
+//
+// With SASL (Config.ListenerSASL and DialSASL, for SASL_PLAINTEXT and SASL_SSL) every
+// connection, Raft or Kafka, then runs an authentication preamble before anything else: Kafka's
+// SaslHandshake and SaslAuthenticate, in Kafka frames, after the magic byte on a Raft
+// connection. transport_sasl.go draws it.
 
 import (
 	"bufio"
@@ -32,7 +37,9 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl"
 
+	"github.com/gregorhq/gregor/internal/auth"
 	"github.com/gregorhq/gregor/internal/wire"
 )
 
@@ -51,6 +58,12 @@ type muxListener struct {
 	serveKafka func(net.Conn, *bufio.Reader)
 	tls        *tls.Config        // nil: plaintext
 	dialTLS    func() *tls.Config // nil: plaintext
+	// authRaft runs the server side of the authentication preamble on a Raft connection
+	// (after its magic byte); nil without SASL. Set before start.
+	authRaft func(net.Conn, *bufio.Reader) bool
+	// dialAuth runs the client side of the preamble on a dialled Raft connection (after its
+	// magic byte); nil without SASL. Set before start.
+	dialAuth func(nc net.Conn, br *bufio.Reader, addr string, deadline time.Time) error
 
 	raftConns chan net.Conn
 	done      chan struct{}
@@ -82,9 +95,10 @@ func newMuxListener(bind string, advertise net.Addr, serverTLS *tls.Config, dial
 	}, nil
 }
 
-// start begins accepting; serve handles each Kafka-protocol connection.
-func (m *muxListener) start(serve func(net.Conn, *bufio.Reader)) {
-	m.serveKafka = serve
+// start begins accepting; serve handles each Kafka-protocol connection, and authRaft (when
+// not nil) authenticates each Raft connection before Raft gets it.
+func (m *muxListener) start(serve func(net.Conn, *bufio.Reader), authRaft func(net.Conn, *bufio.Reader) bool) {
+	m.serveKafka, m.authRaft = serve, authRaft
 	m.wg.Add(1)
 	go m.acceptLoop()
 }
@@ -132,6 +146,10 @@ func (m *muxListener) sort(nc net.Conn) {
 	}
 	if first[0] == raftMagic {
 		_, _ = br.Discard(1)
+		if m.authRaft != nil && !m.authRaft(nc, br) {
+			nc.Close()
+			return
+		}
 		select {
 		case m.raftConns <- &bufferedConn{Conn: nc, r: br}:
 		case <-m.done:
@@ -200,7 +218,17 @@ func (m *muxListener) Dial(address raft.ServerAddress, timeout time.Duration) (n
 		c.Close()
 		return nil, err
 	}
-	return c, nil
+	if m.dialAuth == nil {
+		return c, nil
+	}
+	br := bufio.NewReader(c)
+	if err := m.dialAuth(c, br, string(address), time.Now().Add(timeout)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	// The server sends nothing until Raft's first request, so br holds nothing more; it
+	// stays in front of the connection all the same.
+	return &bufferedConn{Conn: c, r: br}, nil
 }
 
 // clientTLS wraps a connection dialled to addr in TLS with the config dialTLS returns, and
@@ -239,15 +267,23 @@ func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // serveRPC answers Kafka-protocol controller requests on one connection, one at a time, in
 // order. A broken frame closes the connection; everything else is answered.
 func (c *Controller) serveRPC(nc net.Conn, br *bufio.Reader) {
-	ctx, cancel := context.WithCancel(context.Background())
+	connCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
 		select {
 		case <-c.done:
 			cancel()
-		case <-ctx.Done():
+		case <-connCtx.Done():
 		}
 	}()
+	ctx := connCtx
+	var sess *auth.Session
+	if c.cfg.ListenerSASL != nil {
+		if sess = c.authenticatePeer(ctx, nc, br); sess == nil {
+			return
+		}
+		ctx = auth.WithSession(ctx, sess)
+	}
 	var out []byte
 	for {
 		frame, err := wire.ReadFrame(br, maxRPCSize)
@@ -269,6 +305,9 @@ func (c *Controller) serveRPC(nc net.Conn, br *bufio.Reader) {
 		if _, err := nc.Write(out); err != nil {
 			return
 		}
+		if sess != nil && sess.CloseAfterReply() {
+			return // a second SaslHandshake: there is no re-authentication here
+		}
 	}
 }
 
@@ -278,6 +317,7 @@ type rpcClient struct {
 	clientID  string
 	formatter *kmsg.RequestFormatter
 	dialTLS   func() *tls.Config // nil: plaintext
+	mech      sasl.Mechanism     // nil: no SASL
 
 	mu     sync.Mutex
 	conns  map[string]*rpcConn // guarded by mu
@@ -290,10 +330,11 @@ type rpcConn struct {
 	br *bufio.Reader
 }
 
-func newRPCClient(clientID string, dialTLS func() *tls.Config) *rpcClient {
+func newRPCClient(clientID string, dialTLS func() *tls.Config, mech sasl.Mechanism) *rpcClient {
 	return &rpcClient{
 		clientID:  clientID,
 		dialTLS:   dialTLS,
+		mech:      mech,
 		formatter: kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID)),
 		conns:     map[string]*rpcConn{},
 	}
@@ -322,7 +363,21 @@ func (cl *rpcClient) call(ctx context.Context, addr string, req kmsg.Request) (k
 		if nc, err = clientTLS(nc, addr, cl.dialTLS, time.Now().Add(d.Timeout)); err != nil {
 			return nil, err
 		}
-		rc.nc, rc.br = nc, bufio.NewReader(nc)
+		br := bufio.NewReader(nc)
+		if cl.mech != nil {
+			// ctx ending interrupts the preamble; exchangeLocked sets its own deadline after.
+			stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
+			err := cl.authenticate(nc, br, addr, time.Now().Add(handshakeTimeout))
+			stop()
+			if err != nil {
+				nc.Close()
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, err
+			}
+		}
+		rc.nc, rc.br = nc, br
 	}
 	resp, err := rc.exchangeLocked(ctx, cl.formatter, req, corr)
 	if err != nil {
@@ -343,14 +398,21 @@ func (rc *rpcConn) exchangeLocked(ctx context.Context, f *kmsg.RequestFormatter,
 	_ = nc.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Now()) })
 	defer stop()
-	if _, err := rc.nc.Write(f.AppendRequest(nil, req, corr)); err != nil {
+	resp, err := roundTrip(nc, rc.br, f, req, corr)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return resp, err
+}
+
+// roundTrip writes req to nc with correlation id corr and reads its response from br, within
+// whatever deadline nc has.
+func roundTrip(nc net.Conn, br *bufio.Reader, f *kmsg.RequestFormatter, req kmsg.Request, corr int32) (kmsg.Response, error) {
+	if _, err := nc.Write(f.AppendRequest(nil, req, corr)); err != nil {
 		return nil, err
 	}
-	frame, err := wire.ReadFrame(rc.br, maxRPCSize)
+	frame, err := wire.ReadFrame(br, maxRPCSize)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
 		return nil, err
 	}
 	r := kbin.Reader{Src: frame}

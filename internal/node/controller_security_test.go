@@ -5,7 +5,6 @@ import (
 	"crypto/x509/pkix"
 	"io"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,8 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorhq/gregor/internal/clustertest"
-	"github.com/gregorhq/gregor/internal/config"
-	"github.com/gregorhq/gregor/internal/node"
 )
 
 // TestControllerListenerSSL: three voters and a broker-only node whose controller listener is
@@ -70,32 +67,5 @@ func TestControllerListenerSSL(t *testing.T) {
 	got, err := io.ReadAll(nc)
 	if err != nil || len(got) > 0 && got[0] != 0x15 {
 		t.Fatalf("plaintext Raft connection: read %x, err %v; want it closed", got, err)
-	}
-}
-
-// TestControllerListenerSASLRefused: a controller listener mapped to a SASL protocol is not
-// supported; the node refuses to start, naming it, rather than serve it in plaintext.
-func TestControllerListenerSASLRefused(t *testing.T) {
-	for _, proto := range []string{"SASL_PLAINTEXT", "SASL_SSL"} {
-		t.Run(proto, func(t *testing.T) {
-			cfg, err := config.Load(map[string]string{
-				"listeners":                      "PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0",
-				"advertised.listeners":           "PLAINTEXT://127.0.0.1:0",
-				"listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:" + proto,
-				"log.dirs":                       t.TempDir(),
-				"admin.listeners":                "",
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			n, err := node.Start(testContext(t), cfg, nil)
-			if err == nil {
-				n.Close()
-				t.Fatal("a node with a SASL controller listener started")
-			}
-			if !strings.Contains(err.Error(), "CONTROLLER") || !strings.Contains(err.Error(), proto) {
-				t.Fatalf("error %q names neither the listener nor %s", err, proto)
-			}
-		})
 	}
 }

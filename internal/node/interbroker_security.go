@@ -51,6 +51,15 @@ func interBrokerSASL(props auth.Props) (sasl.Mechanism, error) {
 	if v, ok := props.Get("sasl.mechanism.inter.broker.protocol"); ok && v != "" {
 		name = strings.ToUpper(v)
 	}
+	mech, _, err := clientSASL(props, "sasl.mechanism.inter.broker.protocol", name)
+	return mech, err
+}
+
+// clientSASL is the client side of SASL mechanism name (chosen by configKey) with this
+// node's credentials: the username and password of the listener's JAAS config
+// (<mechanism>.sasl.jaas.config, then sasl.jaas.config, each listener-prefixed first). It
+// returns the username too.
+func clientSASL(props auth.Props, configKey, name string) (sasl.Mechanism, string, error) {
 	var jaas string
 	found := false
 	for _, key := range []string{strings.ToLower(name) + ".sasl.jaas.config", "sasl.jaas.config"} {
@@ -59,23 +68,23 @@ func interBrokerSASL(props auth.Props) (sasl.Mechanism, error) {
 		}
 	}
 	if !found {
-		return nil, fmt.Errorf("sasl.mechanism.inter.broker.protocol %s: the listener has no sasl.jaas.config with this broker's username and password", name)
+		return nil, "", fmt.Errorf("%s %s: the listener has no sasl.jaas.config with this node's username and password", configKey, name)
 	}
 	opts, err := auth.ParseJAAS(jaas)
 	if err != nil {
-		return nil, fmt.Errorf("sasl.jaas.config: %w", err)
+		return nil, "", fmt.Errorf("sasl.jaas.config: %w", err)
 	}
 	user, pass := opts["username"], opts["password"]
 	if user == "" {
-		return nil, fmt.Errorf("sasl.jaas.config of mechanism %s has no username for inter-broker connections", name)
+		return nil, "", fmt.Errorf("sasl.jaas.config of mechanism %s has no username for this node's own connections", name)
 	}
 	switch name {
 	case "PLAIN":
-		return plain.Auth{User: user, Pass: pass}.AsMechanism(), nil
+		return plain.Auth{User: user, Pass: pass}.AsMechanism(), user, nil
 	case "SCRAM-SHA-256":
-		return scram.Auth{User: user, Pass: pass}.AsSha256Mechanism(), nil
+		return scram.Auth{User: user, Pass: pass}.AsSha256Mechanism(), user, nil
 	case "SCRAM-SHA-512":
-		return scram.Auth{User: user, Pass: pass}.AsSha512Mechanism(), nil
+		return scram.Auth{User: user, Pass: pass}.AsSha512Mechanism(), user, nil
 	}
-	return nil, fmt.Errorf("sasl.mechanism.inter.broker.protocol: %s is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)", name)
+	return nil, "", fmt.Errorf("%s: %s is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)", configKey, name)
 }
