@@ -173,6 +173,10 @@ func (c *conn) readLoop() {
 		switch {
 		case reply.Msg != nil:
 			o.head = wire.AppendResponse(nil, h, reply.Msg)
+		case reply.Deferred != nil && reply.Throttle > 0:
+			// A throttled client is muted from when its response is made (KIP-219: Kafka
+			// mutes the connection once the response is sent), so its wait is not deferred.
+			o.head = wire.AppendResponse(nil, h, reply.Deferred())
 		case reply.Deferred != nil:
 			o.deferred, o.h = reply.Deferred, h
 		}
