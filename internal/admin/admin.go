@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"slices"
 	"time"
 
@@ -55,7 +56,9 @@ type Config struct {
 	// routes (package console; kept behind an interface so that console may reuse this
 	// package's answers).
 	Console interface{ Register(mux *http.ServeMux) }
-	// Pprof serves Go's runtime profiles under /debug/pprof/ (admin.pprof.enable).
+	// Pprof serves Go's runtime profiles under /debug/pprof/ (admin.pprof.enable), and turns
+	// on the sampling of the mutex and block profiles, which cost a little on every
+	// contended lock and blocking channel operation, so they run only when asked for.
 	Pprof  bool
 	Logger *slog.Logger
 }
@@ -97,6 +100,7 @@ func Listen(cfg Config) (*Server, error) {
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		enableContentionProfiles()
 	}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -106,6 +110,23 @@ func Listen(cfg Config) (*Server, error) {
 		}
 	}()
 	return s, nil
+}
+
+// Contention sampling of a node with admin.pprof.enable: one contended lock in
+// mutexProfileFraction is recorded, and blocking events are sampled about once per
+// blockProfileRate nanoseconds blocked. Both are process-wide and stay on once set.
+const (
+	mutexProfileFraction = 100
+	blockProfileRate     = 10_000
+)
+
+// enableContentionProfiles turns on the mutex and block profiles (/debug/pprof/mutex and
+// /debug/pprof/block), which record nothing unless sampling is on.
+func enableContentionProfiles() {
+	if runtime.SetMutexProfileFraction(-1) == 0 {
+		runtime.SetMutexProfileFraction(mutexProfileFraction)
+	}
+	runtime.SetBlockProfileRate(blockProfileRate)
 }
 
 // Addr is the bound address.

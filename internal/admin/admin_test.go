@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -332,6 +333,10 @@ func TestPprofOnlyWhenEnabled(t *testing.T) {
 		}
 		if !on && code != http.StatusNotFound {
 			t.Errorf("disabled: status %d, want 404", code)
+		}
+		// The contention profiles record only while sampling is on: enabling pprof turns it on.
+		if on && runtime.SetMutexProfileFraction(-1) <= 0 {
+			t.Errorf("enabled: mutex profile fraction %d, want sampling on", runtime.SetMutexProfileFraction(-1))
 		}
 	}
 }

@@ -130,10 +130,9 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 	if req.Acks == 0 {
 		return wire.Reply{Throttle: throttle}, nil
 	}
-	if len(pending) > 0 {
-		waitStart := time.Now()
-		replica.WaitReplicated(ctx, pending, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond)
-		wire.Waited(ctx, waitStart) // waiting for the ISR is not handler time (request quota)
+	resp.ThrottleMillis = int32(throttle / time.Millisecond)
+	// settle puts the outcome of the acks=all waits into the response.
+	settle := func() {
 		for i, w := range pending {
 			if w.Err == nil {
 				continue
@@ -145,8 +144,22 @@ func (h *Handlers) produce(ctx context.Context, r *wire.Request) (wire.Reply, er
 			}
 		}
 	}
-	resp.ThrottleMillis = int32(throttle / time.Millisecond)
-	return wire.Reply{Msg: resp, Throttle: throttle}, nil
+	if replica.Replicated(pending) {
+		// Nothing to wait for (a single node, or followers already caught up).
+		settle()
+		return wire.Reply{Msg: resp, Throttle: throttle}, nil
+	}
+	// The batches are in the log; only the wait for the ISR remains. It runs on the
+	// connection's writer, so that the client's next requests on this connection (a producer
+	// keeps up to 5 in flight) are read and appended meanwhile instead of queueing behind
+	// this one's replication; they are still appended, and answered, in request order.
+	// timeout_ms counts from now, however long the writer takes to come to this reply.
+	deadline := time.Now().Add(time.Duration(max(req.TimeoutMillis, 0)) * time.Millisecond)
+	return wire.Reply{Throttle: throttle, Deferred: func() kmsg.Response {
+		replica.WaitReplicated(ctx, pending, time.Until(deadline))
+		settle()
+		return resp
+	}}, nil
 }
 
 // appendPartition validates one partition's batch and appends it, filling in the response.

@@ -28,7 +28,7 @@ var requestQuotaExempt = map[int16]bool{
 // requestQuota is the registry's reply hook: it charges the request's handler time to the
 // client's request_percentage quota and throttles the reply when it is over.
 func (h *Handlers) requestQuota(ctx context.Context, r *wire.Request, reply *wire.Reply) {
-	if requestQuotaExempt[r.Header.APIKey] || (reply.Msg == nil && reply.Chunks == nil) {
+	if requestQuotaExempt[r.Header.APIKey] || (reply.Msg == nil && reply.Chunks == nil && reply.Deferred == nil) {
 		// No response (a Produce with acks=0): Kafka does not enforce the request quota.
 		return
 	}
@@ -42,6 +42,7 @@ func (h *Handlers) requestQuota(ctx context.Context, r *wire.Request, reply *wir
 		return
 	}
 	reply.Throttle = throttle
+	// A deferred response gets the throttle when it is made (wire.Registry.Dispatch).
 	if tr, ok := reply.Msg.(kmsg.SetThrottleResponse); ok {
 		tr.SetThrottle(int32(throttle / time.Millisecond))
 	}

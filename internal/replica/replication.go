@@ -126,6 +126,27 @@ type PendingWrite struct {
 	Err        error
 }
 
+// Replicated settles, without waiting, each write the in-sync replicas already have (its Err
+// set, its P cleared, as WaitReplicated does) and reports whether all are settled: on a
+// single node, or when the followers were quick, a Produce is answered at once.
+func Replicated(writes []*PendingWrite) bool {
+	all := true
+	for _, w := range writes {
+		if w.Err != nil || w.P == nil {
+			continue
+		}
+		w.P.mu.Lock()
+		done, err := w.P.replicatedLocked(w.NextOffset, w.Epoch)
+		w.P.mu.Unlock()
+		if done {
+			w.Err, w.P = err, nil
+			continue
+		}
+		all = false
+	}
+	return all
+}
+
 // WaitReplicated waits until every write is replicated to the ISR (Kafka's DelayedProduce),
 // at most timeout: writes not done by then get REQUEST_TIMED_OUT. A write is done when its
 // partition's high watermark reaches it (NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is

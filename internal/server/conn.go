@@ -45,10 +45,22 @@ type conn struct {
 }
 
 // outgoing is one response frame: head holds the size, header and (for kmsg replies) the body;
-// chunks follow it.
+// chunks follow it. A deferred reply (wire.Reply.Deferred) has neither yet: the writer makes
+// its frame, for request header h, when its turn comes (finish).
 type outgoing struct {
-	head   []byte
-	chunks []wire.Chunk
+	head     []byte
+	chunks   []wire.Chunk
+	deferred func() kmsg.Response
+	h        wire.Header
+}
+
+// finish makes a deferred reply's frame; it blocks until the reply's wait is over (a
+// Produce's wait for the in-sync replicas, bounded by its timeout).
+func (o *outgoing) finish() {
+	if o.deferred != nil {
+		o.head = wire.AppendResponse(nil, o.h, o.deferred())
+		o.deferred = nil
+	}
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -158,8 +170,15 @@ func (c *conn) readLoop() {
 			return
 		}
 		var o outgoing
-		if reply.Msg != nil {
+		switch {
+		case reply.Msg != nil:
 			o.head = wire.AppendResponse(nil, h, reply.Msg)
+		case reply.Deferred != nil && reply.Throttle > 0:
+			// A throttled client is muted from when its response is made (KIP-219: Kafka
+			// mutes the connection once the response is sent), so its wait is not deferred.
+			o.head = wire.AppendResponse(nil, h, reply.Deferred())
+		case reply.Deferred != nil:
+			o.deferred, o.h = reply.Deferred, h
 		}
 		if c.srv.cfg.Registry.BodyReleased(h.APIKey) {
 			// The reply is encoded and holds nothing of the request: the next frame may
@@ -167,7 +186,7 @@ func (c *conn) readLoop() {
 			wire.ReleaseFrame(frame)
 		}
 		switch {
-		case reply.Msg != nil:
+		case reply.Msg != nil, reply.Deferred != nil:
 		case reply.Chunks != nil:
 			size := int64(0)
 			for _, ch := range reply.Chunks {
@@ -239,8 +258,22 @@ func (c *conn) writeLoop() {
 		c.srv.removeConn(c)
 	}()
 	var bufs net.Buffers
-	for o := range c.out {
-		// Gather every reply already queued into one writev, up to the first file region.
+	// held is a deferred reply taken from the queue while gathering: it is finished (which
+	// may wait) only after the replies gathered before it are written.
+	var held *outgoing
+	for {
+		var o outgoing
+		if held != nil {
+			o, held = *held, nil
+		} else {
+			var ok bool
+			if o, ok = <-c.out; !ok {
+				return
+			}
+		}
+		o.finish()
+		// Gather every reply already queued into one writev, up to the first file region or
+		// deferred reply.
 		bufs = append(bufs[:0], o.head)
 		pending := o.chunks
 	gather:
@@ -248,6 +281,10 @@ func (c *conn) writeLoop() {
 			select {
 			case next, ok := <-c.out:
 				if !ok {
+					break gather
+				}
+				if next.deferred != nil {
+					held = &next
 					break gather
 				}
 				bufs = append(bufs, next.head)

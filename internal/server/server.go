@@ -7,6 +7,13 @@
 // responses leave in that order too. The write goroutine writes queued replies, gathering
 // small ones into one system call and sending log-file regions with sendfile.
 //
+// A reply whose request is done but must still wait (an acks=all Produce waiting for the
+// in-sync replicas: wire.Reply.Deferred) is finished by the write goroutine in its turn, so
+// the read goroutine goes on with the connection's next requests meanwhile. Kafka instead
+// reads nothing more from a connection until its response is sent; a producer with 5
+// requests in flight would then wait for five replication round trips one after another.
+// Requests still take effect in the order sent, and responses leave in that order.
+//
 // Every goroutine is started through Server.goroutine so that Close can wait for all of them.
 package server
 

@@ -120,3 +120,74 @@ func TestPipelinedResponsesInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferredReplyKeepsReading: while a request's reply waits (a Produce waiting for the
+// in-sync replicas), the connection's next requests are read and handled; the responses
+// still leave in request order once the wait is over.
+func TestDeferredReplyKeepsReading(t *testing.T) {
+	release := make(chan struct{})
+	handled := make(chan string, 16)
+	reg := wire.NewRegistry()
+	reg.Register(wire.API{Key: kmsg.ApiVersions, MinVersion: 0, MaxVersion: 4, Handle: func(_ context.Context, r *wire.Request) (wire.Reply, error) {
+		name := r.Body.(*kmsg.ApiVersionsRequest).ClientSoftwareName
+		handled <- name
+		if name == "wait" {
+			return wire.Reply{Deferred: func() kmsg.Response {
+				<-release
+				return kmsg.NewPtrApiVersionsResponse()
+			}}, nil
+		}
+		return wire.Reply{Msg: kmsg.NewPtrApiVersionsResponse()}, nil
+	}})
+	srv, err := Listen(Config{Addr: "127.0.0.1:0", MaxRequestSize: 1 << 20, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Serve()
+	defer srv.Close()
+
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	names := []string{"go", "wait", "go", "wait", "go"}
+	var out []byte
+	f := kmsg.NewRequestFormatter()
+	for i, name := range names {
+		req := kmsg.NewPtrApiVersionsRequest()
+		req.Version = 3
+		req.ClientSoftwareName, req.ClientSoftwareVersion = name, "1"
+		out = append(out, f.AppendRequest(nil, req, int32(i))...)
+	}
+	if _, err := c.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	// Every request is handled while the first deferred reply still waits.
+	deadline := time.After(30 * time.Second)
+	for i := range names {
+		select {
+		case name := <-handled:
+			if name != names[i] {
+				t.Fatalf("request %d handled as %q, want %q: handled out of order", i, name, names[i])
+			}
+		case <-deadline:
+			t.Fatalf("request %d was not handled while an earlier reply waited", i)
+		}
+	}
+	close(release)
+	r := bufio.NewReader(c)
+	for i := range names {
+		var hdr [8]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		if id := int32(binary.BigEndian.Uint32(hdr[4:])); id != int32(i) {
+			t.Fatalf("response %d has correlation id %d", i, id)
+		}
+		if _, err := r.Discard(int(binary.BigEndian.Uint32(hdr[:4])) - 4); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

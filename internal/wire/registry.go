@@ -38,10 +38,17 @@ func (c Chunk) Len() int64 {
 	return int64(len(c.Bytes))
 }
 
-// Reply is a handler's answer. Exactly one of Msg and Chunks is set, or neither when the
+// Reply is a handler's answer. At most one of Msg, Chunks and Deferred is set; none when the
 // request gets no response at all (a Produce with acks=0).
 type Reply struct {
 	Msg kmsg.Response
+	// Deferred, when set, finishes the response later: the request's work is done (a Produce's
+	// batches are appended) and only a wait remains (for the in-sync replicas). The
+	// connection calls it on its writer, in request order, so that its reader goes on reading
+	// and handling the connection's next requests meanwhile, as a client that pipelines
+	// requests expects, while the responses still go out in request order. It must not use
+	// the request's bytes (the frame may be reused) and must return a response.
+	Deferred func() kmsg.Response
 	// Chunks is a body already encoded for the request's version; Fetch uses it to send log
 	// segments without copying them.
 	Chunks []Chunk
@@ -166,6 +173,26 @@ func (r *Registry) Dispatch(ctx context.Context, h Header, body []byte, remote n
 	if err == nil && r.hook != nil {
 		r.hook(ctx, wreq, &reply)
 	}
+	if d := reply.Deferred; d != nil && err == nil {
+		// The time and the throttle are known when the response is: the observer sees the
+		// wait (as Kafka's TotalTimeMs does), and the response carries the reply's throttle,
+		// which the hook may have raised.
+		throttle := reply.Throttle
+		reply.Deferred = func() kmsg.Response {
+			resp := d()
+			resp.SetVersion(h.APIVersion)
+			if tr, ok := resp.(kmsg.SetThrottleResponse); ok && throttle > 0 {
+				if ms := int32(throttle / time.Millisecond); ms > currentThrottle(resp) {
+					tr.SetThrottle(ms)
+				}
+			}
+			if r.observer != nil {
+				r.observer.ObserveRequest(h.APIKey, time.Since(start))
+			}
+			return resp
+		}
+		return reply, nil
+	}
 	if r.observer != nil {
 		r.observer.ObserveRequest(h.APIKey, time.Since(start))
 	}
@@ -173,6 +200,15 @@ func (r *Registry) Dispatch(ctx context.Context, h Header, body []byte, remote n
 		reply.Msg.SetVersion(h.APIVersion)
 	}
 	return reply, err
+}
+
+// currentThrottle is the throttle_time_ms a response already carries, 0 for one without.
+func currentThrottle(resp kmsg.Response) int32 {
+	if tr, ok := resp.(kmsg.ThrottleResponse); ok {
+		ms, _ := tr.Throttle()
+		return ms
+	}
+	return 0
 }
 
 // AppendResponse appends a whole response frame (size, header, body) for a kmsg response to dst.

@@ -101,8 +101,12 @@ func TestPerfE2E(t *testing.T) {
 	}
 	// Every record was acknowledged before the run ended, so the acknowledgement figures
 	// are of all of them: real, ordered latencies.
-	if s.AckP50Ms <= 0 || s.AckP50Ms > s.AckP99Ms {
+	if s.AckP50Ms <= 0 || s.AckP50Ms > s.AckP99Ms || s.AckP99Ms > s.AckP999Ms {
 		t.Errorf("e2e acknowledgement percentiles missing or out of order: %+v", s)
+	}
+	// The received rate is what a latency run's "max load" is read from.
+	if s.RecordsPerSec <= 0 {
+		t.Errorf("e2e received rate missing: %+v", s)
 	}
 }
 

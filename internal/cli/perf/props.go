@@ -78,6 +78,7 @@ func producerOpts(props map[string]string) (opts []kgo.Opt, bootstrap string, ig
 	// client library's own default is snappy, which would make every figure
 	// (and the broker's and consumer's work) differ from Kafka's tools.
 	compression := kgo.NoCompression()
+	inflight := 0 // max.in.flight.requests.per.connection; 0: not given
 	for k, v := range props {
 		switch k {
 		case "bootstrap.servers":
@@ -115,7 +116,7 @@ func producerOpts(props map[string]string) (opts []kgo.Opt, bootstrap string, ig
 			if perr != nil || n <= 0 {
 				return nil, "", nil, fmt.Errorf("producer property %s=%q: want a positive number", k, v)
 			}
-			opts = append(opts, kgo.MaxProduceRequestsInflightPerBroker(n))
+			inflight = n
 		case "key.serializer", "value.serializer":
 			// The tool sends bytes; Kafka's serializers are irrelevant here.
 		default:
@@ -134,8 +135,19 @@ func producerOpts(props map[string]string) (opts []kgo.Opt, bootstrap string, ig
 	default:
 		return nil, "", nil, fmt.Errorf("producer property acks=%q: want all, -1, 1 or 0", acks)
 	}
-	if !idempotent {
+	switch {
+	case !idempotent:
 		opts = append(opts, kgo.DisableIdempotentWrite())
+		if inflight > 0 {
+			opts = append(opts, kgo.MaxProduceRequestsInflightPerBroker(inflight))
+		}
+	case inflight > 5:
+		// Kafka's producer refuses the same: the broker keeps the last 5 batches of each
+		// producer to answer retries, so no more may be in flight.
+		return nil, "", nil, fmt.Errorf("producer property max.in.flight.requests.per.connection=%d: must be at most 5 to use the idempotent producer", inflight)
+	case inflight > 0 && inflight < 5:
+		// The idempotent client always keeps up to 5 requests in flight.
+		ignored = append(ignored, "max.in.flight.requests.per.connection")
 	}
 	opts = append(opts, kgo.ProducerBatchCompression(compression))
 	return opts, bootstrap, ignored, nil
