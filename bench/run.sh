@@ -94,13 +94,22 @@ fi
 # g runs one gregor command, killed after step_timeout seconds (exit 124).
 g() { timeout -k 10 "$step_timeout" "$gregor" "$@"; }
 
-# free_port prints a TCP port on 127.0.0.1 that nothing listens on.
+# free_port sets port_out to a TCP port on 127.0.0.1 that nothing listens on and that it has
+# not handed out before (a variable, not output: a $(...) subshell would forget what it handed
+# out). It picks below the kernel's ephemeral range, where ports that other programs
+# (tests running alongside) bind as port 0 never land, so the port stays free until the node
+# binds it.
+ephemeral_low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "${ephemeral_low:-0}" -gt 12000 ] || ephemeral_low=32768
+handed_out=" "
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (ephemeral_low - 10000)))
+    case "$handed_out" in *" $p "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
+      handed_out+="$p "
+      port_out=$p
       return
     fi
   done
@@ -150,8 +159,8 @@ row "limit: disk write, fdatasync per 16 KiB" "$(r1 "$sync16k") MB/s" "1.00" "-"
 
 # --- one node -----------------------------------------------------------------------------------
 
-port=$(free_port)
-cport=$(free_port)
+free_port; port=$port_out
+free_port; cport=$port_out
 bs=127.0.0.1:$port
 pid=""
 
@@ -320,8 +329,8 @@ if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then stop_node; fi
 cluster3() {
   local ports=() cports=() voters="" bootstrap="" i p deadline
   for i in 1 2 3; do
-    ports+=("$(free_port)")
-    cports+=("$(free_port)")
+    free_port; ports+=("$port_out")
+    free_port; cports+=("$port_out")
   done
   for i in 0 1 2; do
     voters+="${voters:+,}$((i + 1))@127.0.0.1:${cports[$i]}"
