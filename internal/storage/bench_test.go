@@ -122,7 +122,7 @@ func BenchmarkReadLookup(b *testing.B) {
 
 // BenchmarkIndexLookup measures the offset index alone: the floor search that maps an offset
 // to a file position, on the active segment's index (in memory) and on a closed segment's
-// (read from its file, as for fetches of older data).
+// (loaded lazily into the index cache, as for fetches of older data).
 func BenchmarkIndexLookup(b *testing.B) {
 	l, err := Open(OSFS(), filepath.Join(b.TempDir(), "bench-0"), LogConfig{SegmentBytes: 32 << 20, IndexIntervalBytes: 1}, 0, 0, nil)
 	if err != nil {

@@ -62,7 +62,9 @@
 //
 // Index files hold exactly their entries (Kafka preallocates and trims them on close; we
 // never preallocate). The active segment keeps its indexes in memory and writes them out
-// on roll, Flush and Close; inactive segments' indexes are searched in the files.
+// on roll, Flush and Close. Inactive segments keep only their .log open: their indexes are
+// read into memory when first looked up and kept in a bounded cache while they are used
+// (indexcache.go, Kafka's LazyIndex).
 //
 // # Recovery
 //

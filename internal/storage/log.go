@@ -60,6 +60,10 @@ type LogConfig struct {
 	// producer state here, as Kafka does at every roll.
 	OnRoll func(nextOffset int64)
 
+	// IndexCache holds closed segments' index entries while they are used (indexcache.go);
+	// nil means one cache shared by the whole process, of DefaultIndexCacheBytes.
+	IndexCache *IndexCache
+
 	// Now is the clock (time.Now when nil); AfterFunc schedules delayed deletions
 	// (time.AfterFunc when nil). Tests inject fakes.
 	Now       func() time.Time
@@ -90,6 +94,9 @@ func (c LogConfig) withDefaults() (LogConfig, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.IndexCache == nil {
+		c.IndexCache = defaultIndexCache
 	}
 	if c.AfterFunc == nil {
 		c.AfterFunc = realAfterFunc
@@ -408,9 +415,13 @@ func (l *Log) rollLocked(base int64) (*segment, error) {
 		return nil, fmt.Errorf("storage: roll %s: %w", l.dir, err)
 	}
 	l.mu.Lock()
-	old.offsetIdx.mem, old.timeIdx.mem = nil, nil // lookups now read the files
+	// Lookups now load the closed indexes lazily; the files are synced by name (Flush).
+	derr := errors.Join(old.offsetIdx.deactivateLocked(), old.timeIdx.deactivateLocked())
 	l.segments = append(l.segments, s)
 	l.mu.Unlock()
+	if derr != nil { // a close error loses nothing written: the entries were written, and Flush syncs by name
+		l.logger.Warn("roll: closing index files", "err", derr)
+	}
 	l.dirSyncNeeded = true
 	l.logger.Debug("rolled segment", "base_offset", base, "previous_size", old.size)
 	return s, nil
@@ -568,9 +579,15 @@ func (l *Log) flushLocked() error {
 	// The files are taken here, under appendMu: an index opens its file when first written
 	// (see index), which a roll may do while the fsyncs below run.
 	var dirty []File
+	var dirtyIndexes []string // closed indexes' files, synced by name
 	for _, s := range l.segments {
 		if s.dirty {
 			dirty = append(dirty, s.files()...)
+			for _, ix := range []*index{s.offsetIdx, s.timeIdx} {
+				if p := ix.closedFilePath(); p != "" {
+					dirtyIndexes = append(dirtyIndexes, p)
+				}
+			}
 			s.dirty = false
 		}
 	}
@@ -585,6 +602,12 @@ func (l *Log) flushLocked() error {
 		if err = f.Sync(); err != nil {
 			break
 		}
+	}
+	for _, p := range dirtyIndexes {
+		if err != nil {
+			break
+		}
+		err = syncClosedIndex(l.fs, p)
 	}
 	if err == nil && dirSync {
 		err = syncDir(l.fs, l.dir)

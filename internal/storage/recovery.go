@@ -128,9 +128,12 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 			return err
 		}
 	}
-	// Only the active segment keeps its indexes in memory.
+	// Only the active segment keeps its indexes in memory and may keep their files open;
+	// closed segments' are loaded when looked up (indexcache.go).
 	for _, s := range l.segments[:len(l.segments)-1] {
-		s.offsetIdx.mem, s.timeIdx.mem = nil, nil
+		if err := errors.Join(s.offsetIdx.deactivateLocked(), s.timeIdx.deactivateLocked()); err != nil {
+			return err
+		}
 	}
 	active := l.activeLocked()
 	if active.offsetIdx.mem == nil { // became active by dropping later segments
@@ -282,7 +285,8 @@ func (l *Log) openSegment(base int64) (s *segment, sane bool, err error) {
 		if err == nil && fi.Size() == 0 {
 			// Nothing to check or read (an idle partition's): no file is opened until entries
 			// are written (see index).
-			ix := &index{kind: kind, maxEntries: l.cfg.SegmentIndexBytes / kind.entrySize, fs: l.fs, path: s.path(suffix)}
+			ix := &index{kind: kind, maxEntries: l.cfg.SegmentIndexBytes / kind.entrySize, fs: l.fs, cache: l.cfg.IndexCache,
+				path: s.path(suffix)}
 			if kind.entrySize == offsetIndexKind.entrySize {
 				s.offsetIdx = ix
 			} else {
@@ -301,7 +305,7 @@ func (l *Log) openSegment(base int64) (s *segment, sane bool, err error) {
 			s.close()
 			return nil, false, err
 		}
-		ix.fs, ix.path = l.fs, s.path(suffix)
+		ix.fs, ix.cache, ix.path = l.fs, l.cfg.IndexCache, s.path(suffix)
 		if err != nil {
 			l.logger.Warn("index file corrupt; will rebuild", "file", s.path(suffix), "err", err)
 			sane = false
@@ -378,6 +382,10 @@ func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error
 		s.bytesSinceLastIndexEntry += h.Size()
 		s.nextOffset = h.NextOffset()
 	}
+	// The scanned bytes and the rebuilt indexes may be in the page cache only (the crash was
+	// the process's, not the machine's): the next Flush fsyncs them before the recovery point
+	// passes this segment.
+	s.dirty = true
 	if stop != nil {
 		l.logger.Warn("truncating log segment at first invalid batch",
 			"segment", s.path(LogFileSuffix), "position", s.size, "bytes_truncated", fileSize-s.size,
@@ -385,7 +393,6 @@ func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error
 		if err := s.log.Truncate(s.size); err != nil {
 			return false, err
 		}
-		s.dirty = true
 	}
 	// As Kafka's recover does: a closed segment's time index ends with its largest timestamp.
 	s.maybeAppendTimeEntryLocked(s.maxTimestamp, s.maxTimestampOffset)
