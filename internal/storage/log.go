@@ -171,6 +171,10 @@ type Log struct {
 	// (group commit, flush.go).
 	flushMu sync.Mutex
 
+	// epochs, when set, is the partition's leader epoch cache, written (if it changed) by
+	// every flush before the recovery point moves (SetLeaderEpochCache). Guarded by flushMu.
+	epochs *LeaderEpochCache
+
 	// cleanMu serializes Clean (cleaner.go), which works unlocked on closed segments and
 	// takes flushMu, appendMu and mu only to swap its output in.
 	cleanMu sync.Mutex
@@ -181,6 +185,8 @@ type Log struct {
 	cfg           LogConfig // with defaults filled in
 	failed        error     // sticky: the files may disagree with memory; no more writes
 	dirSyncNeeded bool      // segments were created or removed since the last directory fsync
+	// recoveredEpochs are the epochs of the batches Open recovered (RecoveredEpochs).
+	recoveredEpochs []EpochRun
 
 	// mu guards the log's shape. Readers hold it (shared) only to take snapshots; they do
 	// their I/O unlocked, below the committed sizes they saw.
@@ -556,6 +562,15 @@ func (l *Log) Flush() error {
 	return l.flushLocked()
 }
 
+// SetLeaderEpochCache makes every flush of the log (Flush, FlushTo, Close) also write c's
+// file when it changed, before the recovery point moves: the cache's Assign writes nothing
+// itself (see LeaderEpochCheckpointFile).
+func (l *Log) SetLeaderEpochCache(c *LeaderEpochCache) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.epochs = c
+}
+
 // flushLocked is Flush; the caller holds flushMu.
 func (l *Log) flushLocked() error {
 	l.appendMu.Lock()
@@ -611,6 +626,13 @@ func (l *Log) flushLocked() error {
 	}
 	if err == nil && dirSync {
 		err = syncDir(l.fs, l.dir)
+	}
+	if err == nil && l.epochs != nil {
+		// Before the recovery point passes them: the entries below it are never rebuilt
+		// (see LeaderEpochCheckpointFile). A failed write leaves the log's data as it is.
+		if err := l.epochs.flushBelow(leo); err != nil {
+			return fmt.Errorf("storage: flush %s: %w", l.dir, err)
+		}
 	}
 	if err != nil {
 		err = fmt.Errorf("storage: flush %s: %w", l.dir, err)

@@ -104,7 +104,7 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 		if i+1 < len(l.segments) {
 			upper = l.segments[i+1].baseOffset
 		}
-		truncated, err := l.recoverSegment(s, upper)
+		truncated, err := l.recoverSegment(s, upper, &l.recoveredEpochs)
 		if err != nil {
 			return err
 		}
@@ -164,6 +164,7 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 			}
 		}
 		l.segments = nil
+		l.recoveredEpochs = nil
 		return l.startEmptyAt(logStartOffset)
 	}
 
@@ -178,6 +179,17 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 	l.logger.Info("loaded log", "segments", len(l.segments), "scanned_from", l.segments[min(scanFrom, len(l.segments)-1)].baseOffset,
 		"log_start_offset", l.logStartOffset, "log_end_offset", l.logEndOffset)
 	return nil
+}
+
+// RecoveredEpochs hands over the leader epochs of the batches that Open's recovery read
+// (from the segment holding the recovery point to the log end), for the partition's
+// LeaderEpochCache.Recover; later calls return nil.
+func (l *Log) RecoveredEpochs() []EpochRun {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	runs := l.recoveredEpochs
+	l.recoveredEpochs = nil
+	return runs
 }
 
 // startEmptyAt makes the log one empty segment at offset. It runs from load, unlocked.
@@ -329,8 +341,9 @@ var (
 // rebuilds its indexes (kept in memory; load drops them unless s ends up active). Batches
 // must have offsets increasing, at or above the segment's base and below upper (the next
 // segment's base). truncated reports whether bytes were cut. I/O errors other than a short
-// file abort.
-func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error) {
+// file abort. When runs is not nil, the leader epochs of the valid batches are added to it
+// (see LeaderEpochCache.Recover).
+func (l *Log) recoverSegment(s *segment, upper int64, runs *[]EpochRun) (truncated bool, err error) {
 	fileSize := s.size
 	s.offsetIdx, s.timeIdx = s.offsetIdx.reset(), s.timeIdx.reset()
 	s.size, s.nextOffset, s.maxTimestamp, s.maxTimestampOffset = 0, s.baseOffset, -1, -1
@@ -369,6 +382,13 @@ func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error
 			stop = fmt.Errorf("%w at position %d: CRC %08x, header says %08x", errCorrupt, pos, got, h.CRC)
 			break
 		}
+		if runs != nil && h.PartitionLeaderEpoch >= 0 {
+			if k := len(*runs); k > 0 && (*runs)[k-1].Epoch == h.PartitionLeaderEpoch {
+				(*runs)[k-1].LastOffset = h.BaseOffset
+			} else {
+				*runs = append(*runs, EpochRun{Epoch: h.PartitionLeaderEpoch, FirstOffset: h.BaseOffset, LastOffset: h.BaseOffset})
+			}
+		}
 		// Index as Append does.
 		if h.MaxTimestamp > s.maxTimestamp {
 			s.maxTimestamp, s.maxTimestampOffset = h.MaxTimestamp, h.LastOffset()
@@ -384,8 +404,10 @@ func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error
 	}
 	// The scanned bytes and the rebuilt indexes may be in the page cache only (the crash was
 	// the process's, not the machine's): the next Flush fsyncs them before the recovery point
-	// passes this segment.
-	s.dirty = true
+	// passes this segment. An empty one has nothing to make durable (an idle partition's).
+	if fileSize > 0 {
+		s.dirty = true
+	}
 	if stop != nil {
 		l.logger.Warn("truncating log segment at first invalid batch",
 			"segment", s.path(LogFileSuffix), "position", s.size, "bytes_truncated", fileSize-s.size,
