@@ -14,10 +14,22 @@ import (
 type openCountingFS struct {
 	FS
 	mu   sync.Mutex
-	open map[string]int // guarded by mu
+	open map[string]int   // guarded by mu
+	read map[string]int64 // bytes read, guarded by mu
 }
 
-func newOpenCountingFS(fs FS) *openCountingFS { return &openCountingFS{FS: fs, open: map[string]int{}} }
+func newOpenCountingFS(fs FS) *openCountingFS {
+	return &openCountingFS{FS: fs, open: map[string]int{}, read: map[string]int64{}}
+}
+
+// bytesRead is how many bytes were read from name, and forgets them.
+func (c *openCountingFS) bytesRead(name string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.read[name]
+	delete(c.read, name)
+	return n
+}
 
 func (c *openCountingFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
 	f, err := c.FS.OpenFile(name, flag, perm)
@@ -48,6 +60,14 @@ type countedFile struct {
 	fs   *openCountingFS
 	name string
 	once sync.Once
+}
+
+func (f *countedFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	f.fs.mu.Lock()
+	f.fs.read[f.name] += int64(n)
+	f.fs.mu.Unlock()
+	return n, err
 }
 
 func (f *countedFile) Close() error {

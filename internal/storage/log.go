@@ -583,6 +583,7 @@ func (l *Log) flushLocked() error {
 		return l.failed
 	}
 	active := l.activeLocked()
+	written := active.offsetIdx.written + active.timeIdx.written
 	if err := active.offsetIdx.writePending(); err != nil {
 		l.appendMu.Unlock()
 		return err
@@ -590,6 +591,9 @@ func (l *Log) flushLocked() error {
 	if err := active.timeIdx.writePending(); err != nil {
 		l.appendMu.Unlock()
 		return err
+	}
+	if active.offsetIdx.written+active.timeIdx.written != written {
+		active.dirty = true // Close's final time index entry: a clean restart reads it
 	}
 	// The files are taken here, under appendMu: an index opens its file when first written
 	// (see index), which a roll may do while the fsyncs below run.

@@ -100,6 +100,15 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 	}
 	for i := scanFrom; i < len(l.segments); i++ {
 		s := l.segments[i]
+		if i == len(l.segments)-1 && i < firstInsane {
+			trusted, err := l.loadCleanActive(s, recoveryPoint)
+			if err != nil {
+				return err
+			}
+			if trusted {
+				break
+			}
+		}
 		upper := int64(math.MaxInt64)
 		if i+1 < len(l.segments) {
 			upper = l.segments[i+1].baseOffset
@@ -425,6 +434,68 @@ func (l *Log) recoverSegment(s *segment, upper int64, runs *[]EpochRun) (truncat
 		return false, err
 	}
 	return stop != nil, nil
+}
+
+// loadCleanActive loads the active segment without scanning it when it lies wholly below the
+// recovery point, as after a clean shutdown (Kafka trusts its clean-shutdown marker the same
+// way): the batch headers from the offset index's last entry to the end of the file (no
+// CRCs, no records) must end at exactly recoveryPoint; everything below it was fsynced with
+// its indexes (Close and Flush write and fsync the active segment's index files first), so
+// the indexes are taken as they are. The largest timestamp is the time index's last entry
+// (which covers every batch up to the last offset index entry) or a later batch's. When the
+// headers disagree (a torn tail, bytes past the recovery point, an index entry that does not
+// start a batch) it returns false and changes nothing, and the caller scans the segment.
+func (l *Log) loadCleanActive(s *segment, recoveryPoint int64) (bool, error) {
+	if recoveryPoint < s.baseOffset {
+		return false, nil
+	}
+	pos, want := int64(0), int64(-1) // want: the last offset of the batch at pos, if indexed
+	if s.offsetIdx.last != nil {
+		want, pos = parseOffsetEntry(s.baseOffset, s.offsetIdx.last)
+	}
+	next, maxTs, maxTsOffset := s.baseOffset, int64(-1), int64(-1)
+	if s.timeIdx.last != nil {
+		maxTs, maxTsOffset = parseTimeEntry(s.baseOffset, s.timeIdx.last)
+	}
+	start := pos
+	var buf [records.HeaderSize]byte
+	for pos < s.size {
+		h, err := readHeader(s.log, pos, s.size, &buf)
+		if err != nil || h.Magic != records.Magic || h.LastOffsetDelta < 0 || h.BaseOffset < next ||
+			(pos == start && want >= 0 && h.LastOffset() != want) || !s.canHoldOffset(h.LastOffset()) {
+			return false, nil
+		}
+		if h.MaxTimestamp > maxTs {
+			maxTs, maxTsOffset = h.MaxTimestamp, h.LastOffset()
+		}
+		next = h.NextOffset()
+		pos += h.Size()
+	}
+	if next != recoveryPoint || (start > 0 && want < 0) {
+		return false, nil
+	}
+	mems := make([][]byte, 2)
+	for i, ix := range []*index{s.offsetIdx, s.timeIdx} {
+		mems[i] = make([]byte, ix.n*ix.kind.entrySize, ix.n*ix.kind.entrySize+1024)
+		if ix.n == 0 {
+			continue
+		}
+		if ix.file == nil {
+			return false, nil
+		}
+		if k, err := ix.file.ReadAt(mems[i], 0); k < len(mems[i]) {
+			return false, fmt.Errorf("%s: %w", ix.kind.name, err)
+		}
+	}
+	s.offsetIdx.mem, s.timeIdx.mem = mems[0], mems[1]
+	s.nextOffset = next
+	s.maxTimestamp, s.maxTimestampOffset = maxTs, maxTsOffset
+	s.bytesSinceLastIndexEntry = s.size
+	if want >= 0 {
+		s.bytesSinceLastIndexEntry = s.size - start
+	}
+	l.logger.Debug("active segment below the recovery point: not scanned", "segment", s.baseOffset, "next_offset", next)
+	return true, nil
 }
 
 // checkRecoveredHeader checks a header met by recovery at pos.
