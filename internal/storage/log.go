@@ -160,7 +160,9 @@ func (r Region) ReadBytes() ([]byte, error) {
 // Log is one partition's log: an ordered list of segments in one directory. It is safe for
 // one appender (appends are serialized anyway) and any number of concurrent readers.
 //
-// Lock order: cleanMu, then flushMu, then appendMu, then mu, then retireMu.
+// Lock order: cleanMu, then flushMu, then appendMu, then mu, then retireMu. An index's
+// pathMu and the IndexCache's mu are leaves, taken under any of these but never together; the
+// LeaderEpochCache's mu is taken under flushMu (SetLeaderEpochCache).
 type Log struct {
 	fs     FS
 	dir    string
