@@ -101,11 +101,7 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 	for i := scanFrom; i < len(l.segments); i++ {
 		s := l.segments[i]
 		if i == len(l.segments)-1 && i < firstInsane {
-			trusted, err := l.loadCleanActive(s, recoveryPoint)
-			if err != nil {
-				return err
-			}
-			if trusted {
+			if l.loadCleanActive(s, recoveryPoint) {
 				break
 			}
 		}
@@ -444,10 +440,11 @@ func (l *Log) recoverSegment(s *segment, upper int64, runs *[]EpochRun) (truncat
 // the indexes are taken as they are. The largest timestamp is the time index's last entry
 // (which covers every batch up to the last offset index entry) or a later batch's. When the
 // headers disagree (a torn tail, bytes past the recovery point, an index entry that does not
-// start a batch) it returns false and changes nothing, and the caller scans the segment.
-func (l *Log) loadCleanActive(s *segment, recoveryPoint int64) (bool, error) {
+// start a batch, an index file that reads short) it returns false and changes nothing, and
+// the caller scans the segment.
+func (l *Log) loadCleanActive(s *segment, recoveryPoint int64) bool {
 	if recoveryPoint < s.baseOffset {
-		return false, nil
+		return false
 	}
 	pos, want := int64(0), int64(-1) // want: the last offset of the batch at pos, if indexed
 	if s.offsetIdx.last != nil {
@@ -463,7 +460,7 @@ func (l *Log) loadCleanActive(s *segment, recoveryPoint int64) (bool, error) {
 		h, err := readHeader(s.log, pos, s.size, &buf)
 		if err != nil || h.Magic != records.Magic || h.LastOffsetDelta < 0 || h.BaseOffset < next ||
 			(pos == start && want >= 0 && h.LastOffset() != want) || !s.canHoldOffset(h.LastOffset()) {
-			return false, nil
+			return false
 		}
 		if h.MaxTimestamp > maxTs {
 			maxTs, maxTsOffset = h.MaxTimestamp, h.LastOffset()
@@ -472,7 +469,7 @@ func (l *Log) loadCleanActive(s *segment, recoveryPoint int64) (bool, error) {
 		pos += h.Size()
 	}
 	if next != recoveryPoint || (start > 0 && want < 0) {
-		return false, nil
+		return false
 	}
 	mems := make([][]byte, 2)
 	for i, ix := range []*index{s.offsetIdx, s.timeIdx} {
@@ -481,10 +478,10 @@ func (l *Log) loadCleanActive(s *segment, recoveryPoint int64) (bool, error) {
 			continue
 		}
 		if ix.file == nil {
-			return false, nil
+			return false
 		}
-		if k, err := ix.file.ReadAt(mems[i], 0); k < len(mems[i]) {
-			return false, fmt.Errorf("%s: %w", ix.kind.name, err)
+		if k, _ := ix.file.ReadAt(mems[i], 0); k < len(mems[i]) {
+			return false // the scan rebuilds it
 		}
 	}
 	s.offsetIdx.mem, s.timeIdx.mem = mems[0], mems[1]
@@ -495,7 +492,7 @@ func (l *Log) loadCleanActive(s *segment, recoveryPoint int64) (bool, error) {
 		s.bytesSinceLastIndexEntry = s.size - start
 	}
 	l.logger.Debug("active segment below the recovery point: not scanned", "segment", s.baseOffset, "next_offset", next)
-	return true, nil
+	return true
 }
 
 // checkRecoveredHeader checks a header met by recovery at pos.
