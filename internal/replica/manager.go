@@ -272,9 +272,6 @@ func (m *Manager) Apply(img *metadata.Image) error {
 			return
 		}
 		c.fetch = c.p.update(c.cfg, c.part)
-		if c.err = c.p.epochs.Flush(); c.err != nil {
-			c.p.log.Close()
-		}
 	})
 	for i := range changes {
 		c := &changes[i]
@@ -393,12 +390,15 @@ func (m *Manager) openLocked(tp storage.TopicPartition, id metadata.UUID, cfg co
 			return nil, err
 		}
 	}
-	// Entries past what the log holds (it lost an unsynced tail, or an epoch began at the log
-	// end and wrote nothing) go; a leader assigns its epoch again when it takes over. The
-	// file is written by Apply once the partition's role is applied (flushEpochs), before
-	// anything can be appended: most often a restarted leader assigns the same epoch at the
-	// same offset again, and nothing changes on disk.
+	// Entries that a crash kept the file from getting come back from the batches recovery
+	// read; entries past what the log holds (it lost an unsynced tail, or an epoch began at
+	// the log end and wrote nothing) go, and a leader assigns its epoch again when it takes
+	// over. None of this writes the file: the log's next flush does (SetLeaderEpochCache),
+	// so a restart that gives thousands of partitions a new leader epoch fsyncs nothing for
+	// them (see storage.LeaderEpochCheckpointFile for why that is safe).
+	p.epochs.Recover(l.RecoveredEpochs())
 	p.epochs.DropFromEnd(l.LogEndOffset())
+	l.SetLeaderEpochCache(p.epochs)
 	p.log = l
 	p.highWatermark = l.LogEndOffset()
 	if hw, ok := m.highWatermarks[tp]; ok {

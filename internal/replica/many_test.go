@@ -16,12 +16,19 @@ import (
 // manyPartitionsImage is an image of topics topics of n partitions each, all led by node 1.
 func manyPartitionsImage(tb testing.TB, topics, n int) *metadata.Image {
 	tb.Helper()
+	return manyPartitionsImageAt(tb, topics, n, 0)
+}
+
+// manyPartitionsImageAt is manyPartitionsImage with every partition at leaderEpoch.
+func manyPartitionsImageAt(tb testing.TB, topics, n int, leaderEpoch int32) *metadata.Image {
+	tb.Helper()
 	var recs []metadata.Record
 	for t := range topics {
 		id := metadata.UUID{byte(t + 1), 0xaa}
 		recs = append(recs, metadata.TopicRecord{Name: fmt.Sprintf("many%d", t), ID: id})
 		for p := range n {
-			recs = append(recs, metadata.PartitionRecord{TopicID: id, Partition: int32(p), Replicas: []int32{1}, ISR: []int32{1}, Leader: 1})
+			recs = append(recs, metadata.PartitionRecord{TopicID: id, Partition: int32(p), Replicas: []int32{1}, ISR: []int32{1}, Leader: 1,
+				LeaderEpoch: leaderEpoch})
 		}
 	}
 	img, err := metadata.Empty().Apply(recs)
@@ -124,12 +131,15 @@ func TestManyPartitionsRestart(t *testing.T) {
 }
 
 // BenchmarkManyPartitions creates 1,000 empty partitions (one Apply, as a CreateTopics of
-// 1,000 partitions does) and restarts the manager over them; it reports the time of each per
-// partition.
+// 1,000 partitions does) and restarts the manager over them, once with the same leader
+// epochs and once with a new one for every partition (as when a restarted broker registers
+// again and the controller elects it); it reports the time of each per partition, and of the
+// clean shutdown after the new epochs (which writes their leader epoch checkpoints).
 func BenchmarkManyPartitions(b *testing.B) {
 	const n = 1000
 	img := manyPartitionsImage(b, 1, n)
-	var create, restart time.Duration
+	next := manyPartitionsImageAt(b, 1, n, 1)
+	var create, restart, restartNewEpoch, closeNewEpoch time.Duration
 	for range b.N {
 		dir := b.TempDir()
 		t0 := time.Now()
@@ -144,7 +154,18 @@ func BenchmarkManyPartitions(b *testing.B) {
 		if err := m.Close(); err != nil {
 			b.Fatal(err)
 		}
+		t0 = time.Now()
+		m = openManyManager(b, dir, next)
+		restartNewEpoch += time.Since(t0)
+		t0 = time.Now()
+		if err := m.Close(); err != nil {
+			b.Fatal(err)
+		}
+		closeNewEpoch += time.Since(t0)
 	}
-	b.ReportMetric(float64(create.Microseconds())/float64(b.N*n), "create-µs/partition")
-	b.ReportMetric(float64(restart.Microseconds())/float64(b.N*n), "restart-µs/partition")
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N*n) }
+	b.ReportMetric(per(create), "create-µs/partition")
+	b.ReportMetric(per(restart), "restart-µs/partition")
+	b.ReportMetric(per(restartNewEpoch), "restart-new-epoch-µs/partition")
+	b.ReportMetric(per(closeNewEpoch), "close-new-epoch-µs/partition")
 }

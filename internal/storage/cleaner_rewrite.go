@@ -201,7 +201,9 @@ func (w *cleanedWriter) finish() error {
 	if err := s.sync(); err != nil {
 		return err
 	}
-	s.offsetIdx.mem, s.timeIdx.mem = nil, nil
+	if err := errors.Join(s.offsetIdx.deactivateLocked(), s.timeIdx.deactivateLocked()); err != nil {
+		return err
+	}
 	s.dirty = false
 	return nil
 }
@@ -225,8 +227,9 @@ func createCleanedSegment(fs FS, dir string, base int64, cfg LogConfig) (*segmen
 		files[i] = f
 	}
 	s.log = files[0]
-	s.offsetIdx = &index{kind: offsetIndexKind, file: files[1], maxEntries: cfg.SegmentIndexBytes / offsetIndexKind.entrySize, mem: []byte{}}
-	s.timeIdx = &index{kind: timeIndexKind, file: files[2], maxEntries: cfg.SegmentIndexBytes / timeIndexKind.entrySize, mem: []byte{}}
+	// The indexes are named by the files' final names, which they have once swapped in.
+	s.offsetIdx = newActiveIndex(offsetIndexKind, fs, s.path(IndexFileSuffix), files[1], cfg)
+	s.timeIdx = newActiveIndex(timeIndexKind, fs, s.path(TimeIndexFileSuffix), files[2], cfg)
 	return s, nil
 }
 

@@ -62,14 +62,20 @@
 //
 // Index files hold exactly their entries (Kafka preallocates and trims them on close; we
 // never preallocate). The active segment keeps its indexes in memory and writes them out
-// on roll, Flush and Close; inactive segments' indexes are searched in the files.
+// on roll, Flush and Close. Inactive segments keep only their .log open: their indexes are
+// read into memory when first looked up and kept in a bounded cache while they are used
+// (indexcache.go, Kafka's LazyIndex).
 //
 // # Recovery
 //
 // Whatever was fsynced below the recovery point is trusted. Open scans every segment from
 // the one holding the recovery point (and from any segment with a missing or insane index
 // file), checks each batch (length, magic 2, CRC-32C, offsets), truncates at the first bad
-// one, deletes later segments and rebuilds the scanned segments' indexes.
+// one, deletes later segments and rebuilds the scanned segments' indexes. After a clean
+// shutdown the recovery point is the log end: the active segment's batch headers are read
+// from its last offset index entry on, and if they end exactly there nothing is scanned.
+// The scan notes the leader epochs of the batches it reads (Log.RecoveredEpochs), from which
+// the partition's LeaderEpochCache rebuilds entries that a crash kept from its file.
 //
 // # Rolling, retention and deleted segments
 //

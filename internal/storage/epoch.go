@@ -19,8 +19,19 @@ import (
 //	3 0              <leader epoch> <start offset>: the first offset written in that epoch
 //	5 1200
 //
-// Entries are increasing in both fields. It is rewritten (tmp file, fsync, rename) whenever an
-// entry is added or the log is truncated, unless it holds those entries already.
+// Entries are increasing in both fields. The file is always replaced whole (tmp file, fsync,
+// rename, directory fsync), so it is always one complete version of the entries.
+//
+// When it is written (Kafka's since KAFKA-15046): a truncation (TruncateFromEnd) writes it at
+// once, since an entry above the log end would be wrong after a crash; an Assign only changes
+// the entries in memory, and the file follows at the next flush of the log (the log calls
+// Flush before moving its recovery point, see Log.SetLeaderEpochCache) and at Close. What a
+// crash loses is rebuilt: every entry it can lose starts at or above the recovery point (an
+// Assign's start offset is the log end at that moment, and the flush that moved the
+// recovery point past it wrote it first), and recovery rescans the log from the segment
+// holding the recovery point, noting where each epoch's batches begin (Log.RecoveredEpochs),
+// which Recover puts back. A restart with thousands of partitions, each given a new leader
+// epoch, thus writes no file until the logs are flushed.
 const LeaderEpochCheckpointFile = "leader-epoch-checkpoint"
 
 // UndefinedEpoch and UndefinedEpochOffset are Kafka's answers for an epoch the cache cannot
@@ -47,7 +58,8 @@ type LeaderEpochCache struct {
 	// Guarded by mu. Invariant: entries are increasing in Epoch and in StartOffset.
 	entries []EpochEntry
 	// onDisk is what the file holds (nil: no file, or an empty one): a write that would
-	// not change it is skipped. It differs from entries only after DropFromEnd, until Flush.
+	// not change it is skipped. It differs from entries after Assign, Recover or
+	// DropFromEnd, until Flush.
 	onDisk []EpochEntry
 }
 
@@ -134,21 +146,74 @@ func (c *LeaderEpochCache) StartOffsetOf(epoch int32) (int64, bool) {
 
 // Assign records that epoch began at startOffset (Kafka's assign): an epoch not newer than
 // the latest is ignored; entries at or above startOffset of older epochs are dropped, since
-// the log was truncated below them. The file is rewritten when something changed.
+// the log was truncated below them. startOffset must be the log end offset (the first batch
+// of the epoch is appended there), which is what makes writing the file later safe (see
+// LeaderEpochCheckpointFile): the change is in memory, and the file follows at the next
+// Flush. The error is always nil; it stays for callers that check it.
 func (c *LeaderEpochCache) Assign(epoch int32, startOffset int64) error {
-	if epoch < 0 || startOffset < 0 {
-		return nil
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.assignLocked(epoch, startOffset)
+	return nil
+}
+
+func (c *LeaderEpochCache) assignLocked(epoch int32, startOffset int64) {
+	if epoch < 0 || startOffset < 0 {
+		return
+	}
 	if k := len(c.entries); k > 0 && epoch <= c.entries[k-1].Epoch {
-		return nil
+		return
 	}
 	for len(c.entries) > 0 && c.entries[len(c.entries)-1].StartOffset >= startOffset {
 		c.entries = c.entries[:len(c.entries)-1]
 	}
 	c.entries = append(c.entries, EpochEntry{Epoch: epoch, StartOffset: startOffset})
-	return c.writeLocked()
+}
+
+// EpochRun is a run of consecutive batches of one leader epoch that recovery read: the base
+// offsets of its first and last batch.
+type EpochRun struct {
+	Epoch                   int32
+	FirstOffset, LastOffset int64
+}
+
+// Recover puts back what recovery read in the log (Log.RecoveredEpochs). The batches are the
+// truth: an entry they contradict (a batch before its start offset has its epoch or a newer
+// one, or a batch at or after it has an older one) was dropped from memory before a crash
+// kept the file from following, so it goes, with every later entry; then each run's epoch
+// newer than the latest entry is assigned at the run's first batch, as Kafka's
+// LogSegment.recover does. Entries the batches do not contradict stay (an epoch whose batches
+// the cleaner removed keeps its entry). Call it once, right after opening the log and the
+// cache; the file follows at the next Flush.
+func (c *LeaderEpochCache) Recover(runs []EpochRun) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.entries {
+		if !consistent(e, runs) {
+			c.entries = c.entries[:i]
+			break
+		}
+	}
+	for _, r := range runs {
+		c.assignLocked(r.Epoch, r.FirstOffset)
+	}
+}
+
+// consistent reports whether entry e agrees with the batches of runs.
+func consistent(e EpochEntry, runs []EpochRun) bool {
+	for _, r := range runs {
+		if r.Epoch < e.Epoch && r.LastOffset >= e.StartOffset || r.Epoch >= e.Epoch && r.FirstOffset < e.StartOffset {
+			return false
+		}
+	}
+	return true
+}
+
+// Dirty reports whether the entries differ from what the file holds.
+func (c *LeaderEpochCache) Dirty() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !slices.Equal(c.entries, c.onDisk)
 }
 
 // EndOffsetFor answers OffsetForLeaderEpoch for epoch on a log ending at logEndOffset (Kafka's
@@ -192,20 +257,41 @@ func (c *LeaderEpochCache) TruncateFromEnd(endOffset int64) error {
 }
 
 // DropFromEnd is TruncateFromEnd in memory only: the file keeps the dropped entries until
-// the next write or Flush. A partition being opened uses it, and flushes once its role is
-// applied: a restarted leader whose empty epoch (one that began at the log end) is dropped
-// here and assigned again there then writes nothing. Nothing may be appended to the log
-// before that Flush.
+// the next write or Flush. A partition being opened uses it (after Recover) on the log end:
+// the dropped entries are above every batch, and a crash before the next Flush finds them
+// again above the recovered log end (or below batches recovery puts back, which replace
+// them) and drops them again.
 func (c *LeaderEpochCache) DropFromEnd(endOffset int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.dropFromEndLocked(endOffset)
 }
 
-// Flush writes the file if it differs from the entries.
+// Flush writes (and fsyncs) the file if it differs from the entries.
 func (c *LeaderEpochCache) Flush() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.writeLocked()
+}
+
+// flushBelow is the log's flush up to end (its log end offset): the file must agree with the
+// entries that start below end, which the recovery point may now pass; entries at or above
+// end have no batch yet, and a restart drops them (DropFromEnd) or recovery corrects them
+// (Recover), so they alone are no reason to write. A restarted idle partition given a new
+// leader epoch at its log end thus writes nothing at shutdown.
+func (c *LeaderEpochCache) flushBelow(end int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	below := func(es []EpochEntry) []EpochEntry {
+		i := len(es)
+		for i > 0 && es[i-1].StartOffset >= end {
+			i--
+		}
+		return es[:i]
+	}
+	if slices.Equal(below(c.entries), below(c.onDisk)) {
+		return nil
+	}
 	return c.writeLocked()
 }
 

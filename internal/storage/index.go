@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"container/list"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
+	"sync"
 )
 
 // indexKind describes one of Kafka's two sparse index formats: fixed-size big-endian entries
@@ -28,21 +30,30 @@ var (
 //
 // While its segment is active the index keeps every entry in mem and writes the entries
 // to the file lazily (on roll, Flush and Close); the file is then a prefix of mem. Once the
-// segment is inactive, mem is nil and lookups binary-search the file itself, so that only
-// active segments cost memory.
+// segment is inactive, mem is nil, the file is closed, and lookups binary-search the
+// entries that load reads into memory on first use and an IndexCache keeps while they are
+// used (indexcache.go): a closed segment costs one descriptor, its .log's, and memory only
+// while it is read.
 //
-// An active index with nothing to write keeps no file open (file is nil, path names it): a
-// broker hosting thousands of idle partitions then holds one descriptor for each, its .log,
-// not three. The file is opened when entries are first written (writePending, rewrite).
+// An active index with nothing to write keeps no file open either (file is nil, path names
+// it): a broker hosting thousands of idle partitions then holds one descriptor for each, its
+// .log, not three. The file is opened when entries are first written (writePending,
+// rewrite).
 type index struct {
 	kind       indexKind
 	maxEntries int64
 	fs         FS
-	path       string
-	// Written with Log.appendMu held, and only while mem != nil; read by readers only once
-	// mem is nil (viewLocked), which the roll sets, under Log.mu, after writePending opened
-	// the file. Invariants: mem == nil && n > 0 implies file != nil; file == nil implies
-	// the file on disk is empty (or missing, to be rebuilt).
+	cache      *IndexCache
+
+	// pathMu guards path, which changes when a closed segment's files are renamed
+	// (retirement): a lazy load opens the file by name, and must not open a newer segment's
+	// file that took the old name meanwhile.
+	pathMu sync.Mutex
+	path   string
+
+	// Written with Log.appendMu held (or by the segment's sole owner), and only while mem !=
+	// nil; never read by readers. Invariants: file == nil implies the file on disk is empty
+	// (or missing, to be rebuilt) while mem != nil; file == nil once mem == nil.
 	file File
 
 	// Written with both Log.appendMu and Log.mu held; read with either held.
@@ -52,22 +63,27 @@ type index struct {
 
 	// Guarded by Log.appendMu.
 	written int64 // bytes of the file; Invariant: written <= n*entrySize
+
+	// Guarded by cache.mu: the entries loaded while the index is inactive (see IndexCache).
+	loaded  []byte
+	elem    *list.Element // in cache.lru; nil when not loaded
+	dropped bool          // closed or replaced: never loaded into the cache again
 }
 
 // indexView is a snapshot of an index that may be searched without locks: entries are only
 // ever appended, so the first n stay as they are.
 type indexView struct {
 	kind indexKind
-	file File
 	mem  []byte
+	lazy *index // when mem is nil: a closed index, loaded on use
 	n    int64
 }
 
 // viewLocked snapshots ix; the caller holds Log.mu or Log.appendMu.
 func (ix *index) viewLocked() indexView {
 	v := indexView{kind: ix.kind, mem: ix.mem, n: ix.n}
-	if ix.mem == nil { // an active index's file is the appender's (see file)
-		v.file = ix.file
+	if ix.mem == nil {
+		v.lazy = ix
 	}
 	return v
 }
@@ -97,9 +113,15 @@ func (ix *index) closeIfEmpty() error {
 	return err
 }
 
-// reset is an empty active index on the same file, for rebuilding it.
+// reset is an empty active index on the same file, for rebuilding it; ix is dropped from
+// the cache, so that nothing loads the file being rewritten as ix's entries. The caller has
+// the segment to itself or holds Log.appendMu and Log.mu.
 func (ix *index) reset() *index {
-	return &index{kind: ix.kind, maxEntries: ix.maxEntries, fs: ix.fs, path: ix.path, file: ix.file, mem: []byte{}}
+	ix.cache.drop(ix)
+	ix.pathMu.Lock()
+	path := ix.path
+	ix.pathMu.Unlock()
+	return &index{kind: ix.kind, maxEntries: ix.maxEntries, fs: ix.fs, cache: ix.cache, path: path, file: ix.file, mem: []byte{}}
 }
 
 func (ix *index) full() bool { return ix.n >= ix.maxEntries }
@@ -167,29 +189,30 @@ func (ix *index) rewrite(entries []byte, keep bool) error {
 	return nil
 }
 
-// entry reads entry i into buf.
-func (v indexView) entry(i int64, buf []byte) ([]byte, error) {
-	es := v.kind.entrySize
+// entries returns the view's n entries, nil when a closed index's file cannot give them
+// (then lookups have no hint, see IndexCache).
+func (v indexView) entries() ([]byte, error) {
+	if v.n == 0 {
+		return nil, nil
+	}
 	if v.mem != nil {
-		return v.mem[i*es : (i+1)*es], nil
+		return v.mem[:v.n*v.kind.entrySize], nil
 	}
-	if _, err := v.file.ReadAt(buf[:es], i*es); err != nil {
-		return nil, fmt.Errorf("%s: read entry %d: %w", v.kind.name, i, err)
-	}
-	return buf[:es], nil
+	return v.lazy.load(v.n)
 }
 
 // floor finds the last entry whose key is <= key. ok is false when there is none.
 func (v indexView) floor(key int64) (e []byte, ok bool, err error) {
-	var buf [12]byte
-	lo, hi := int64(0), v.n // Invariant: entries [0, lo) have keys <= key, [hi, n) > key.
+	data, err := v.entries()
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", v.kind.name, err)
+	}
+	es := v.kind.entrySize
+	n := int64(len(data)) / es
+	lo, hi := int64(0), n // Invariant: entries [0, lo) have keys <= key, [hi, n) > key.
 	for lo < hi {
 		mid := int64(uint64(lo+hi) >> 1)
-		e, err := v.entry(mid, buf[:])
-		if err != nil {
-			return nil, false, err
-		}
-		if v.kind.key(e) <= key {
+		if v.kind.key(data[mid*es:(mid+1)*es]) <= key {
 			lo = mid + 1
 		} else {
 			hi = mid
@@ -198,11 +221,7 @@ func (v indexView) floor(key int64) (e []byte, ok bool, err error) {
 	if lo == 0 {
 		return nil, false, nil
 	}
-	e, err = v.entry(lo-1, buf[:])
-	if err != nil {
-		return nil, false, err
-	}
-	return append([]byte(nil), e...), true, nil
+	return data[(lo-1)*es : lo*es : lo*es], true, nil
 }
 
 // relativeOffset is offset - base clamped to int32, for searching the offset index.
@@ -270,18 +289,13 @@ func loadIndex(kind indexKind, f File, base, logSize, maxEntries int64) (*index,
 	if ix.n == 0 {
 		return ix, nil
 	}
-	v := ix.viewLocked()
-	var buf [12]byte
-	first, err := v.entry(0, buf[:])
+	first, err := readIndexEntry(kind, f, 0)
 	if err != nil {
 		return ix, err
 	}
-	first = append([]byte(nil), first...)
-	last, err := v.entry(ix.n-1, buf[:])
-	if err != nil {
+	if ix.last, err = readIndexEntry(kind, f, ix.n-1); err != nil {
 		return ix, err
 	}
-	ix.last = append([]byte(nil), last...)
 	switch kind.entrySize {
 	case offsetIndexKind.entrySize:
 		fo, _ := parseOffsetEntry(base, first)
@@ -298,4 +312,13 @@ func loadIndex(kind indexKind, f File, base, logSize, maxEntries int64) (*index,
 		}
 	}
 	return ix, nil
+}
+
+// readIndexEntry reads entry i of an index file.
+func readIndexEntry(kind indexKind, f File, i int64) ([]byte, error) {
+	e := make([]byte, kind.entrySize)
+	if _, err := f.ReadAt(e, i*kind.entrySize); err != nil {
+		return nil, fmt.Errorf("%s: read entry %d: %w", kind.name, i, err)
+	}
+	return e, nil
 }

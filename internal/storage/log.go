@@ -61,6 +61,10 @@ type LogConfig struct {
 	// producer state here, as Kafka does at every roll.
 	OnRoll func(nextOffset int64)
 
+	// IndexCache holds closed segments' index entries while they are used (indexcache.go);
+	// nil means one cache shared by the whole process, of DefaultIndexCacheBytes.
+	IndexCache *IndexCache
+
 	// Now is the clock (time.Now when nil); AfterFunc schedules delayed deletions
 	// (time.AfterFunc when nil). Tests inject fakes.
 	Now       func() time.Time
@@ -91,6 +95,9 @@ func (c LogConfig) withDefaults() (LogConfig, error) {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.IndexCache == nil {
+		c.IndexCache = defaultIndexCache
 	}
 	if c.AfterFunc == nil {
 		c.AfterFunc = realAfterFunc
@@ -154,7 +161,9 @@ func (r Region) ReadBytes() ([]byte, error) {
 // Log is one partition's log: an ordered list of segments in one directory. It is safe for
 // one appender (appends are serialized anyway) and any number of concurrent readers.
 //
-// Lock order: cleanMu, then flushMu, then appendMu, then mu, then retireMu.
+// Lock order: cleanMu, then flushMu, then appendMu, then mu, then retireMu. An index's
+// pathMu and the IndexCache's mu are leaves, taken under any of these but never together; the
+// LeaderEpochCache's mu is taken under flushMu (SetLeaderEpochCache).
 type Log struct {
 	fs     FS
 	dir    string
@@ -164,6 +173,10 @@ type Log struct {
 	// It is also where FlushTo callers queue: whoever takes it next fsyncs for all of them
 	// (group commit, flush.go).
 	flushMu sync.Mutex
+
+	// epochs, when set, is the partition's leader epoch cache, written (if it changed) by
+	// every flush before the recovery point moves (SetLeaderEpochCache). Guarded by flushMu.
+	epochs *LeaderEpochCache
 
 	// cleanMu serializes Clean (cleaner.go), which works unlocked on closed segments and
 	// takes flushMu, appendMu and mu only to swap its output in.
@@ -175,6 +188,8 @@ type Log struct {
 	cfg           LogConfig // with defaults filled in
 	failed        error     // sticky: the files may disagree with memory; no more writes
 	dirSyncNeeded bool      // segments were created or removed since the last directory fsync
+	// recoveredEpochs are the epochs of the batches Open recovered (RecoveredEpochs).
+	recoveredEpochs []EpochRun
 
 	// mu guards the log's shape. Readers hold it (shared) only to take snapshots; they do
 	// their I/O unlocked, below the committed sizes they saw.
@@ -412,9 +427,13 @@ func (l *Log) rollLocked(base int64) (*segment, error) {
 		return nil, fmt.Errorf("storage: roll %s: %w", l.dir, err)
 	}
 	l.mu.Lock()
-	old.offsetIdx.mem, old.timeIdx.mem = nil, nil // lookups now read the files
+	// Lookups now load the closed indexes lazily; the files are synced by name (Flush).
+	derr := errors.Join(old.offsetIdx.deactivateLocked(), old.timeIdx.deactivateLocked())
 	l.segments = append(l.segments, s)
 	l.mu.Unlock()
+	if derr != nil { // a close error loses nothing written: the entries were written, and Flush syncs by name
+		l.logger.Warn("roll: closing index files", "err", derr)
+	}
 	l.dirSyncNeeded = true
 	l.logger.Debug("rolled segment", "base_offset", base, "previous_size", old.size)
 	return s, nil
@@ -549,6 +568,15 @@ func (l *Log) Flush() error {
 	return l.flushLocked()
 }
 
+// SetLeaderEpochCache makes every flush of the log (Flush, FlushTo, Close) also write c's
+// file when it changed, before the recovery point moves: the cache's Assign writes nothing
+// itself (see LeaderEpochCheckpointFile).
+func (l *Log) SetLeaderEpochCache(c *LeaderEpochCache) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.epochs = c
+}
+
 // flushLocked is Flush; the caller holds flushMu.
 func (l *Log) flushLocked() error {
 	l.appendMu.Lock()
@@ -561,6 +589,7 @@ func (l *Log) flushLocked() error {
 		return l.failed
 	}
 	active := l.activeLocked()
+	written := active.offsetIdx.written + active.timeIdx.written
 	if err := active.offsetIdx.writePending(); err != nil {
 		l.appendMu.Unlock()
 		return err
@@ -569,12 +598,21 @@ func (l *Log) flushLocked() error {
 		l.appendMu.Unlock()
 		return err
 	}
+	if active.offsetIdx.written+active.timeIdx.written != written {
+		active.dirty = true // Close's final time index entry: a clean restart reads it
+	}
 	// The files are taken here, under appendMu: an index opens its file when first written
 	// (see index), which a roll may do while the fsyncs below run.
 	var dirty []File
+	var dirtyIndexes []string // closed indexes' files, synced by name
 	for _, s := range l.segments {
 		if s.dirty {
 			dirty = append(dirty, s.files()...)
+			for _, ix := range []*index{s.offsetIdx, s.timeIdx} {
+				if p := ix.closedFilePath(); p != "" {
+					dirtyIndexes = append(dirtyIndexes, p)
+				}
+			}
 			s.dirty = false
 		}
 	}
@@ -597,8 +635,21 @@ func (l *Log) flushLocked() error {
 			break
 		}
 	}
+	for _, p := range dirtyIndexes {
+		if err != nil {
+			break
+		}
+		err = syncClosedIndex(l.fs, p)
+	}
 	if err == nil && dirSync {
 		err = syncDir(l.fs, l.dir)
+	}
+	if err == nil && l.epochs != nil {
+		// Before the recovery point passes them: the entries below it are never rebuilt
+		// (see LeaderEpochCheckpointFile). A failed write leaves the log's data as it is.
+		if err := l.epochs.flushBelow(leo); err != nil {
+			return fmt.Errorf("storage: flush %s: %w", l.dir, err)
+		}
 	}
 	if err != nil {
 		err = fmt.Errorf("storage: flush %s: %w", l.dir, err)

@@ -100,11 +100,16 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 	}
 	for i := scanFrom; i < len(l.segments); i++ {
 		s := l.segments[i]
+		if i == len(l.segments)-1 && i < firstInsane {
+			if l.loadCleanActive(s, recoveryPoint) {
+				break
+			}
+		}
 		upper := int64(math.MaxInt64)
 		if i+1 < len(l.segments) {
 			upper = l.segments[i+1].baseOffset
 		}
-		truncated, err := l.recoverSegment(s, upper)
+		truncated, err := l.recoverSegment(s, upper, &l.recoveredEpochs)
 		if err != nil {
 			return err
 		}
@@ -128,9 +133,12 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 			return err
 		}
 	}
-	// Only the active segment keeps its indexes in memory.
+	// Only the active segment keeps its indexes in memory and may keep their files open;
+	// closed segments' are loaded when looked up (indexcache.go).
 	for _, s := range l.segments[:len(l.segments)-1] {
-		s.offsetIdx.mem, s.timeIdx.mem = nil, nil
+		if err := errors.Join(s.offsetIdx.deactivateLocked(), s.timeIdx.deactivateLocked()); err != nil {
+			return err
+		}
 	}
 	active := l.activeLocked()
 	if active.offsetIdx.mem == nil { // became active by dropping later segments
@@ -161,6 +169,7 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 			}
 		}
 		l.segments = nil
+		l.recoveredEpochs = nil
 		return l.startEmptyAt(logStartOffset)
 	}
 
@@ -175,6 +184,17 @@ func (l *Log) load(recoveryPoint, logStartOffset int64) error {
 	l.logger.Info("loaded log", "segments", len(l.segments), "scanned_from", l.segments[min(scanFrom, len(l.segments)-1)].baseOffset,
 		"log_start_offset", l.logStartOffset, "log_end_offset", l.logEndOffset)
 	return nil
+}
+
+// RecoveredEpochs hands over the leader epochs of the batches that Open's recovery read
+// (from the segment holding the recovery point to the log end), for the partition's
+// LeaderEpochCache.Recover; later calls return nil.
+func (l *Log) RecoveredEpochs() []EpochRun {
+	l.appendMu.Lock()
+	defer l.appendMu.Unlock()
+	runs := l.recoveredEpochs
+	l.recoveredEpochs = nil
+	return runs
 }
 
 // startEmptyAt makes the log one empty segment at offset. It runs from load, unlocked.
@@ -282,7 +302,8 @@ func (l *Log) openSegment(base int64) (s *segment, sane bool, err error) {
 		if err == nil && fi.Size() == 0 {
 			// Nothing to check or read (an idle partition's): no file is opened until entries
 			// are written (see index).
-			ix := &index{kind: kind, maxEntries: l.cfg.SegmentIndexBytes / kind.entrySize, fs: l.fs, path: s.path(suffix)}
+			ix := &index{kind: kind, maxEntries: l.cfg.SegmentIndexBytes / kind.entrySize, fs: l.fs, cache: l.cfg.IndexCache,
+				path: s.path(suffix)}
 			if kind.entrySize == offsetIndexKind.entrySize {
 				s.offsetIdx = ix
 			} else {
@@ -301,7 +322,7 @@ func (l *Log) openSegment(base int64) (s *segment, sane bool, err error) {
 			s.close()
 			return nil, false, err
 		}
-		ix.fs, ix.path = l.fs, s.path(suffix)
+		ix.fs, ix.cache, ix.path = l.fs, l.cfg.IndexCache, s.path(suffix)
 		if err != nil {
 			l.logger.Warn("index file corrupt; will rebuild", "file", s.path(suffix), "err", err)
 			sane = false
@@ -325,8 +346,9 @@ var (
 // rebuilds its indexes (kept in memory; load drops them unless s ends up active). Batches
 // must have offsets increasing, at or above the segment's base and below upper (the next
 // segment's base). truncated reports whether bytes were cut. I/O errors other than a short
-// file abort.
-func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error) {
+// file abort. When runs is not nil, the leader epochs of the valid batches are added to it
+// (see LeaderEpochCache.Recover).
+func (l *Log) recoverSegment(s *segment, upper int64, runs *[]EpochRun) (truncated bool, err error) {
 	fileSize := s.size
 	s.offsetIdx, s.timeIdx = s.offsetIdx.reset(), s.timeIdx.reset()
 	s.size, s.nextOffset, s.maxTimestamp, s.maxTimestampOffset = 0, s.baseOffset, -1, -1
@@ -365,6 +387,13 @@ func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error
 			stop = fmt.Errorf("%w at position %d: CRC %08x, header says %08x", errCorrupt, pos, got, h.CRC)
 			break
 		}
+		if runs != nil && h.PartitionLeaderEpoch >= 0 {
+			if k := len(*runs); k > 0 && (*runs)[k-1].Epoch == h.PartitionLeaderEpoch {
+				(*runs)[k-1].LastOffset = h.BaseOffset
+			} else {
+				*runs = append(*runs, EpochRun{Epoch: h.PartitionLeaderEpoch, FirstOffset: h.BaseOffset, LastOffset: h.BaseOffset})
+			}
+		}
 		// Index as Append does.
 		if h.MaxTimestamp > s.maxTimestamp {
 			s.maxTimestamp, s.maxTimestampOffset = h.MaxTimestamp, h.LastOffset()
@@ -378,6 +407,12 @@ func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error
 		s.bytesSinceLastIndexEntry += h.Size()
 		s.nextOffset = h.NextOffset()
 	}
+	// The scanned bytes and the rebuilt indexes may be in the page cache only (the crash was
+	// the process's, not the machine's): the next Flush fsyncs them before the recovery point
+	// passes this segment. An empty one has nothing to make durable (an idle partition's).
+	if fileSize > 0 {
+		s.dirty = true
+	}
 	if stop != nil {
 		l.logger.Warn("truncating log segment at first invalid batch",
 			"segment", s.path(LogFileSuffix), "position", s.size, "bytes_truncated", fileSize-s.size,
@@ -385,7 +420,6 @@ func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error
 		if err := s.log.Truncate(s.size); err != nil {
 			return false, err
 		}
-		s.dirty = true
 	}
 	// As Kafka's recover does: a closed segment's time index ends with its largest timestamp.
 	s.maybeAppendTimeEntryLocked(s.maxTimestamp, s.maxTimestampOffset)
@@ -396,6 +430,69 @@ func (l *Log) recoverSegment(s *segment, upper int64) (truncated bool, err error
 		return false, err
 	}
 	return stop != nil, nil
+}
+
+// loadCleanActive loads the active segment without scanning it when it lies wholly below the
+// recovery point, as after a clean shutdown (Kafka trusts its clean-shutdown marker the same
+// way): the batch headers from the offset index's last entry to the end of the file (no
+// CRCs, no records) must end at exactly recoveryPoint; everything below it was fsynced with
+// its indexes (Close and Flush write and fsync the active segment's index files first), so
+// the indexes are taken as they are. The largest timestamp is the time index's last entry
+// (which covers every batch up to the last offset index entry) or a later batch's. When the
+// headers disagree (a torn tail, bytes past the recovery point, an index entry that does not
+// start a batch, an index file that reads short) it returns false and changes nothing, and
+// the caller scans the segment.
+func (l *Log) loadCleanActive(s *segment, recoveryPoint int64) bool {
+	if recoveryPoint < s.baseOffset {
+		return false
+	}
+	pos, want := int64(0), int64(-1) // want: the last offset of the batch at pos, if indexed
+	if s.offsetIdx.last != nil {
+		want, pos = parseOffsetEntry(s.baseOffset, s.offsetIdx.last)
+	}
+	next, maxTs, maxTsOffset := s.baseOffset, int64(-1), int64(-1)
+	if s.timeIdx.last != nil {
+		maxTs, maxTsOffset = parseTimeEntry(s.baseOffset, s.timeIdx.last)
+	}
+	start := pos
+	var buf [records.HeaderSize]byte
+	for pos < s.size {
+		h, err := readHeader(s.log, pos, s.size, &buf)
+		if err != nil || h.Magic != records.Magic || h.LastOffsetDelta < 0 || h.BaseOffset < next ||
+			(pos == start && want >= 0 && h.LastOffset() != want) || !s.canHoldOffset(h.LastOffset()) {
+			return false
+		}
+		if h.MaxTimestamp > maxTs {
+			maxTs, maxTsOffset = h.MaxTimestamp, h.LastOffset()
+		}
+		next = h.NextOffset()
+		pos += h.Size()
+	}
+	if next != recoveryPoint || (start > 0 && want < 0) {
+		return false
+	}
+	mems := make([][]byte, 2)
+	for i, ix := range []*index{s.offsetIdx, s.timeIdx} {
+		mems[i] = make([]byte, ix.n*ix.kind.entrySize, ix.n*ix.kind.entrySize+1024)
+		if ix.n == 0 {
+			continue
+		}
+		if ix.file == nil {
+			return false
+		}
+		if k, _ := ix.file.ReadAt(mems[i], 0); k < len(mems[i]) {
+			return false // the scan rebuilds it
+		}
+	}
+	s.offsetIdx.mem, s.timeIdx.mem = mems[0], mems[1]
+	s.nextOffset = next
+	s.maxTimestamp, s.maxTimestampOffset = maxTs, maxTsOffset
+	s.bytesSinceLastIndexEntry = s.size
+	if want >= 0 {
+		s.bytesSinceLastIndexEntry = s.size - start
+	}
+	l.logger.Debug("active segment below the recovery point: not scanned", "segment", s.baseOffset, "next_offset", next)
+	return true
 }
 
 // checkRecoveredHeader checks a header met by recovery at pos.

@@ -510,3 +510,67 @@ func TestCheckpoint(t *testing.T) {
 		t.Error("wrote a topic with a space")
 	}
 }
+
+// After a clean shutdown the active segment lies wholly below the recovery point: reopening
+// reads its batch headers from the last offset index entry on, not the whole segment, and the
+// log comes back the same. Bytes past the recovery point (a torn tail, or batches written after
+// the last flush) make it scan the segment as before.
+func TestCleanRestartSkipsActiveSegmentScan(t *testing.T) {
+	fs := newOpenCountingFS(NewMemFS())
+	dir := "/d/t-0"
+	cfg := LogConfig{IndexIntervalBytes: 4096}
+	l := mustOpen(t, fs, dir, cfg, 0)
+	var want []appended
+	for i := range 400 { // about 400 KiB, one segment
+		want = append(want, appendBatch(t, l, 4, 1000, int64(1000+i%7)))
+	}
+	leo := l.LogEndOffset()
+	maxOff, maxTs := l.MaxTimestamp()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	logFile := filepath.Join(dir, segmentFileName(0, LogFileSuffix))
+	size := int64(len(readFile(t, fs, logFile)))
+	fs.bytesRead(logFile)
+
+	l = mustOpen(t, fs, dir, cfg, leo)
+	if n := fs.bytesRead(logFile); n > 16<<10 {
+		t.Fatalf("clean reopen read %d bytes of a %d-byte active segment", n, size)
+	}
+	if o, ts := l.MaxTimestamp(); l.LogEndOffset() != leo || o != maxOff || ts != maxTs {
+		t.Fatalf("reopened: log end %d, max timestamp %d@%d; want %d, %d@%d", l.LogEndOffset(), ts, o, leo, maxTs, maxOff)
+	}
+	sameBatches(t, readAll(t, l), want)
+	want = append(want, appendBatch(t, l, 2, 5000, 2000)) // indexed as if never closed
+	sameBatches(t, readAll(t, l), want)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, fs, dir, 0, l.LogEndOffset())
+	leo = l.LogEndOffset()
+
+	// A torn tail past the recovery point: scanned and cut.
+	f, err := fs.OpenFile(logFile, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(want[0].bytes[:100])
+	f.Close()
+	fs.bytesRead(logFile)
+	l = mustOpen(t, fs, dir, cfg, leo)
+	if n := fs.bytesRead(logFile); n < size {
+		t.Fatalf("reopen with a torn tail read %d bytes, want the whole segment scanned", n)
+	}
+	if l.LogEndOffset() != leo {
+		t.Fatalf("log end %d after cutting a torn tail, want %d", l.LogEndOffset(), leo)
+	}
+	// Batches past the recovery point: scanned and kept.
+	want = append(want, appendBatch(t, l, 1, 10, 3000))
+	l.Close()
+	l = mustOpen(t, fs, dir, cfg, leo)
+	defer l.Close()
+	if l.LogEndOffset() != leo+1 {
+		t.Fatalf("log end %d, want %d", l.LogEndOffset(), leo+1)
+	}
+	sameBatches(t, readAll(t, l), want)
+}

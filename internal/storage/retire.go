@@ -57,7 +57,11 @@ func (l *Log) retireLocked(segs []*segment) {
 		for _, suffix := range segmentSuffixes {
 			from := s.path(suffix)
 			to := from + deletedFileSuffix
-			if err := l.fs.Rename(from, to); err != nil {
+			rename := l.fs.Rename
+			if ix := s.indexOf(suffix); ix != nil {
+				rename = func(_, to string) error { return ix.renameFile(l.fs, to) }
+			}
+			if err := rename(from, to); err != nil {
 				if !errors.Is(err, os.ErrNotExist) {
 					l.logger.Warn("retire: rename failed; removing under the live name", "file", from, "err", err)
 					r.names = append(r.names, from)

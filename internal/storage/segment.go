@@ -92,10 +92,8 @@ func createSegment(fs FS, dir string, base int64, cfg LogConfig) (*segment, erro
 		s.removeFiles(fs)
 		return nil, fmt.Errorf("create segment %d: %w", base, err)
 	}
-	s.offsetIdx = &index{kind: offsetIndexKind, file: oi, maxEntries: cfg.SegmentIndexBytes / offsetIndexKind.entrySize, mem: []byte{},
-		fs: fs, path: s.path(IndexFileSuffix)}
-	s.timeIdx = &index{kind: timeIndexKind, file: ti, maxEntries: cfg.SegmentIndexBytes / timeIndexKind.entrySize, mem: []byte{},
-		fs: fs, path: s.path(TimeIndexFileSuffix)}
+	s.offsetIdx = newActiveIndex(offsetIndexKind, fs, s.path(IndexFileSuffix), oi, cfg)
+	s.timeIdx = newActiveIndex(timeIndexKind, fs, s.path(TimeIndexFileSuffix), ti, cfg)
 	// The files exist (empty), as Kafka's do; they are opened again when written (see index).
 	if err := errors.Join(s.offsetIdx.closeIfEmpty(), s.timeIdx.closeIfEmpty()); err != nil {
 		s.close()
@@ -103,6 +101,12 @@ func createSegment(fs FS, dir string, base int64, cfg LogConfig) (*segment, erro
 		return nil, fmt.Errorf("create segment %d: %w", base, err)
 	}
 	return s, nil
+}
+
+// newActiveIndex is an empty active index on file f (nil: not open) named path.
+func newActiveIndex(kind indexKind, fs FS, path string, f File, cfg LogConfig) *index {
+	return &index{kind: kind, maxEntries: cfg.SegmentIndexBytes / kind.entrySize, fs: fs, cache: cfg.IndexCache,
+		path: path, file: f, mem: []byte{}}
 }
 
 func (s *segment) closeFiles(fs ...File) error {
@@ -118,16 +122,29 @@ func (s *segment) closeFiles(fs ...File) error {
 	return first
 }
 
-// close closes the segment's files.
+// close closes the segment's files and drops its indexes from the cache.
 func (s *segment) close() error {
 	var oi, ti File
 	if s.offsetIdx != nil {
 		oi = s.offsetIdx.file
+		s.offsetIdx.cache.drop(s.offsetIdx)
 	}
 	if s.timeIdx != nil {
 		ti = s.timeIdx.file
+		s.timeIdx.cache.drop(s.timeIdx)
 	}
 	return s.closeFiles(s.log, oi, ti)
+}
+
+// indexOf is the segment's index kept in the file with suffix, nil for other files.
+func (s *segment) indexOf(suffix string) *index {
+	switch suffix {
+	case IndexFileSuffix:
+		return s.offsetIdx
+	case TimeIndexFileSuffix:
+		return s.timeIdx
+	}
+	return nil
 }
 
 // segmentSuffixes are the suffixes of a segment's files; the .txnindex may be missing.

@@ -58,7 +58,7 @@ func (l *Log) TruncateTo(offset int64) (int64, error) {
 	l.segments = append([]*segment(nil), segs[:i+1]...)
 	l.retireLocked(dropped)
 	s.size = pos
-	if _, err := l.recoverSegment(s, math.MaxInt64); err != nil {
+	if _, err := l.recoverSegment(s, math.MaxInt64, nil); err != nil {
 		l.failed = fmt.Errorf("storage: rebuilding indexes of %s after truncation: %w", l.dir, err)
 		return -1, l.failed
 	}
