@@ -3,9 +3,11 @@ package storage
 import (
 	"container/list"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"sync"
 )
 
@@ -162,13 +164,20 @@ func (ix *index) writePending() error {
 // rewrite replaces the file's contents by entries (after recovery rebuilt them) and keeps
 // them in memory if keep. The caller has exclusive access (Open).
 func (ix *index) rewrite(entries []byte, keep bool) error {
-	// With no file open the file is empty (see file), as entries are: nothing to write.
-	if ix.file != nil || len(entries) > 0 {
+	switch {
+	case ix.file != nil || len(entries) > 0:
 		if err := ix.openFile(); err != nil {
 			return err
 		}
 		if err := ix.file.Truncate(0); err != nil {
 			return err
+		}
+	default:
+		// No file open and nothing to write: an empty active index's file is empty, but a
+		// closed one's (a truncation into a closed segment rebuilds it) holds its old
+		// entries, which later appends would follow.
+		if err := emptyIfExists(ix.fs, ix.path); err != nil {
+			return fmt.Errorf("%s: %w", ix.kind.name, err)
 		}
 	}
 	if len(entries) > 0 {
@@ -187,6 +196,25 @@ func (ix *index) rewrite(entries []byte, keep bool) error {
 		ix.mem = append(make([]byte, 0, len(entries)+1024), entries...)
 	}
 	return nil
+}
+
+// emptyIfExists truncates the file at path to nothing, if there is such a file.
+func emptyIfExists(fs FS, path string) error {
+	f, err := fs.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() > 0 {
+		err = f.Truncate(0)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // entries returns the view's n entries, nil when a closed index's file cannot give them

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -143,4 +144,63 @@ func TestTruncateFullyAndStartAt(t *testing.T) {
 	if l.LogStartOffset() != 50 || l.LogEndOffset() != 53 {
 		t.Fatalf("reopened log [%d, %d), want [50, 53)", l.LogStartOffset(), l.LogEndOffset())
 	}
+}
+
+// Truncating into a closed segment (whose index files are not open) below its first index
+// entry empties those files: entries added after the cut are not read back behind the old
+// ones once the segment is closed again and its index is loaded from the file.
+func TestTruncateIntoClosedSegmentEmptiesItsIndexes(t *testing.T) {
+	fs := NewMemFS()
+	dir := "/data/t-0"
+	cfg := LogConfig{SegmentBytes: 2000, IndexIntervalBytes: 300, IndexCache: NewIndexCache(1)}
+	l := mustOpen(t, fs, dir, cfg, 0)
+	var all []appended
+	for i := range 30 {
+		all = append(all, appendBatch(t, l, 2, 100, int64(1000+i)))
+	}
+	if l.NumSegments() < 3 {
+		t.Fatalf("want several segments, have %d", l.NumSegments())
+	}
+	// Keep one batch of the second segment: less than index.interval.bytes, so no entry.
+	second := 0
+	for i := 1; i < len(all); i++ {
+		if r, err := l.Read(all[i].base, 1, l.LogEndOffset(), true); err == nil && r.Pos == 0 {
+			second = i
+			break
+		}
+	}
+	if second == 0 {
+		t.Fatal("no batch starts the second segment")
+	}
+	cut := all[second+1].base
+	if leo, err := l.TruncateTo(cut); err != nil || leo != cut {
+		t.Fatalf("TruncateTo(%d) = %d, %v", cut, leo, err)
+	}
+	kept := all[: second+1 : second+1]
+	for i := range 20 { // other sizes than before, so stale positions point into the middle of batches
+		kept = append(kept, appendBatch(t, l, 1, 30+37*i, int64(3000+i)))
+	}
+	// Each batch read by its own offset: an index lookup, from the file once the segment
+	// closed and its entries left the (one-byte) cache.
+	readEach := func() {
+		t.Helper()
+		for _, b := range kept {
+			r, err := l.Read(b.base, 1, l.LogEndOffset(), true)
+			if err != nil {
+				t.Fatalf("Read(%d): %v", b.base, err)
+			}
+			data, err := r.ReadBytes()
+			if err != nil || !bytes.HasPrefix(data, b.bytes) {
+				t.Fatalf("Read(%d): %d bytes, %v; want the batch appended there", b.base, len(data), err)
+			}
+		}
+	}
+	readEach()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, fs, dir, cfg, 0)
+	defer l.Close()
+	readEach()
+	checkInvariants(t, fs, dir, 0, kept[len(kept)-1].last+1)
 }
