@@ -56,5 +56,5 @@ func (l *Log) FlushTo(end int64) error {
 	if done {
 		return nil
 	}
-	return l.flushLocked()
+	return l.syncLocked(true)
 }

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"encoding/binary"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -160,29 +159,28 @@ func TestFlushToFailedFsync(t *testing.T) {
 	}
 }
 
-// A roll writes the closed segment's last index entries (its final time index entry is how
-// a restart learns the segment's largest timestamp). Under flush.messages=1 that segment was
-// already flushed before the roll, so the next flush, which moves the recovery point past
-// it, must sync those entries too: after a crash they are there.
-func TestFlushAfterRollSyncsClosedSegmentIndexes(t *testing.T) {
+// flush.messages flushes sync only the .log files; after a crash the log is recovered from
+// its start (no recovery-point checkpoint survives a crash), which rebuilds the indexes: a
+// closed segment's largest timestamp, which its time index's last entry gives, is right.
+func TestCrashAfterFlushesRebuildsIndexes(t *testing.T) {
 	fs := NewMemFS()
 	batch, _ := makeBatch(1, 100, 0, 0)
 	cfg := LogConfig{FlushMessages: 1, SegmentBytes: int64(2*len(batch) + 1)}
 	l := mustOpen(t, fs, "/d/t-0", cfg, 0)
-	var last appended
 	for _, ts := range []int64{100, 300, 200} { // the third append rolls
-		last = appendBatch(t, l, 1, 100, ts)
-		if err := l.FlushIfDue(last.last + 1); err != nil {
+		a := appendBatch(t, l, 1, 100, ts)
+		if err := l.FlushIfDue(a.last + 1); err != nil {
 			t.Fatal(err)
 		}
 	}
 	fs.Crash()
-	tidx := readFile(t, fs, filepath.Join("/d/t-0", segmentFileName(0, TimeIndexFileSuffix)))
-	if len(tidx) < 12 {
-		t.Fatalf("closed segment's time index after the crash: %d bytes, want its final entry", len(tidx))
+	l = mustOpen(t, fs, "/d/t-0", cfg, 0)
+	defer l.Close()
+	if l.LogEndOffset() != 3 {
+		t.Fatalf("log end %d after the crash, want 3 (every append was flushed)", l.LogEndOffset())
 	}
-	if ts := int64(binary.BigEndian.Uint64(tidx[len(tidx)-12:])); ts != 300 {
-		t.Fatalf("closed segment's last time index entry: timestamp %d, want 300", ts)
+	if off, _, ok := l.OffsetForTimestamp(250); !ok || off != 1 {
+		t.Fatalf("OffsetForTimestamp(250) = %d, %v after the crash; want 1", off, ok)
 	}
 }
 
@@ -209,4 +207,41 @@ func TestFlushSkipsSegmentRetiredMeanwhile(t *testing.T) {
 		t.Fatalf("flush: %v", err)
 	}
 	appendBatch(t, l, 1, 100, 1) // fails the test if the flush failed the log
+}
+
+// A flush.messages flush fsyncs only the .log (the indexes are rebuilt by the recovery that
+// follows a crash); Close, whose recovery-point checkpoint lets the next start trust the
+// indexes, syncs them too.
+func TestFlushToSyncsOnlyTheLog(t *testing.T) {
+	var mu sync.Mutex
+	syncs := map[string]int{}
+	fs := NewErrorFS(NewMemFS(), func(op, path string) error {
+		if op == OpSync {
+			mu.Lock()
+			syncs[filepath.Ext(path)]++
+			mu.Unlock()
+		}
+		return nil
+	})
+	l := mustOpen(t, fs, "/d/t-0", LogConfig{FlushMessages: 1, IndexIntervalBytes: 1}, 0)
+	for i := range 5 {
+		a := appendBatch(t, l, 1, 100, int64(1000+i))
+		if err := l.FlushIfDue(a.last + 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	logSyncs, indexSyncs := syncs[LogFileSuffix], syncs[IndexFileSuffix]+syncs[TimeIndexFileSuffix]
+	mu.Unlock()
+	if logSyncs != 5 || indexSyncs != 0 {
+		t.Fatalf("after 5 flush.messages=1 appends: %d .log and %d index fsyncs, want 5 and 0", logSyncs, indexSyncs)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if syncs[IndexFileSuffix] == 0 || syncs[TimeIndexFileSuffix] == 0 {
+		t.Fatalf("Close synced no index file: %v", syncs)
+	}
 }

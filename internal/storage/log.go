@@ -360,6 +360,7 @@ func (l *Log) append(batch []byte, h records.Header, assign bool) (baseOffset in
 		return -1, err
 	}
 	seg.dirty = true
+	seg.logDirty = true
 	if pos == 0 {
 		seg.firstBatchTimestamp = h.MaxTimestamp
 	}
@@ -578,7 +579,16 @@ func (l *Log) SetLeaderEpochCache(c *LeaderEpochCache) {
 }
 
 // flushLocked is Flush; the caller holds flushMu.
-func (l *Log) flushLocked() error {
+func (l *Log) flushLocked() error { return l.syncLocked(false) }
+
+// syncLocked is Flush, or with dataOnly the flush that flush.messages asks for (FlushTo):
+// only the segments' .log files (and the directory). Index files need no fsync for the
+// records to be durable: they are rebuilt from the .log by the recovery that follows a crash
+// (the recovery-point checkpoint that lets Open trust them is written only at a clean
+// shutdown, after Close's full flush), and a segment stays dirty until a full flush has
+// synced its indexes too. Syncing them as well would triple the fdatasyncs of every
+// flush.messages=1 produce. The caller holds flushMu.
+func (l *Log) syncLocked(dataOnly bool) error {
 	l.appendMu.Lock()
 	if l.closed {
 		l.appendMu.Unlock()
@@ -588,25 +598,35 @@ func (l *Log) flushLocked() error {
 		l.appendMu.Unlock()
 		return l.failed
 	}
-	active := l.activeLocked()
-	written := active.offsetIdx.written + active.timeIdx.written
-	if err := active.offsetIdx.writePending(); err != nil {
-		l.appendMu.Unlock()
-		return err
-	}
-	if err := active.timeIdx.writePending(); err != nil {
-		l.appendMu.Unlock()
-		return err
-	}
-	if active.offsetIdx.written+active.timeIdx.written != written {
-		active.dirty = true // Close's final time index entry: a clean restart reads it
+	if !dataOnly {
+		active := l.activeLocked()
+		written := active.offsetIdx.written + active.timeIdx.written
+		if err := active.offsetIdx.writePending(); err != nil {
+			l.appendMu.Unlock()
+			return err
+		}
+		if err := active.timeIdx.writePending(); err != nil {
+			l.appendMu.Unlock()
+			return err
+		}
+		if active.offsetIdx.written+active.timeIdx.written != written {
+			active.dirty = true // Close's final time index entry: a clean restart reads it
+		}
 	}
 	// The files are taken here, under appendMu: an index opens its file when first written
 	// (see index), which a roll may do while the fsyncs below run.
 	var dirty []File
 	var dirtyIndexes []string // closed indexes' files, synced by name
 	for _, s := range l.segments {
+		if dataOnly {
+			if s.logDirty {
+				dirty = append(dirty, s.log) // stays dirty: its indexes wait for a full flush
+				s.logDirty = false
+			}
+			continue
+		}
 		if s.dirty {
+			s.logDirty = false
 			dirty = append(dirty, s.files()...)
 			for _, ix := range []*index{s.offsetIdx, s.timeIdx} {
 				if p := ix.closedFilePath(); p != "" {

@@ -412,6 +412,7 @@ func (l *Log) recoverSegment(s *segment, upper int64, runs *[]EpochRun) (truncat
 	// passes this segment. An empty one has nothing to make durable (an idle partition's).
 	if fileSize > 0 {
 		s.dirty = true
+		s.logDirty = true
 	}
 	if stop != nil {
 		l.logger.Warn("truncating log segment at first invalid batch",

@@ -37,7 +37,10 @@ type segment struct {
 	// Guarded by Log.appendMu.
 	bytesSinceLastIndexEntry int64
 	dirty                    bool // written since its last fsync
-	txnIndexDirty            bool // the .txnindex file had a corrupt tail (load only)
+	// logDirty: the .log written since its last fsync (dirty covers the index files too;
+	// a flush.messages flush syncs only the .log, see Log.syncLocked).
+	logDirty      bool
+	txnIndexDirty bool // the .txnindex file had a corrupt tail (load only)
 	// For rolling by age: when the segment was created or opened (ms), the max timestamp
 	// of its first batch (-1 when it has none or is empty), and the random amount by which
 	// it rolls early (segment.jitter.ms).
@@ -73,7 +76,7 @@ const segmentFileFlags = os.O_RDWR | os.O_CREATE | os.O_APPEND
 // createSegment creates the empty files of a new active segment, replacing any leftovers.
 func createSegment(fs FS, dir string, base int64, cfg LogConfig) (*segment, error) {
 	now := cfg.Now().UnixMilli()
-	s := &segment{dir: dir, baseOffset: base, nextOffset: base, maxTimestamp: -1, maxTimestampOffset: -1, dirty: true,
+	s := &segment{dir: dir, baseOffset: base, nextOffset: base, maxTimestamp: -1, maxTimestampOffset: -1, dirty: true, logDirty: true,
 		createdMs: now, firstBatchTimestamp: -1, rollJitterMs: randomJitter(cfg), lastModifiedMs: now}
 	var err error
 	open := func(suffix string) File {

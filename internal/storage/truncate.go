@@ -73,6 +73,7 @@ func (l *Log) TruncateTo(offset int64) (int64, error) {
 		}
 	}
 	s.dirty = true
+	s.logDirty = true
 	l.dirSyncNeeded = true
 	l.logEndOffset = s.nextOffset
 	l.logStartOffset = min(l.logStartOffset, l.logEndOffset)
