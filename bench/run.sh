@@ -360,6 +360,20 @@ cluster3() {
     fi
     sleep 0.2
   done
+  # Produce once every broker's metadata has the topic with three in-sync replicas per
+  # partition: a client that meets a broker that has not applied the new topic yet waits for
+  # its next metadata refresh (seconds), which would be measured as produce latency.
+  for i in 0 1 2; do
+    deadline=$((SECONDS + 60))
+    until [ "$(g topic describe --bootstrap-server "127.0.0.1:${ports[$i]}" --topic bench6r3 2>/dev/null |
+      grep -c 'Partition: .*Leader: [0-9].*Isr: [0-9]*,[0-9]*,[0-9]')" = 6 ]; do
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "broker $((i + 1)) never showed bench6r3 fully in sync" >&2
+        return 1
+      fi
+      sleep 0.1
+    done
+  done
   local one
   one=$(cat "$work/fig.bench6.acks-all_linger.ms-5_compression.type-lz4" 2>/dev/null || echo "")
   produce "produce 1 KiB, 3 nodes, RF=3, 6 partitions, acks=all, linger 5 ms, lz4" "$bootstrap" bench6r3 \
