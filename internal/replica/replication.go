@@ -130,7 +130,13 @@ type PendingWrite struct {
 // set, its P cleared, as WaitReplicated does) and reports whether all are settled: on a
 // single node, or when the followers were quick, a Produce is answered at once.
 func Replicated(writes []*PendingWrite) bool {
-	all := true
+	return len(settleReplicated(writes)) == 0
+}
+
+// settleReplicated settles the writes that are done (their Err set, their P cleared) and
+// returns the partitions of those still waiting.
+func settleReplicated(writes []*PendingWrite) []*Partition {
+	var pending []*Partition
 	for _, w := range writes {
 		if w.Err != nil || w.P == nil {
 			continue
@@ -142,9 +148,9 @@ func Replicated(writes []*PendingWrite) bool {
 			w.Err, w.P = err, nil
 			continue
 		}
-		all = false
+		pending = append(pending, w.P)
 	}
-	return all
+	return pending
 }
 
 // WaitReplicated waits until every write is replicated to the ISR (Kafka's DelayedProduce),
@@ -163,20 +169,7 @@ func WaitReplicated(ctx context.Context, writes []*PendingWrite, timeout time.Du
 		}
 	}()
 	for {
-		var pending []*Partition
-		for _, w := range writes {
-			if w.Err != nil || w.P == nil {
-				continue
-			}
-			w.P.mu.Lock()
-			done, err := w.P.replicatedLocked(w.NextOffset, w.Epoch)
-			w.P.mu.Unlock()
-			if done {
-				w.Err, w.P = err, nil
-				continue
-			}
-			pending = append(pending, w.P)
-		}
+		pending := settleReplicated(writes)
 		if len(pending) == 0 {
 			return
 		}
