@@ -139,18 +139,24 @@ func sortedPartitions(m map[string][]int32) []partitionData {
 
 func (o *consumerOptions) run(ctx context.Context, stdout io.Writer, now func() time.Time) error {
 	ev := &eventWriter{now: now, w: stdout}
+	// The client joins the group as soon as it exists: its callbacks wait until
+	// startup_complete is out, which Kafka's tool prints first.
+	started := make(chan struct{})
 	opts := []kgo.Opt{
 		kgo.ClientID("verifiable-consumer"),
 		kgo.ConsumerGroup(o.groupID),
 		kgo.ConsumeTopics(o.topic),
 		kgo.SessionTimeout(time.Duration(o.sessionTimeout) * time.Millisecond),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			<-started
 			ev.print(partitionsEvent{header: ev.header("partitions_assigned"), Partitions: sortedPartitions(m)})
 		}),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			<-started
 			ev.print(partitionsEvent{header: ev.header("partitions_revoked"), Partitions: sortedPartitions(m)})
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			<-started
 			ev.print(partitionsEvent{header: ev.header("partitions_revoked"), Partitions: sortedPartitions(m)})
 		}),
 	}
@@ -186,6 +192,7 @@ func (o *consumerOptions) run(ctx context.Context, stdout io.Writer, now func() 
 		return err
 	}
 	ev.print(ev.header("startup_complete"))
+	close(started)
 	var consumed int64
 	for ctx.Err() == nil && (o.maxMessages < 0 || consumed < o.maxMessages) {
 		fs := cl.PollFetches(ctx)
