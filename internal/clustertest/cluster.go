@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,23 +147,59 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 	return c
 }
 
-// freePorts reserves k free loopback ports (by binding and releasing them).
+// freePorts reserves k free loopback ports for listeners that must keep their port across
+// restarts (the controller quorum's). They come from below the kernel's ephemeral range: a
+// port from inside it (what binding port 0 gives) can become the source port of some
+// outgoing connection while its node is down, and the node's restart then fails with
+// "address already in use". No port is handed out twice by one test binary.
 func freePorts(t testing.TB, k int) []int {
 	t.Helper()
+	low := ephemeralLow()
+	portsMu.Lock()
+	defer portsMu.Unlock()
 	var lns []net.Listener
 	var ports []int
-	for range k {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("clustertest: %v", err)
+	for tries := 0; len(ports) < k; tries++ {
+		if tries > 10000 {
+			t.Fatalf("clustertest: no free port below %d", low)
 		}
+		p := minPort + rand.IntN(low-minPort)
+		if portsHanded[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue // in use
+		}
+		portsHanded[p] = true
 		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, p)
 	}
 	for _, ln := range lns {
 		ln.Close()
 	}
 	return ports
+}
+
+// minPort is the lowest port freePorts picks, clear of well-known services.
+const minPort = 10000
+
+var (
+	portsMu     sync.Mutex
+	portsHanded = map[int]bool{}
+)
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768 when unknown).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > minPort+1000 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 // N is the number of nodes.
