@@ -8,36 +8,13 @@ import (
 	"time"
 
 	"github.com/gregorhq/gregor/internal/config"
-	"github.com/gregorhq/gregor/internal/metadata"
 	"github.com/gregorhq/gregor/internal/storage"
 )
 
 // flushManager is a one-partition manager whose topic has flush.messages set.
 func flushManager(t *testing.T, fs storage.FS, flushMessages int64) (*Manager, *Partition) {
 	t.Helper()
-	defaults := config.Default().TopicDefaults()
-	defaults.SegmentBytes = 400
-	defaults.FlushMessages = flushMessages
-	m, err := NewManager(Config{NodeID: 1, LogDir: "/data", FS: fs, TopicDefaults: defaults, ProducerIDExpiration: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := metadata.UUID{1}
-	img, err := metadata.Empty().Apply([]metadata.Record{
-		metadata.TopicRecord{Name: "t", ID: id},
-		metadata.PartitionRecord{TopicID: id, Partition: 0, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Apply(img); err != nil {
-		t.Fatal(err)
-	}
-	p, err := m.Partition("t", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, p
+	return testManagerTopic(t, fs, nil, func(c *config.Topic) { c.FlushMessages = flushMessages })
 }
 
 // TestFlushMessagesOneSurvivesCrash: with flush.messages=1 every acknowledged append, from

@@ -162,8 +162,17 @@ func testManager(t *testing.T, fs *storage.MemFS, now func() time.Time) (*Manage
 // testManagerFS is testManager on any FS (an ErrorFS, say).
 func testManagerFS(t *testing.T, fs storage.FS, now func() time.Time) (*Manager, *Partition) {
 	t.Helper()
+	return testManagerTopic(t, fs, now, nil)
+}
+
+// testManagerTopic is testManagerFS with the topic's config adjusted by set (when not nil).
+func testManagerTopic(t *testing.T, fs storage.FS, now func() time.Time, set func(*config.Topic)) (*Manager, *Partition) {
+	t.Helper()
 	defaults := config.Default().TopicDefaults()
 	defaults.SegmentBytes = 400
+	if set != nil {
+		set(&defaults)
+	}
 	m, err := NewManager(Config{NodeID: 1, LogDir: "/data", FS: fs, TopicDefaults: defaults, Now: now,
 		ProducerIDExpiration: time.Hour})
 	if err != nil {
