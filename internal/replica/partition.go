@@ -125,10 +125,9 @@ func (p *Partition) append(batch []byte, h records.Header, verify bool, g *Verif
 			res.LogStartOffset = p.log.LogStartOffset()
 			p.appendMu.Unlock()
 			// The first answer waited for flush.messages; so does this one.
-			if err := p.log.FlushIfDue(dup.LastOffset + 1); err != nil {
-				return AppendResult{}, kerr.KafkaStorageError
+			if err := p.flushIfDue(dup.LastOffset + 1); err != nil {
+				return AppendResult{}, err
 			}
-			p.flushed()
 			return res, nil
 		}
 	}
@@ -158,12 +157,9 @@ func (p *Partition) append(batch []byte, h records.Header, verify bool, g *Verif
 	res.LogStartOffset = p.log.LogStartOffset()
 	p.appendedLocked()
 	p.appendMu.Unlock()
-	// flush.messages: fsync before answering, outside appendMu so that the appends queued
-	// behind this fsync share the next one (storage/flush.go).
-	if err := p.log.FlushIfDue(res.LastOffset + 1); err != nil {
-		return AppendResult{}, kerr.KafkaStorageError
+	if err := p.flushIfDue(res.LastOffset + 1); err != nil { // flush.messages: fsync before answering
+		return AppendResult{}, err
 	}
-	p.flushed()
 	return res, nil
 }
 

@@ -214,7 +214,7 @@ func (p *Partition) appendFromLeader(epoch int32, data []byte, leaderHW, leaderL
 	if err == nil {
 		// flush.messages holds on followers too (Kafka applies it to every append), and
 		// outside appendMu as on the leader.
-		err = p.log.FlushIfDue(p.log.LogEndOffset())
+		_, err = p.log.FlushIfDue(p.log.LogEndOffset())
 	}
 	return err
 }

@@ -109,10 +109,9 @@ func (p *Partition) WriteTxnMarker(m TxnMarker) (offset int64, err error) {
 	delete(p.verifying, m.ProducerID) // a verification under way was for the ended transaction
 	p.appendedLocked()
 	p.appendMu.Unlock()
-	if err := p.log.FlushIfDue(offset + 1); err != nil { // flush.messages, outside appendMu
-		return -1, kerr.KafkaStorageError
+	if err := p.flushIfDue(offset + 1); err != nil {
+		return -1, err
 	}
-	p.flushed()
 
 	if p.markerListeners != nil {
 		for _, fn := range p.markerListeners(p.TP.Topic) {
@@ -155,10 +154,9 @@ func (p *Partition) AppendFromCoordinator(batch []byte, h records.Header) (Appen
 	res := AppendResult{BaseOffset: base, LogAppendTime: -1, LogStartOffset: p.log.LogStartOffset()}
 	p.appendedLocked()
 	p.appendMu.Unlock()
-	if err := p.log.FlushIfDue(base + int64(h.LastOffsetDelta) + 1); err != nil { // flush.messages, outside appendMu
-		return AppendResult{}, kerr.KafkaStorageError
+	if err := p.flushIfDue(base + int64(h.LastOffsetDelta) + 1); err != nil {
+		return AppendResult{}, err
 	}
-	p.flushed()
 	return res, nil
 }
 
@@ -176,16 +174,26 @@ func (p *Partition) appendedLocked() {
 	p.mu.Unlock()
 }
 
-// flushed follows a FlushIfDue that returned nil: the flush.messages flush it waited for may
-// let the high watermark move (DurableEnd), and the fetches and acks=all produces waiting on
-// it go on.
-func (p *Partition) flushed() {
+// flushIfDue applies flush.messages to a leader's append that ended at end, outside
+// appendMu so that the appends queued behind one fsync share the next (storage/flush.go),
+// and answers KAFKA_STORAGE_ERROR when it fails. A flush that was due may let the high
+// watermark move (it is bounded by DurableEnd meanwhile): the fetches and acks=all produces
+// waiting on it go on.
+func (p *Partition) flushIfDue(end int64) error {
+	due, err := p.log.FlushIfDue(end)
+	if err != nil {
+		return kerr.KafkaStorageError
+	}
+	if !due {
+		return nil // nothing held the high watermark back
+	}
 	leo := p.log.LogEndOffset()
 	p.mu.Lock()
 	if p.maybeAdvanceHighWatermarkLocked(leo) {
 		p.wakeWaitersLocked()
 	}
 	p.mu.Unlock()
+	return nil
 }
 
 // LastStableOffset is the offset below which every transaction has ended and records are

@@ -52,11 +52,11 @@ func BenchmarkAppendFlushMessages1(b *testing.B) {
 					mu.Lock()
 					base, err := l.Append(batch, h)
 					if err == nil && bc.underLock {
-						err = l.FlushIfDue(base + 16)
+						_, err = l.FlushIfDue(base + 16)
 					}
 					mu.Unlock()
 					if err == nil && !bc.underLock {
-						err = l.FlushIfDue(base + 16)
+						_, err = l.FlushIfDue(base + 16)
 					}
 					if err != nil {
 						b.Error(err)

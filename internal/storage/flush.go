@@ -18,15 +18,16 @@ package storage
 // FlushIfDue applies flush.messages to an append that ended at end (its last offset + 1): when
 // end minus the recovery point has reached flush.messages, it returns only once everything
 // below end is on disk. Call it after the append, without holding locks that other
-// appenders need, so that concurrent appends share one fsync.
-func (l *Log) FlushIfDue(end int64) error {
+// appenders need, so that concurrent appends share one fsync. due reports whether a flush
+// was due (and so may have let DurableEnd move); when it was not, nothing waited.
+func (l *Log) FlushIfDue(end int64) (due bool, err error) {
 	l.mu.RLock()
-	due := l.flushMessages > 0 && end-l.recoveryPoint >= l.flushMessages
+	due = l.flushMessages > 0 && end-l.recoveryPoint >= l.flushMessages
 	l.mu.RUnlock()
 	if !due {
-		return nil
+		return false, nil
 	}
-	return l.FlushTo(end)
+	return true, l.FlushTo(end)
 }
 
 // DurableEnd is the offset below which records may be acknowledged and exposed under

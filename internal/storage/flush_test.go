@@ -58,7 +58,7 @@ func TestFlushIfDueCountsMessages(t *testing.T) {
 			defer l.Close()
 			for i, want := range tc.wantSyncs {
 				a := appendBatch(t, l, 1, 10, 1)
-				if err := l.FlushIfDue(a.last + 1); err != nil {
+				if _, err := l.FlushIfDue(a.last + 1); err != nil {
 					t.Fatal(err)
 				}
 				if got := c.logSyncs.Load(); got != want {
@@ -90,7 +90,7 @@ func TestFlushIfDueGroupCommit(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := l.FlushIfDue(base + 1); err != nil {
+		if _, err := l.FlushIfDue(base + 1); err != nil {
 			return err
 		}
 		for {
@@ -147,7 +147,7 @@ func TestFlushToFailedFsync(t *testing.T) {
 	defer l.Close()
 	fail.Store(true)
 	a := appendBatch(t, l, 1, 10, 1)
-	if err := l.FlushIfDue(a.last + 1); err == nil {
+	if _, err := l.FlushIfDue(a.last + 1); err == nil {
 		t.Fatal("FlushIfDue succeeded although the fsync failed")
 	}
 	fail.Store(false)
@@ -169,7 +169,7 @@ func TestCrashAfterFlushesRebuildsIndexes(t *testing.T) {
 	l := mustOpen(t, fs, "/d/t-0", cfg, 0)
 	for _, ts := range []int64{100, 300, 200} { // the third append rolls
 		a := appendBatch(t, l, 1, 100, ts)
-		if err := l.FlushIfDue(a.last + 1); err != nil {
+		if _, err := l.FlushIfDue(a.last + 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -226,7 +226,7 @@ func TestFlushToSyncsOnlyTheLog(t *testing.T) {
 	l := mustOpen(t, fs, "/d/t-0", LogConfig{FlushMessages: 1, IndexIntervalBytes: 1}, 0)
 	for i := range 5 {
 		a := appendBatch(t, l, 1, 100, int64(1000+i))
-		if err := l.FlushIfDue(a.last + 1); err != nil {
+		if _, err := l.FlushIfDue(a.last + 1); err != nil {
 			t.Fatal(err)
 		}
 	}
